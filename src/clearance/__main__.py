@@ -1,0 +1,5 @@
+"""``python -m clearance`` runs the CLI."""
+
+from clearance.cli import main
+
+main()

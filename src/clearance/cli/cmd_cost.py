@@ -1,0 +1,1 @@
+"""CLI: `clearance cost` (being built; registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""CLI: `clearance dossier` (being built; registers nothing yet)."""

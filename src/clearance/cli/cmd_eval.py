@@ -1,0 +1,1 @@
+"""CLI: `clearance eval` (being built; registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""CLI: `clearance loadtest` (being built; registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""CLI: `clearance manifest` (being built; registers nothing yet)."""

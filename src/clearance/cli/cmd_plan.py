@@ -1,0 +1,1 @@
+"""CLI: `clearance plan` (being built; registers nothing yet)."""

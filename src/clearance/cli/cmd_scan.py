@@ -1,0 +1,1 @@
+"""CLI: `clearance scan` (being built; registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""CLI: `clearance serve` (being built; registers nothing yet)."""

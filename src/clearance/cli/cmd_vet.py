@@ -1,0 +1,1 @@
+"""CLI: `clearance vet` (being built; registers nothing yet)."""

@@ -1,0 +1,24 @@
+"""Imports every command module so that each registers itself on the app.
+
+To add a command: create ``clearance/cli/<name>.py`` that decorates functions with ``@app.command()``
+and add it to the import list below.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+COMMAND_MODULES = [
+    "serve",
+    "plan",
+    "cost",
+    "manifest",
+    "scan",
+    "eval",
+    "loadtest",
+    "vet",
+    "dossier",
+]
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"clearance.cli.cmd_{_name}")

@@ -1,0 +1,35 @@
+"""Shared output helpers for commands: one console, JSON emission, readable errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from pydantic import BaseModel
+from rich.console import Console
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Turn pydantic models (and containers of them) into plain JSON-able data."""
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json")
+    if isinstance(obj, dict):
+        return {k: to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    return obj
+
+
+def emit_json(obj: Any) -> None:
+    """Print one JSON document on stdout (nothing else goes to stdout under ``--json``)."""
+    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+def error_line(message: str) -> None:
+    """Print the one readable error line on stderr."""
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)

@@ -1,0 +1,74 @@
+"""The typed error hierarchy. Every error a user can cause is a ``ClearanceError``.
+
+The CLI turns a ``ClearanceError`` into one readable line and its ``exit_code``; anything else is a
+bug and shows a traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+
+class ClearanceError(Exception):
+    """Base of every expected failure; ``str(err)`` is the one line a user reads."""
+
+    exit_code: int = 2
+
+
+class InputError(ClearanceError):
+    """A path, file, option or value given by the user is missing or malformed."""
+
+
+class ModelSourceError(InputError):
+    """A model directory, config or weights file cannot be read or is malformed."""
+
+
+class FormatError(ModelSourceError):
+    """A file's bytes violate its format (safetensors, GGUF, pickle, zip); carries the field at fault."""
+
+    def __init__(self, message: str, *, file: str | None = None, field: str | None = None) -> None:
+        self.file = file
+        self.field = field
+        where = " ".join(p for p in (file and f"{file}:", field and f"[{field}]") if p)
+        super().__init__(f"{where} {message}".strip())
+
+
+class PolicyError(InputError):
+    """A policy file is malformed or names an unknown gate or metric."""
+
+
+class CatalogError(InputError):
+    """An unknown catalog entry (model, GPU, price) or a malformed user catalog file."""
+
+
+class EndpointError(ClearanceError):
+    """Talking to a model endpoint failed."""
+
+
+class EndpointConnectError(EndpointError):
+    """The endpoint refused or dropped the connection, or the host is unreachable."""
+
+
+class EndpointTimeoutError(EndpointError):
+    """The endpoint did not answer (or stalled mid-stream) within the timeout."""
+
+
+class EndpointStatusError(EndpointError):
+    """The endpoint answered with an HTTP error status."""
+
+    def __init__(self, message: str, *, status_code: int, body: str = "") -> None:
+        self.status_code = status_code
+        self.body = body
+        super().__init__(message)
+
+
+class EndpointProtocolError(EndpointError):
+    """The endpoint answered with something that is not a valid OpenAI-compatible response."""
+
+
+class ServerError(ClearanceError):
+    """The embedded model server could not be started (missing extra, port in use, crashed)."""
+
+
+class DossierError(ClearanceError):
+    """A dossier is incomplete, or a signature or digest does not hold."""
+
+    exit_code = 1

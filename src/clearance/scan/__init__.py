@@ -1,0 +1,102 @@
+"""Integrity and supply-chain scan: runs every registered check over a model file or directory.
+
+Public surface: ``scan_path(path) -> ScanReport``, ``ScanReport``, and the ``check`` decorator.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from clearance.errors import InputError
+from clearance.evidence import utc_now
+from clearance.findings import Finding, Severity
+from clearance.scan.registry import ScanContext, check, registered_checks
+
+# Modules whose import registers checks. Add yours here.
+CHECK_MODULES: list[str] = []
+
+
+class ScanReport(BaseModel):
+    """All findings of one scan, with the root scanned and which checks ran."""
+
+    root: str
+    scanned_files: int
+    checks: list[str]
+    findings: list[Finding] = Field(default_factory=list)
+    started_at: str = Field(default_factory=utc_now)
+
+    def max_severity(self) -> Severity | None:
+        """The worst severity found, or ``None`` when there are no findings."""
+        return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
+
+    def at_or_above(self, threshold: Severity) -> list[Finding]:
+        """Findings whose severity is at least ``threshold``."""
+        return [f for f in self.findings if f.severity >= threshold]
+
+    def policy_facts(self) -> dict[str, object]:
+        """Flat facts for policy gates (``scan.*``)."""
+        counts = {s.value: 0 for s in Severity}
+        for f in self.findings:
+            counts[f.severity.value] += 1
+        worst = self.max_severity()
+        facts: dict[str, object] = {f"scan.findings.{k}": v for k, v in counts.items()}
+        facts["scan.max_severity"] = worst.value if worst else "none"
+        facts["scan.rules"] = sorted({f.rule for f in self.findings})
+        return facts
+
+
+def _load_checks() -> None:
+    for name in CHECK_MODULES:
+        importlib.import_module(name)
+
+
+def _walk(root: Path) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    files: list[Path] = []
+    links: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        base = Path(dirpath)
+        for d in list(dirnames):
+            if (base / d).is_symlink():
+                links.append((base / d).relative_to(root))
+                dirnames.remove(d)
+        for fn in filenames:
+            p = base / fn
+            (links if p.is_symlink() else files).append(p.relative_to(root))
+    return tuple(sorted(files)), tuple(sorted(links))
+
+
+def scan_path(path: str | Path, **options: object) -> ScanReport:
+    """Scan a model file or directory with every registered check; never executes or unpickles anything."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"scan: path does not exist: {p}")
+    _load_checks()
+    if p.is_file():
+        ctx = ScanContext(root=p.parent, files=(Path(p.name),), options=dict(options))
+    else:
+        files, links = _walk(p)
+        ctx = ScanContext(root=p, files=files, symlinks=links, options=dict(options))
+    findings: list[Finding] = []
+    specs = registered_checks()
+    for spec in specs:
+        try:
+            findings.extend(spec.fn(ctx))
+        except Exception as exc:  # a check crashing is itself a finding, never a lost scan
+            findings.append(
+                Finding(
+                    file=str(ctx.root),
+                    rule="SCAN-CHECK-ERROR",
+                    severity=Severity.high,
+                    message=f"check {spec.prefix} could not complete: {type(exc).__name__}: {exc}",
+                )
+            )
+    return ScanReport(
+        root=str(p), scanned_files=len(ctx.files), checks=[s.prefix for s in specs], findings=findings
+    )
+
+
+__all__ = ["CHECK_MODULES", "ScanContext", "ScanReport", "check", "registered_checks", "scan_path"]
