@@ -72,3 +72,7 @@ class DossierError(ClearanceError):
     """A dossier is incomplete, or a signature or digest does not hold."""
 
     exit_code = 1
+
+
+class SignatureError(DossierError):
+    """A signature, key, certificate chain or signed digest does not verify."""
