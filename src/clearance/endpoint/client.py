@@ -1,0 +1,407 @@
+"""OpenAI-compatible async client (vLLM, SGLang, llama.cpp server, TGI, Ollama) over one httpx pool.
+
+Retries with jittered exponential backoff on connection errors, HTTP 429 (honouring ``Retry-After``)
+and 5xx — but never once a stream has delivered an event. Every failure is a typed
+:class:`~clearance.errors.EndpointError` whose message names the URL, the status and a short body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import AsyncIterator
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from clearance.endpoint.models import ChatRequest, ChatResponse, Timeouts, Usage
+from clearance.endpoint.sse import SSEDecoder
+from clearance.errors import (
+    EndpointConnectError,
+    EndpointError,
+    EndpointProtocolError,
+    EndpointStatusError,
+    EndpointTimeoutError,
+)
+
+_RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+_MAX_RETRY_AFTER_S = 60.0
+_BODY_SNIPPET = 200
+
+
+def normalize_base_url(base_url: str) -> str:
+    """``http://h:p``, ``http://h:p/v1`` and ``http://h:p/v1/`` all become ``http://h:p/v1``."""
+    url = base_url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        from clearance.errors import InputError
+
+        raise InputError(f"endpoint URL must start with http:// or https://, got {base_url!r}")
+    if not url.endswith("/v1"):
+        url += "/v1"
+    return url
+
+
+def _snippet(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _BODY_SNIPPET else text[:_BODY_SNIPPET] + "…"
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, min(float(value), _MAX_RETRY_AFTER_S))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(when.timestamp() - time.time(), _MAX_RETRY_AFTER_S))
+
+
+class _Retryable(Exception):
+    """Internal: an attempt failed in a way that may be retried (wraps the user-facing error)."""
+
+    def __init__(self, error: EndpointError, delay: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.delay = delay
+
+
+class OpenAIClient:
+    """Async client for one OpenAI-compatible endpoint; use as ``async with OpenAIClient(url) as c``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeouts: Timeouts | None = None,
+        max_retries: int = 3,
+        max_connections: int = 256,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 8.0,
+    ) -> None:
+        self.base_url = normalize_base_url(base_url)
+        self.api_key = api_key
+        self.timeouts = timeouts or Timeouts()
+        self.max_retries = max(0, max_retries)
+        self.max_connections = max_connections
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self._http: httpx.AsyncClient | None = None
+        self._served: str | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def __aenter__(self) -> OpenAIClient:
+        self._client()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool (safe to call twice)."""
+        if self._http is not None:
+            http, self._http = self._http, None
+            await http.aclose()
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            t = self.timeouts
+            headers = {"Accept": "application/json"}
+            if self.api_key:
+                headers["Authorization"] = f"Bearer {self.api_key}"
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.read, pool=None),
+                limits=httpx.Limits(
+                    max_connections=self.max_connections,
+                    max_keepalive_connections=self.max_connections,
+                    keepalive_expiry=30.0,
+                ),
+                headers=headers,
+                trust_env=False,  # offline: never route through an environment proxy
+            )
+        return self._http
+
+    # -- public API ------------------------------------------------------------------------------
+    async def models(self) -> list[str]:
+        """``GET /v1/models``: the ids the endpoint serves."""
+        url = f"{self.base_url}/models"
+        data = await self._with_retries(lambda: self._get_json(url))
+        items = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise EndpointProtocolError(
+                f"GET {url}: no 'data' list in response: {_snippet(json.dumps(data))}"
+            )
+        ids = [str(m["id"]) for m in items if isinstance(m, dict) and "id" in m]
+        return ids
+
+    async def served_model(self) -> str:
+        """The first model id from ``/v1/models`` (cached after the first call)."""
+        if self._served is None:
+            ids = await self.models()
+            if not ids:
+                raise EndpointProtocolError(f"GET {self.base_url}/models: the endpoint lists no model")
+            self._served = ids[0]
+        return self._served
+
+    async def chat(self, req: ChatRequest) -> ChatResponse:
+        """Non-streaming ``POST /v1/chat/completions``."""
+        model = req.model or await self.served_model()
+        url = f"{self.base_url}/chat/completions"
+        body = req.body(model, stream=False)
+        attempts = 0
+
+        async def attempt() -> ChatResponse:
+            nonlocal attempts
+            attempts += 1
+            t0 = time.perf_counter()
+            data = await self._post_json(url, body)
+            latency = time.perf_counter() - t0
+            return _parse_chat(url, data, model, latency, attempts)
+
+        return await self._total(self._with_retries(attempt), url)
+
+    async def chat_stream(self, req: ChatRequest) -> ChatResponse:
+        """Streaming ``POST /v1/chat/completions`` with ``stream_options.include_usage``; fills timings."""
+        model = req.model or await self.served_model()
+        url = f"{self.base_url}/chat/completions"
+        body = req.body(model, stream=True)
+        attempts = 0
+
+        async def attempt() -> ChatResponse:
+            nonlocal attempts
+            attempts += 1
+            return await self._stream_once(url, body, model, attempts)
+
+        return await self._total(self._with_retries(attempt), url)
+
+    # -- internals -------------------------------------------------------------------------------
+    async def _total(self, coro: Any, url: str) -> Any:
+        total = self.timeouts.total
+        if total is None:
+            return await coro
+        try:
+            async with asyncio.timeout(total):
+                return await coro
+        except TimeoutError:
+            raise EndpointTimeoutError(
+                f"POST {url}: no complete answer within {total:g} s (total timeout)"
+            ) from None
+
+    async def _with_retries(self, fn: Any) -> Any:
+        for n in range(self.max_retries + 1):
+            try:
+                return await fn()
+            except _Retryable as r:
+                if n >= self.max_retries:
+                    err = r.error
+                    if self.max_retries:
+                        err.args = (f"{err} (after {n + 1} attempts)",)
+                    raise err from None
+                delay = r.delay
+                if delay is None:
+                    cap = min(self.backoff_max_s, self.backoff_base_s * (2**n))
+                    delay = random.uniform(cap / 2, cap)  # "equal jitter": never zero, never above cap
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _get_json(self, url: str) -> Any:
+        try:
+            resp = await self._client().get(url)
+        except httpx.HTTPError as exc:
+            raise _map_transport(exc, "GET", url, started=False) from None
+        _check_status(resp, "GET", url)
+        return _json_body(resp, "GET", url)
+
+    async def _post_json(self, url: str, body: dict[str, object]) -> Any:
+        try:
+            resp = await self._client().post(url, json=body)
+        except httpx.HTTPError as exc:
+            raise _map_transport(exc, "POST", url, started=False) from None
+        _check_status(resp, "POST", url)
+        return _json_body(resp, "POST", url)
+
+    async def _stream_once(
+        self, url: str, body: dict[str, object], model: str, attempts: int
+    ) -> ChatResponse:
+        started = False  # once any SSE event arrived, never retry
+        text_parts: list[str] = []
+        chunk_times: list[float] = []
+        finish: str | None = None
+        usage: Usage | None = None
+        resp_id: str | None = None
+        resp_model = model
+        done = False
+        decoder = SSEDecoder()
+        t0 = time.perf_counter()
+        try:
+            async with self._client().stream("POST", url, json=body) as resp:
+                if resp.status_code >= 400:
+                    await resp.aread()
+                    _check_status(resp, "POST", url)
+                it = resp.aiter_raw()
+                async for raw in it:
+                    events = decoder.feed(raw)
+                    if not events:
+                        continue
+                    now = time.perf_counter() - t0
+                    started = True
+                    for ev in events:
+                        if ev.data.strip() == "[DONE]":
+                            done = True
+                            break
+                        chunk = _event_json(url, ev.data)
+                        if resp_id is None:
+                            resp_id = chunk.get("id")
+                        resp_model = chunk.get("model") or resp_model
+                        if chunk.get("usage"):
+                            usage = _usage(url, chunk["usage"])
+                        for choice in chunk.get("choices") or ():
+                            delta = choice.get("delta") or {}
+                            piece = delta.get("content") or delta.get("reasoning_content") or ""
+                            if piece:
+                                text_parts.append(piece)
+                                chunk_times.append(now)
+                            if choice.get("finish_reason"):
+                                finish = choice["finish_reason"]
+                    if done:
+                        await _drain(it)
+                        break
+                if not done:
+                    for ev in decoder.flush():
+                        if ev.data.strip() == "[DONE]":
+                            done = True
+                if not done and finish is None:
+                    raise EndpointProtocolError(
+                        f"POST {url}: stream ended before [DONE] or a finish_reason "
+                        f"({len(chunk_times)} text chunks received)"
+                    )
+        except httpx.HTTPError as exc:
+            raise _map_transport(exc, "POST", url, started=started) from None
+        latency = time.perf_counter() - t0
+        return ChatResponse(
+            text="".join(text_parts),
+            finish_reason=finish,
+            model=resp_model,
+            usage=usage,
+            latency_s=latency,
+            ttft_s=chunk_times[0] if chunk_times else None,
+            chunk_times_s=chunk_times,
+            response_id=resp_id,
+            attempts=attempts,
+        )
+
+
+async def _drain(it: AsyncIterator[bytes], limit_s: float = 1.0) -> None:
+    """Read the few bytes after ``[DONE]`` so the connection goes back to the pool for reuse."""
+    try:
+        async with asyncio.timeout(limit_s):
+            async for _ in it:
+                pass
+    except (TimeoutError, httpx.HTTPError):
+        pass
+
+
+def _map_transport(exc: httpx.HTTPError, method: str, url: str, *, started: bool) -> Exception:
+    """Turn an httpx transport error into a typed endpoint error (retryable when nothing was received)."""
+    where = f"{method} {url}"
+    err: EndpointError
+    if isinstance(exc, httpx.ConnectTimeout):
+        return _Retryable(EndpointConnectError(f"{where}: connect timed out ({exc.__class__.__name__})"))
+    if isinstance(exc, httpx.TimeoutException):
+        what = "stalled mid-stream" if started else "did not answer"
+        return EndpointTimeoutError(f"{where}: endpoint {what} within the read timeout")
+    if isinstance(exc, httpx.ConnectError):
+        err = EndpointConnectError(f"{where}: cannot connect ({_reason(exc)})")
+        return _Retryable(err)
+    if isinstance(exc, httpx.TransportError):
+        msg = "connection dropped mid-stream" if started else "connection dropped before a response"
+        err = EndpointConnectError(f"{where}: {msg} ({_reason(exc)})")
+        return err if started else _Retryable(err)
+    return EndpointProtocolError(f"{where}: {_reason(exc)}")
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or exc.__class__.__name__
+    return _snippet(text)
+
+
+def _check_status(resp: httpx.Response, method: str, url: str) -> None:
+    code = resp.status_code
+    if code < 400:
+        return
+    body = resp.text
+    err = EndpointStatusError(f"{method} {url}: HTTP {code}: {_snippet(body)}", status_code=code, body=body)
+    if code in _RETRY_STATUS or code >= 500:
+        raise _Retryable(err, _retry_after(resp.headers))
+    raise err
+
+
+def _json_body(resp: httpx.Response, method: str, url: str) -> Any:
+    try:
+        return resp.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise EndpointProtocolError(
+            f"{method} {url}: response is not JSON: {_snippet(resp.text)!r}"
+        ) from None
+
+
+def _event_json(url: str, data: str) -> dict[str, Any]:
+    try:
+        obj = json.loads(data)
+    except json.JSONDecodeError:
+        raise EndpointProtocolError(f"POST {url}: stream event is not JSON: {_snippet(data)!r}") from None
+    if not isinstance(obj, dict):
+        raise EndpointProtocolError(f"POST {url}: stream event is not a JSON object: {_snippet(data)!r}")
+    if "error" in obj and not obj.get("choices"):
+        err = obj["error"]
+        msg = err.get("message") if isinstance(err, dict) else err
+        code = err.get("code") if isinstance(err, dict) else None
+        status = code if isinstance(code, int) and 400 <= code < 600 else 500
+        raise EndpointStatusError(
+            f"POST {url}: error in stream: {_snippet(str(msg))}", status_code=status, body=data
+        )
+    return obj
+
+
+def _usage(url: str, raw: Any) -> Usage:
+    try:
+        u = Usage.model_validate(raw)
+    except ValueError:
+        raise EndpointProtocolError(
+            f"POST {url}: malformed usage object: {_snippet(json.dumps(raw))}"
+        ) from None
+    return u
+
+
+def _parse_chat(url: str, data: Any, model: str, latency: float, attempts: int) -> ChatResponse:
+    if not isinstance(data, dict):
+        raise EndpointProtocolError(f"POST {url}: response is not a JSON object")
+    if "error" in data and not data.get("choices"):
+        raise EndpointProtocolError(f"POST {url}: error object with status 200: {_snippet(json.dumps(data))}")
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise EndpointProtocolError(f"POST {url}: response has no choices: {_snippet(json.dumps(data))}")
+    first = choices[0]
+    message = first.get("message") or {}
+    text = message.get("content") if isinstance(message, dict) else None
+    usage = _usage(url, data["usage"]) if data.get("usage") else None
+    return ChatResponse(
+        text=text or "",
+        finish_reason=first.get("finish_reason"),
+        model=str(data.get("model") or model),
+        usage=usage,
+        latency_s=latency,
+        response_id=data.get("id"),
+        attempts=attempts,
+    )

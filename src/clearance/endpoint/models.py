@@ -1,0 +1,75 @@
+"""Typed request/response data of the OpenAI-compatible chat endpoint."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Timeouts(BaseModel):
+    """Client timeouts in seconds: ``connect``, ``read`` (also a stalled stream) and an optional ``total``."""
+
+    connect: float = 5.0
+    read: float = 120.0
+    total: float | None = None
+
+
+class Usage(BaseModel):
+    """Token counts reported by the server (``usage`` object)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatRequest(BaseModel):
+    """One chat completion request; ``model=None`` means the endpoint's served model."""
+
+    messages: list[dict[str, str]]
+    model: str | None = None
+    max_tokens: int | None = 256
+    temperature: float = 0.0
+    top_p: float | None = None
+    seed: int | None = None
+    stop: list[str] | None = None
+    extra: dict[str, object] = Field(default_factory=dict)
+
+    def body(self, model: str, *, stream: bool) -> dict[str, object]:
+        """The JSON body for ``POST /v1/chat/completions`` (``extra`` keys are merged last)."""
+        body: dict[str, object] = {
+            "model": model,
+            "messages": self.messages,
+            "temperature": self.temperature,
+            "stream": stream,
+        }
+        if self.max_tokens is not None:
+            body["max_tokens"] = self.max_tokens
+        if self.top_p is not None:
+            body["top_p"] = self.top_p
+        if self.seed is not None:
+            body["seed"] = self.seed
+        if self.stop:
+            body["stop"] = self.stop
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        body.update(self.extra)
+        return body
+
+
+class ChatResponse(BaseModel):
+    """A finished chat completion and how long it took (client clock, ``time.perf_counter``).
+
+    ``latency_s``: request sent → response complete (for streams: ``[DONE]`` or end of body).
+    ``ttft_s``: request sent → first chunk carrying generated text (streams only).
+    ``chunk_times_s``: for every text-bearing chunk, seconds since the request was sent
+    (so ``chunk_times_s[0] == ttft_s``); one chunk may carry more than one token.
+    """
+
+    text: str
+    finish_reason: str | None
+    model: str
+    usage: Usage | None
+    latency_s: float
+    ttft_s: float | None = None
+    chunk_times_s: list[float] = Field(default_factory=list)
+    response_id: str | None = None
+    attempts: int = 1

@@ -1,0 +1,92 @@
+"""Incremental Server-Sent Events decoder, robust to how bytes are split across network reads.
+
+Follows the WHATWG event-stream rules: lines end in CRLF, LF or CR; ``:`` starts a comment;
+``data:`` with or without one space; several ``data`` lines of one event are joined with ``\\n``;
+a blank line dispatches the event. At end of stream a pending event without its blank line is
+still returned by :meth:`SSEDecoder.flush` (some servers omit the final blank line).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+@dataclass(frozen=True, slots=True)
+class SSEEvent:
+    """One dispatched event: its joined ``data`` and the optional ``event`` name and ``id``."""
+
+    data: str
+    event: str | None = None
+    id: str | None = None
+
+
+class SSEDecoder:
+    """Feed raw bytes in any split; get complete events back."""
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._data: list[str] = []
+        self._event: str | None = None
+        self._id: str | None = None
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        """Consume ``chunk`` and return the events it completed (possibly none)."""
+        buf = self._buf + chunk
+        events: list[SSEEvent] = []
+        pos = 0
+        n = len(buf)
+        while True:
+            m = _LINE_END.search(buf, pos)
+            if m is None:
+                break
+            # A CR at the very end may be the first half of a CRLF split across reads.
+            if m.group() == b"\r" and m.end() == n:
+                break
+            ev = self._line(buf[pos : m.start()])
+            if ev is not None:
+                events.append(ev)
+            pos = m.end()
+        self._buf = buf[pos:]
+        return events
+
+    def flush(self) -> list[SSEEvent]:
+        """End of stream: process a last unterminated line and return a pending event, if any."""
+        events: list[SSEEvent] = []
+        if self._buf:
+            line, self._buf = self._buf.rstrip(b"\r"), b""
+            ev = self._line(line)
+            if ev is not None:
+                events.append(ev)
+        ev = self._dispatch()
+        if ev is not None:
+            events.append(ev)
+        return events
+
+    def _line(self, raw: bytes) -> SSEEvent | None:
+        if not raw:
+            return self._dispatch()
+        line = raw.decode("utf-8", errors="replace")
+        if line.startswith(":"):
+            return None
+        field, sep, value = line.partition(":")
+        if sep and value.startswith(" "):
+            value = value[1:]
+        if field == "data":
+            self._data.append(value)
+        elif field == "event":
+            self._event = value
+        elif field == "id":
+            self._id = value
+        return None
+
+    def _dispatch(self) -> SSEEvent | None:
+        if not self._data:
+            self._event = None
+            return None
+        ev = SSEEvent("\n".join(self._data), self._event, self._id)
+        self._data = []
+        self._event = None
+        return ev
