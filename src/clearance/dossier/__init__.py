@@ -1,0 +1,41 @@
+"""Dossier: the evidence bundle of one approval run — dossier.json, per-sample files, report.html, signed manifest.
+
+Public surface: ``RunDir`` (a run under construction, ``.partial`` until sealed), ``write_dossier(out_dir,
+data, key=None) -> WrittenDossier``, ``verify_dossier(dir, public_key=None) -> VerifyResult``,
+``render_report(data) -> str``, and the models ``DossierInput``, ``StageRecord``, ``SampleView``,
+``Provenance``, ``ModelRef``. Add a report section in ``templates/report.html.j2``.
+"""
+
+from __future__ import annotations
+
+from clearance.dossier.models import (
+    DossierInput,
+    ModelRef,
+    Provenance,
+    SampleView,
+    SigningInfo,
+    StageRecord,
+    VerifyFailure,
+    VerifyResult,
+    WrittenDossier,
+)
+from clearance.dossier.report import render_report
+from clearance.dossier.rundir import RunDir, write_atomic
+from clearance.dossier.writer import verify_dossier, write_dossier
+
+__all__ = [
+    "DossierInput",
+    "ModelRef",
+    "Provenance",
+    "RunDir",
+    "SampleView",
+    "SigningInfo",
+    "StageRecord",
+    "VerifyFailure",
+    "VerifyResult",
+    "WrittenDossier",
+    "render_report",
+    "verify_dossier",
+    "write_atomic",
+    "write_dossier",
+]

@@ -1,0 +1,132 @@
+"""Small inline SVG charts for the report (no JavaScript, no external resources)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html import escape
+
+PALETTE = ["#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#d53f8c", "#718096"]
+
+
+@dataclass
+class Bar:
+    """One horizontal bar, optionally with a confidence interval and a threshold marker."""
+
+    label: str
+    value: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+    threshold: float | None = None
+    bad: bool = False
+
+
+@dataclass
+class Stack:
+    """One stacked bar: named segments against a capacity (e.g. bytes of GPU memory)."""
+
+    label: str
+    segments: list[tuple[str, float]] = field(default_factory=list)
+    capacity: float | None = None
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3g}"
+
+
+def bar_chart(bars: list[Bar], *, vmax: float | None = None, unit: str = "", title: str = "") -> str:
+    """Horizontal bars with CI whiskers and dashed threshold lines; ``vmax`` fixes the scale (e.g. 1.0)."""
+    if not bars:
+        return ""
+    label_w, plot_w, row_h, top = 230, 380, 26, 28 if title else 8
+    top_val = vmax or max(max(b.value, b.ci_high or 0.0, b.threshold or 0.0) for b in bars) * 1.1 or 1.0
+    height = top + row_h * len(bars) + 24
+    x0 = label_w
+    sx = plot_w / top_val
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 70}" height="{height}" '
+        f'role="img" aria-label="{escape(title or "bar chart")}" font-family="sans-serif" font-size="12">'
+    ]
+    if title:
+        out.append(f'<text x="0" y="16" font-weight="bold">{escape(title)}</text>')
+    for i, b in enumerate(bars):
+        y = top + i * row_h
+        color = "#c53030" if b.bad else PALETTE[0]
+        w = max(0.0, min(b.value, top_val)) * sx
+        out.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(b.label[:34])}</text>')
+        out.append(f'<rect x="{x0}" y="{y + 4}" width="{w:.1f}" height="14" fill="{color}" opacity="0.85"/>')
+        if b.ci_low is not None and b.ci_high is not None:
+            lo, hi = x0 + b.ci_low * sx, x0 + min(b.ci_high, top_val) * sx
+            out.append(
+                f'<line x1="{lo:.1f}" y1="{y + 11}" x2="{hi:.1f}" y2="{y + 11}" stroke="#1a202c" stroke-width="1.5"/>'
+            )
+            for xx in (lo, hi):
+                out.append(
+                    f'<line x1="{xx:.1f}" y1="{y + 6}" x2="{xx:.1f}" y2="{y + 16}" stroke="#1a202c" stroke-width="1.5"/>'
+                )
+        if b.threshold is not None:
+            tx = x0 + min(b.threshold, top_val) * sx
+            out.append(
+                f'<line x1="{tx:.1f}" y1="{y + 1}" x2="{tx:.1f}" y2="{y + 21}" stroke="#c53030" stroke-dasharray="3,2" stroke-width="2"/>'
+            )
+        out.append(f'<text x="{x0 + plot_w + 6}" y="{y + 15}">{_fmt(b.value)}{escape(unit)}</text>')
+    axis_y = top + row_h * len(bars) + 4
+    out.append(f'<line x1="{x0}" y1="{axis_y}" x2="{x0 + plot_w}" y2="{axis_y}" stroke="#a0aec0"/>')
+    for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
+        xx = x0 + plot_w * frac
+        out.append(
+            f'<text x="{xx:.1f}" y="{axis_y + 14}" text-anchor="middle" fill="#4a5568" font-size="10">{_fmt(top_val * frac)}</text>'
+        )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def stacked_chart(stacks: list[Stack], *, unit_div: float = 1.0, unit: str = "", title: str = "") -> str:
+    """Horizontal stacked bars with a capacity marker per row and a legend of segment names."""
+    if not stacks:
+        return ""
+    label_w, plot_w, row_h, top = 150, 420, 26, 28 if title else 8
+    vmax = max(max(s.capacity or 0.0, sum(v for _, v in s.segments)) for s in stacks) or 1.0
+    sx = plot_w / vmax
+    names: list[str] = []
+    for s in stacks:
+        for n, _ in s.segments:
+            if n not in names:
+                names.append(n)
+    color = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
+    height = top + row_h * len(stacks) + 40
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 110}" height="{height}" '
+        f'role="img" aria-label="{escape(title or "stacked chart")}" font-family="sans-serif" font-size="12">'
+    ]
+    if title:
+        out.append(f'<text x="0" y="16" font-weight="bold">{escape(title)}</text>')
+    for i, s in enumerate(stacks):
+        y = top + i * row_h
+        out.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(s.label[:22])}</text>')
+        x = float(label_w)
+        for n, v in s.segments:
+            w = max(0.0, v) * sx
+            out.append(f'<rect x="{x:.1f}" y="{y + 4}" width="{w:.1f}" height="14" fill="{color[n]}"/>')
+            x += w
+        total = sum(v for _, v in s.segments)
+        if s.capacity:
+            cx = label_w + s.capacity * sx
+            out.append(
+                f'<line x1="{cx:.1f}" y1="{y + 1}" x2="{cx:.1f}" y2="{y + 21}" stroke="#1a202c" stroke-width="2"/>'
+            )
+        cap = f" / {_fmt(s.capacity / unit_div)}" if s.capacity else ""
+        out.append(
+            f'<text x="{label_w + plot_w + 6}" y="{y + 15}">{_fmt(total / unit_div)}{cap} {escape(unit)}</text>'
+        )
+    ly = top + row_h * len(stacks) + 18
+    lx = float(label_w)
+    for n in names:
+        out.append(f'<rect x="{lx:.1f}" y="{ly - 10}" width="10" height="10" fill="{color[n]}"/>')
+        out.append(f'<text x="{lx + 14:.1f}" y="{ly}">{escape(n)}</text>')
+        lx += 24 + 7 * len(n)
+    out.append(
+        f'<line x1="{lx + 4:.1f}" y1="{ly - 11}" x2="{lx + 4:.1f}" y2="{ly + 1}" stroke="#1a202c" stroke-width="2"/>'
+    )
+    out.append(f'<text x="{lx + 10:.1f}" y="{ly}">capacity</text>')
+    out.append("</svg>")
+    return "".join(out)

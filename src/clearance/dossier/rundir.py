@@ -1,0 +1,78 @@
+"""A run directory under construction: a ``.partial`` marker until the dossier is sealed, stage files as they land."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from clearance.dossier.seal import DOSSIER_JSON, PARTIAL
+from clearance.errors import InputError
+from clearance.evidence import utc_now
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Pydantic models (and containers of them) as plain JSON-able data."""
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json")
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    return obj
+
+
+def json_bytes(obj: Any) -> bytes:
+    """Pretty JSON bytes of pydantic models or plain data."""
+    return (json.dumps(to_jsonable(obj), indent=2, sort_keys=False, default=str) + "\n").encode("utf-8")
+
+
+class RunDir:
+    """The output directory of one vet run; marked ``.partial`` until ``write_dossier`` seals it."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def begin(self) -> RunDir:
+        """Create the directory and the ``.partial`` marker; refuse a directory that already holds a dossier."""
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError(f"output path exists and is not a directory: {self.path}")
+        if (self.path / DOSSIER_JSON).exists():
+            raise InputError(
+                f"output directory already holds a finished dossier: {self.path} (choose another --out)"
+            )
+        self.path.mkdir(parents=True, exist_ok=True)
+        marker = {"started_at": utc_now(), "pid": os.getpid(), "note": "run in progress or interrupted"}
+        write_atomic(self.path / PARTIAL, json_bytes(marker))
+        return self
+
+    @property
+    def partial(self) -> bool:
+        """Whether the run has not been sealed (the marker is still present)."""
+        return (self.path / PARTIAL).exists()
+
+    def save_stage(self, name: str, obj: Any) -> str:
+        """Save one stage's result as ``stages/<name>.json`` (atomically); returns the relative path."""
+        rel = f"stages/{name}.json"
+        write_atomic(self.path / rel, json_bytes(obj))
+        return rel
+
+    def sub(self, *parts: str) -> Path:
+        """A subdirectory of the run (created), e.g. ``evals/<suite>`` for per-sample JSONL files."""
+        p = self.path.joinpath(*parts)
+        p.mkdir(parents=True, exist_ok=True)
+        return p
