@@ -1,0 +1,41 @@
+"""Evaluation: suites = dataset + prompt + scorers + metrics → per-sample records → metrics with CIs.
+
+Public surface: ``load_suite``, ``list_suites``, ``run_suite`` (async, resumable), ``SuiteResult``
+(with ``policy_facts()``), the nouns ``Sample``, ``Dataset``, ``Score``, ``MetricValue``, and the
+registries ``@scorer`` / ``@metric`` / ``@loader`` for adding your own.
+"""
+
+from __future__ import annotations
+
+from clearance.evals.datasets import LOADERS, loader
+from clearance.evals.metrics import METRICS, metric
+from clearance.evals.refusal import RefusalVerdict, classify_refusal
+from clearance.evals.runner import SampleRecord, SuiteResult, run_suite
+from clearance.evals.scorers import SCORERS, scorer
+from clearance.evals.stats import bootstrap_interval, wilson_interval
+from clearance.evals.suite import Suite, list_suites, load_suite
+from clearance.evals.types import Dataset, GenerationParams, MetricValue, Sample, Score
+
+__all__ = [
+    "LOADERS",
+    "METRICS",
+    "SCORERS",
+    "Dataset",
+    "GenerationParams",
+    "MetricValue",
+    "RefusalVerdict",
+    "Sample",
+    "SampleRecord",
+    "Score",
+    "Suite",
+    "SuiteResult",
+    "bootstrap_interval",
+    "classify_refusal",
+    "list_suites",
+    "load_suite",
+    "loader",
+    "metric",
+    "run_suite",
+    "scorer",
+    "wilson_interval",
+]

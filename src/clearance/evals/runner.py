@@ -1,0 +1,381 @@
+"""The resumable suite runner: keeps the server's batch full, records each sample as it completes.
+
+Layout of ``out_dir``:
+
+- ``run.json``      identity of the run (suite digest, dataset ref, generation params, served model);
+                    a re-run into the same directory must match it (else ``InputError``, or ``restart=True``).
+- ``samples.jsonl`` one record per finished sample, appended and flushed as each completes
+                    (id, messages, output, target, scores with the rule that fired, latency, usage, error).
+- ``metrics.json``  the ``SuiteResult``: metrics with CIs and n, failure counts, evidence refs, timestamps.
+
+Resume: finished sample ids (records without ``error``) are skipped; failed ones are retried; a record
+cut short by a kill is dropped. The last record per id wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from clearance.endpoint.models import ChatRequest, ChatResponse
+from clearance.errors import EndpointError, InputError
+from clearance.evals.metrics import Outcome, compute_metric
+from clearance.evals.scorers import get_scorer
+from clearance.evals.suite import Suite
+from clearance.evals.types import GenerationParams, MetricValue, Sample, Score
+from clearance.evidence import DatasetRef, EndpointRef, ToolInfo, utc_now
+
+SAMPLES_FILE = "samples.jsonl"
+METRICS_FILE = "metrics.json"
+RUN_FILE = "run.json"
+
+
+class ChatClient(Protocol):
+    """What the runner needs from ``clearance.endpoint.OpenAIClient``."""
+
+    base_url: str
+
+    async def served_model(self) -> str: ...
+
+    async def chat(self, req: ChatRequest) -> ChatResponse: ...
+
+
+class SampleRecord(BaseModel):
+    """One line of ``samples.jsonl``: what was sent, what came back, how it scored, or the error."""
+
+    id: str
+    messages: list[dict[str, str]]
+    target: str | list[str] | None = None
+    output: str | None = None
+    finish_reason: str | None = None
+    scores: dict[str, Score] = Field(default_factory=dict)
+    latency_s: float | None = None
+    usage: dict[str, int] | None = None
+    attempts: int | None = None
+    error: str | None = None
+    error_type: str | None = None
+    completed_at: str
+
+
+class SuiteResult(BaseModel):
+    """Outcome of one suite run: metrics with CIs, failure counts and the evidence that binds them."""
+
+    suite: str
+    description: str = ""
+    dataset: DatasetRef
+    dataset_notes: list[str] = Field(default_factory=list)
+    metrics: dict[str, MetricValue]
+    n_selected: int
+    n_completed: int
+    n_failed: int
+    errors_by_type: dict[str, int] = Field(default_factory=dict)
+    n_truncated: int = 0
+    failing_samples: list[str] = Field(default_factory=list)
+    generation: GenerationParams
+    endpoint: EndpointRef
+    tool: ToolInfo = Field(default_factory=ToolInfo)
+    config_digest: str
+    scorers: list[dict[str, Any]] = Field(default_factory=list)
+    started_at: str
+    finished_at: str
+    wall_s: float
+    new_samples: int
+    resumed_samples: int
+    samples_path: str
+    metrics_path: str
+
+    def policy_facts(self) -> dict[str, object]:
+        """Flat facts ``evals.<suite>.<metric>`` plus ``.ci_low``, ``.ci_high``, ``.n``; and failure counts."""
+        p = f"evals.{self.suite}"
+        facts: dict[str, object] = {
+            f"{p}.n_selected": self.n_selected,
+            f"{p}.n_completed": self.n_completed,
+            f"{p}.n_failed": self.n_failed,
+            f"{p}.failure_rate": (self.n_failed / self.n_selected) if self.n_selected else 0.0,
+        }
+        for name, m in self.metrics.items():
+            facts[f"{p}.{name}"] = m.value
+            facts[f"{p}.{name}.ci_low"] = m.ci_low
+            facts[f"{p}.{name}.ci_high"] = m.ci_high
+            facts[f"{p}.{name}.n"] = m.n
+        return facts
+
+
+# ---------------------------------------------------------------- records on disk
+
+
+def read_records(path: Path) -> dict[str, SampleRecord]:
+    """Last record per sample id from ``samples.jsonl``; a torn final line (killed mid-write) is cut off."""
+    if not path.is_file():
+        return {}
+    raw = path.read_bytes()
+    if raw and not raw.endswith(b"\n"):
+        cut = raw.rfind(b"\n") + 1
+        with path.open("r+b") as f:
+            f.truncate(cut)
+        raw = raw[:cut]
+    out: dict[str, SampleRecord] = {}
+    for lineno, line in enumerate(raw.decode("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = SampleRecord.model_validate_json(line)
+        except ValueError:
+            raise InputError(
+                f"{path}:{lineno}: not a sample record; use --restart or another --out"
+            ) from None
+        out[rec.id] = rec
+    return out
+
+
+def _identity(suite: Suite, served_model: str) -> dict[str, Any]:
+    return {
+        "suite": suite.name,
+        "config_digest": suite.config_digest(),
+        "dataset": suite.dataset.ref.model_dump(),
+        "generation": suite.generation.model_dump(),
+        "served_model": served_model,
+    }
+
+
+def _check_identity(run_path: Path, ident: dict[str, Any]) -> None:
+    try:
+        old = json.loads(run_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InputError(f"{run_path}: unreadable run record; use --restart or another --out") from None
+    for key, label in (
+        ("suite", "suite"),
+        ("served_model", "served model"),
+        ("config_digest", "suite/dataset digest"),
+    ):
+        if old.get(key) != ident[key]:
+            raise InputError(
+                f"{run_path.parent}: earlier run used {label} {old.get(key)!r}, this one {ident[key]!r}; "
+                "results would mix — use --restart to start over or choose another --out"
+            )
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def score_sample(suite: Suite, sample: Sample, output: str) -> dict[str, Score]:
+    """Run every scorer of the suite on one output."""
+    return {s.name: get_scorer(s.scorer).fn(sample, output, **s.params) for s in suite.scorers}
+
+
+def summarize(
+    suite: Suite, records: dict[str, SampleRecord], selected: list[Sample]
+) -> tuple[dict[str, MetricValue], list[str], int]:
+    """Metrics over the selected samples' successful records; also failing sample ids and truncation count."""
+    by_id = {s.id: s for s in selected}
+    outcomes = [
+        Outcome(id=r.id, metadata=by_id[r.id].metadata, scores=r.scores)
+        for r in records.values()
+        if r.id in by_id and r.error is None
+    ]
+    metrics = {
+        m.name: compute_metric(
+            m.name,
+            m.metric,
+            outcomes,
+            scorer=m.scorer,
+            where=m.where,
+            confidence=suite.confidence,
+            params=m.params,
+        )
+        for m in suite.metrics
+    }
+    first = suite.scorers[0].name
+    failing = sorted(o.id for o in outcomes if o.scores[first].value < 0.5)
+    truncated = sum(1 for r in records.values() if r.id in by_id and r.finish_reason == "length")
+    return metrics, failing, truncated
+
+
+# ---------------------------------------------------------------- the run
+
+
+async def run_suite(
+    client: ChatClient,
+    suite: Suite,
+    out_dir: str | Path,
+    *,
+    limit: int | None = None,
+    concurrency: int = 8,
+    progress: bool = True,
+    restart: bool = False,
+) -> SuiteResult:
+    """Run ``suite`` against ``client`` into ``out_dir`` (resuming what is there) and return the result."""
+    if concurrency < 1:
+        raise InputError(f"concurrency must be at least 1, got {concurrency}")
+    if limit is not None and limit < 0:
+        raise InputError(f"limit must be >= 0, got {limit}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    started_at, t0 = utc_now(), time.perf_counter()
+    served = await client.served_model()
+    ident = _identity(suite, served)
+    run_path, samples_path, metrics_path = out / RUN_FILE, out / SAMPLES_FILE, out / METRICS_FILE
+    if restart:
+        for f in (samples_path, metrics_path, run_path):
+            f.unlink(missing_ok=True)
+    if run_path.is_file():
+        _check_identity(run_path, ident)
+    elif samples_path.is_file() and samples_path.stat().st_size:
+        raise InputError(f"{out}: holds {SAMPLES_FILE} but no {RUN_FILE}; use --restart or another --out")
+    _write_atomic(
+        run_path, json.dumps({**ident, "endpoint": client.base_url, "created_at": started_at}, indent=2)
+    )
+
+    selected = suite.dataset.samples if limit is None else suite.dataset.samples[:limit]
+    records = read_records(samples_path)
+    done = {i for i, r in records.items() if r.error is None}
+    todo = [s for s in selected if s.id not in done]
+    resumed = len(selected) - len(todo)
+
+    gen = suite.generation
+    it: Iterator[Sample] = iter(todo)
+    with (
+        samples_path.open("a", encoding="utf-8") as sink,
+        _Progress(progress, suite.name, len(selected), resumed) as bar,
+    ):
+
+        async def worker() -> None:
+            for sample in it:
+                msgs = suite.messages(sample)
+                req = ChatRequest(
+                    messages=msgs,
+                    max_tokens=gen.max_tokens,
+                    temperature=gen.temperature,
+                    top_p=gen.top_p,
+                    seed=gen.seed,
+                    stop=gen.stop,
+                )
+                try:
+                    resp = await client.chat(req)
+                except EndpointError as exc:
+                    rec = SampleRecord(
+                        id=sample.id,
+                        messages=msgs,
+                        target=sample.target,
+                        error=str(exc),
+                        error_type=type(exc).__name__,
+                        completed_at=utc_now(),
+                    )
+                else:
+                    rec = SampleRecord(
+                        id=sample.id,
+                        messages=msgs,
+                        target=sample.target,
+                        output=resp.text,
+                        finish_reason=resp.finish_reason,
+                        scores=score_sample(suite, sample, resp.text),
+                        latency_s=round(resp.latency_s, 6),
+                        usage=resp.usage.model_dump() if resp.usage else None,
+                        attempts=resp.attempts,
+                        completed_at=utc_now(),
+                    )
+                sink.write(rec.model_dump_json(exclude_none=True) + "\n")
+                sink.flush()
+                records[sample.id] = rec
+                bar.advance(rec.error is not None)
+
+        workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, max(1, len(todo))))]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    metrics, failing, truncated = summarize(suite, records, selected)
+    sel_ids = {s.id for s in selected}
+    errors = Counter(
+        r.error_type or "error" for r in records.values() if r.id in sel_ids and r.error is not None
+    )
+    n_failed = sum(errors.values())
+    result = SuiteResult(
+        suite=suite.name,
+        description=suite.description,
+        dataset=suite.dataset.ref,
+        dataset_notes=suite.dataset.notes,
+        metrics=metrics,
+        n_selected=len(selected),
+        n_completed=len(selected) - n_failed,
+        n_failed=n_failed,
+        errors_by_type=dict(errors),
+        n_truncated=truncated,
+        failing_samples=failing[:200],
+        generation=gen,
+        endpoint=EndpointRef(url=client.base_url, served_model=served),
+        config_digest=ident["config_digest"],
+        scorers=[s.model_dump() for s in suite.scorers],
+        started_at=started_at,
+        finished_at=utc_now(),
+        wall_s=round(time.perf_counter() - t0, 3),
+        new_samples=len(todo),
+        resumed_samples=resumed,
+        samples_path=str(samples_path.resolve()),
+        metrics_path=str(metrics_path.resolve()),
+    )
+    _write_atomic(metrics_path, result.model_dump_json(indent=2))
+    return result
+
+
+class _Progress:
+    """A rich progress bar on stderr (a no-op when disabled)."""
+
+    def __init__(self, enabled: bool, name: str, total: int, done: int) -> None:
+        self.enabled = enabled
+        self.failed = 0
+        self._p: Any = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._p = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[failed]} failed"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
+            self._task = self._p.add_task(f"eval {name}", total=total, completed=done, failed=0)
+
+    def __enter__(self) -> _Progress:
+        if self._p is not None:
+            self._p.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._p is not None:
+            self._p.__exit__(None, None, None)
+
+    def advance(self, failed: bool) -> None:
+        """One sample finished (``failed`` if it ended in an error)."""
+        self.failed += int(failed)
+        if self._p is not None:
+            self._p.update(self._task, advance=1, failed=self.failed)
