@@ -190,3 +190,30 @@ def discover(path: str | Path, ignore: tuple[str, ...] = DEFAULT_IGNORED_TOP) ->
         return lay
     files, links = walk_files(p, ignore)
     return build_layout(p, files, links)
+
+
+_SCAN_CACHE: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Layout] = {}
+
+
+def layout_for_listing(root: Path, files: tuple[Path, ...], symlinks: tuple[Path, ...] = ()) -> Layout:
+    """The layout of a scan listing (root + relative files and symlinks), resolving HF cache entries.
+
+    Pointed at ``models--org--name`` it walks the chosen snapshot instead; symlinks are resolved only
+    when their target stays inside the cache entry (or the root). Results are memoised per listing.
+    """
+    key = (str(root), tuple(p.as_posix() for p in files), tuple(p.as_posix() for p in symlinks))
+    hit = _SCAN_CACHE.get(key)
+    if hit is not None:
+        return hit
+    cache = hf_cache_snapshot(root) if root.is_dir() else None
+    if cache is not None and root.name.startswith("models--"):
+        lay = discover(root)
+    elif cache is not None:
+        lay = build_layout(root, list(key[1]), list(key[2]), containment=cache[1], kind="hf-cache")
+        lay.revision, lay.repo_name = cache[2], cache[3]
+    else:
+        lay = build_layout(root, list(key[1]), list(key[2]))
+    if len(_SCAN_CACHE) > 64:
+        _SCAN_CACHE.clear()
+    _SCAN_CACHE[key] = lay
+    return lay

@@ -175,7 +175,10 @@ _PHRASES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 CLAUSE_INFO: dict[str, tuple[Severity, str]] = {
-    "LICENSE-MISSING": (Severity.high, "no license found in the model card, LICENSE files or GGUF metadata"),
+    "LICENSE-MISSING": (
+        Severity.medium,
+        "no license found in the model card, LICENSE files or GGUF metadata",
+    ),
     "LICENSE-UNKNOWN": (Severity.medium, "license is not one Clearance recognises; a person must read it"),
     "LICENSE-CONFLICT": (Severity.medium, "license sources disagree (card vs LICENSE text vs GGUF metadata)"),
     "LICENSE-NONCOMMERCIAL": (Severity.high, "non-commercial / research-only terms"),

@@ -17,7 +17,13 @@ from clearance.findings import Finding, Severity
 from clearance.scan.registry import ScanContext, check, registered_checks
 
 # Modules whose import registers checks. Add yours here.
-CHECK_MODULES: list[str] = []
+CHECK_MODULES: list[str] = [
+    "clearance.scan.manifest_rules",
+    "clearance.scan.remote_code",
+    "clearance.scan.chat_template",
+    "clearance.scan.tokenizer",
+    "clearance.scan.license_rules",
+]
 
 
 class ScanReport(BaseModel):
