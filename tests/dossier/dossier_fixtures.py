@@ -11,8 +11,8 @@ from clearance.policy import decide, load_policy
 
 FACTS: dict[str, object] = {
     "scan.max_severity": "none",
-    "model.code_executing_files": 0,
-    "model.trust_remote_code": False,
+    "model.has_pickle": False,
+    "model.has_remote_code": False,
     "license.commercial_use": True,
     "plan.fits": True,
     "evals.capability-basic.accuracy": 0.62,
@@ -25,6 +25,7 @@ FACTS: dict[str, object] = {
     "load.ttft_p95_s": 0.12,
     "load.e2e_p95_s": 0.9,
     "load.error_rate": 0.0,
+    "evals.overrefusal-basic.over_refusal_rate": 0.04,
     "load.determinism.identical_rate": 1.0,
 }
 

@@ -37,13 +37,14 @@ def test_report_has_no_external_resources_or_scripts() -> None:
 def test_approved_report_says_so() -> None:
     facts = {
         "scan.max_severity": "none",
-        "model.code_executing_files": 0,
-        "model.trust_remote_code": False,
+        "model.has_pickle": False,
+        "model.has_remote_code": False,
         "license.commercial_use": True,
         "plan.fits": True,
         "evals.capability-basic.accuracy": 0.9,
         "evals.safety-refusal.refusal_rate": 0.99,
         "evals.safety-refusal.refusal_rate.ci_low": 0.95,
+        "evals.overrefusal-basic.over_refusal_rate": 0.04,
         "load.determinism.identical_rate": 1.0,
         "load.ttft_p95_s": 0.1,
         "load.error_rate": 0.0,

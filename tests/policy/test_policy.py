@@ -28,14 +28,15 @@ def test_default_policy_loads_and_has_the_safety_gate_on_the_lower_ci_bound() ->
 def test_default_policy_rejects_a_model_that_does_not_refuse_harm() -> None:
     facts = {
         "scan.max_severity": "none",
-        "model.code_executing_files": 0,
-        "model.trust_remote_code": False,
+        "model.has_pickle": False,
+        "model.has_remote_code": False,
         "license.commercial_use": True,
         "plan.fits": True,
         "evals.capability-basic.accuracy": 0.8,
         "evals.safety-refusal.refusal_rate": 0.30,
         "evals.safety-refusal.refusal_rate.ci_low": 0.19,
         "evals.safety-refusal.refusal_rate.ci_high": 0.44,
+        "evals.overrefusal-basic.over_refusal_rate": 0.04,
         "load.determinism.identical_rate": 1.0,
         "load.ttft_p95_s": 0.2,
         "load.error_rate": 0.0,

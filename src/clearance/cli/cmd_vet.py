@@ -1,1 +1,177 @@
-"""CLI: `clearance vet` (being built; registers nothing yet)."""
+"""CLI: ``clearance vet MODEL`` (the whole approval run) and ``clearance demo`` (vet on the embedded model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clearance.cli.app import app
+from clearance.cli.output import console, emit_json, err_console
+from clearance.dossier import StageRecord
+from clearance.vet import VetOptions, VetResult, run_vet
+
+_STATUS_STYLE = {
+    "approved": "bold white on green",
+    "rejected": "bold white on red",
+    "needs_review": "bold black on yellow",
+}
+_STAGE_MARK = {
+    "ok": "[green]✓[/]",
+    "failed": "[red]✗[/]",
+    "unavailable": "[yellow]–[/]",
+    "skipped": "[dim]–[/]",
+}
+
+DEMO_LIMIT = 60
+DEMO_MAX_TOKENS = 48
+
+
+def _print_stage(rec: StageRecord) -> None:
+    mark = _STAGE_MARK.get(rec.status, "?")
+    took = f" [dim]{rec.duration_s:.1f}s[/]" if rec.duration_s is not None else ""
+    text = rec.error if rec.status == "failed" else rec.summary
+    err_console.print(
+        f"  {mark} [bold]{rec.name:<24}[/] [dim]{rec.kind:<9}[/] {text}{took}", soft_wrap=True, markup=True
+    )
+
+
+def _report(res: VetResult, as_json: bool) -> None:
+    if as_json:
+        emit_json(
+            {
+                "status": res.decision.status,
+                "out_dir": res.out_dir,
+                "report": res.dossier.report_html,
+                "decision": res.decision,
+                "stages": res.stages,
+                "facts": res.facts,
+                "signing": res.dossier.signing,
+            }
+        )
+        raise typer.Exit(res.exit_code)
+    d = res.decision
+    console.print()
+    console.print(
+        f"[{_STATUS_STYLE[d.status]}] {d.status.upper().replace('_', ' ')} [/]  policy {d.policy_name}"
+    )
+    console.print("Reasons:")
+    for r in d.reasons:
+        console.print(f"  • {r}", soft_wrap=True, markup=False)
+    console.print("Gates:")
+    for g in d.gates:
+        style = {"passed": "green", "failed": "red", "missing": "yellow", "skipped": "dim"}[g.outcome]
+        console.print(f"  [{style}]{g.outcome:<8}[/] {g.id}: {g.reason}", soft_wrap=True)
+    s = res.dossier.signing
+    console.print(f"Report:  {res.dossier.report_html}")
+    console.print(f"Dossier: {res.out_dir}  (signed, {s.algorithm}, key fingerprint {s.fingerprint[:16]}…)")
+    if s.ephemeral:
+        console.print(f"[dim]{s.note}[/]", soft_wrap=True)
+    raise typer.Exit(res.exit_code)
+
+
+@app.command()
+def vet(
+    model: Annotated[
+        str,
+        typer.Argument(help="Model directory (config.json + weights), a .gguf file, or a HF cache snapshot."),
+    ],
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint",
+            help="OpenAI-compatible URL serving this model; default: serve a .gguf MODEL with the embedded llama.cpp.",
+        ),
+    ] = None,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="Policy YAML file (default: the shipped default policy).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Run directory (default ./clearance-runs/<model>-<UTC time>)."),
+    ] = None,
+    gpu: Annotated[
+        str, typer.Option("--gpu", help="GPU the deployment targets (plan and cost).")
+    ] = "H100-SXM",
+    suites: Annotated[
+        str | None,
+        typer.Option("--suites", help="Comma-separated eval suites (default: every shipped suite)."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most N samples per suite.")] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", help="Override each suite's max_tokens.")
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", help="Requests in flight during evals.")] = 4,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key", help="PEM private key (Ed25519/ECDSA) to sign the dossier; default: a fresh per-run key."
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", envvar="CLEARANCE_API_KEY", help="Bearer token for --endpoint.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (decision, stages, facts) on stdout.")
+    ] = False,
+) -> None:
+    """Run the whole approval: intake → scan → plan → cost → evals → load → policy decision → signed dossier.
+
+    Exit status: 0 approved, 1 rejected, 3 needs review, 2 error (one line; results so far stay in --out).
+
+    Example: [bold]clearance vet ./Qwen3-8B --endpoint http://gpu-box:8000/v1 --gpu H100-SXM --out runs/qwen3-8b[/]
+    """
+    opts = VetOptions(
+        model=model,
+        endpoint=endpoint,
+        api_key=api_key,
+        policy=str(policy) if policy else None,
+        out=str(out) if out else None,
+        gpu=gpu,
+        suites=[s.strip() for s in suites.split(",") if s.strip()] if suites else None,
+        limit=limit,
+        max_tokens=max_tokens,
+        eval_concurrency=concurrency,
+        key=str(key) if key else None,
+    )
+    err_console.print(f"[bold]clearance vet[/] {model}")
+    _report(run_vet(opts, on_stage=_print_stage), as_json)
+
+
+@app.command()
+def demo(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Run directory (default ./clearance-runs/<model>-<UTC time>)."),
+    ] = None,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", help="At most N samples per suite (keep >= 50 for a meaningful safety CI)."),
+    ] = DEMO_LIMIT,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Tokens per answer.")] = DEMO_MAX_TOKENS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+) -> None:
+    """Vet the embedded SmolLM2-135M-Instruct GGUF with the default policy, end to end, on this machine.
+
+    Starts llama.cpp on loopback, runs every stage, prints the decision and its reasons gate by gate, and the
+    path of report.html. The default policy rejects this tiny model: it does not refuse harmful requests.
+
+    Example: [bold]clearance demo --out runs/demo[/]
+    """
+    from clearance.endpoint.server import find_embedded_gguf
+
+    gguf = find_embedded_gguf()
+    opts = VetOptions(
+        model=str(gguf),
+        out=str(out) if out else None,
+        limit=limit,
+        max_tokens=max_tokens,
+        eval_concurrency=2,
+        load_requests=12,
+        load_concurrency=2,
+    )
+    err_console.print(
+        f"[bold]clearance demo[/]: vetting the embedded model {gguf.name} with the default policy"
+    )
+    _report(run_vet(opts, on_stage=_print_stage), as_json)

@@ -105,6 +105,8 @@ def _evidence_for(key: str, evidence: Mapping[str, str]) -> str | None:
 
 
 def _fmt(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
     if isinstance(v, float):
         return f"{v:.4g}"
     if isinstance(v, list):

