@@ -192,3 +192,16 @@ def test_load_prices_once_is_reused() -> None:
     book = load_prices()
     rep = estimate_cost(WORKLOAD, CostOptions(capacity=CAPACITY, as_of=AS_OF), prices=book)
     assert rep.gpu == "H100-SXM"
+
+
+def test_charts_are_svg_with_every_option_and_input() -> None:
+    from clearance.tco.charts import cumulative_cost_svg, tornado_svg
+
+    w = Workload(requests_per_day=3_000_000, input_tokens=500, output_tokens=300)
+    rep = estimate_cost(w, CostOptions(capacity=CAPACITY, years=4, apis=["openai-gpt-5.4"], as_of=AS_OF))
+    svg = cumulative_cost_svg(rep)
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    assert "break-even vs api.openai-gpt-5.4" in svg
+    tor = tornado_svg(rep)
+    assert "<svg" in tor and rep.sensitivity[0].input in tor
+    assert cumulative_cost_svg(rep) == svg  # deterministic

@@ -93,6 +93,7 @@ def estimate_cost(workload: Workload, options: CostOptions, *, prices: PriceBook
         skipped=skipped,
         cheapest=cheapest,
         break_even=be,
+        sensitivity_option=target,
         sensitivity_metric=f"{target} cost per million tokens (USD)",
         sensitivity_pct=options.sensitivity_pct,
         sensitivity=sens,

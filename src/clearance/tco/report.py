@@ -103,6 +103,7 @@ class CostReport(BaseModel):
     skipped: list[str] = Field(default_factory=list)
     cheapest: str
     break_even: list[BreakEven] = Field(default_factory=list)
+    sensitivity_option: str = ""
     sensitivity_metric: str = ""
     sensitivity_pct: float = 0.2
     sensitivity: list[SensitivityRow] = Field(default_factory=list)
