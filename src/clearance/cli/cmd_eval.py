@@ -1,1 +1,161 @@
-"""CLI: `clearance eval` (being built; registers nothing yet)."""
+"""CLI: `clearance eval` — run an evaluation suite against an endpoint; metrics with 95% CIs, resumable."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from clearance.cli.app import app
+from clearance.cli.output import console, emit_json, err_console
+from clearance.endpoint import OpenAIClient, Timeouts
+from clearance.errors import InputError
+from clearance.evals import SuiteResult, list_suites, load_suite, run_suite
+
+EVAL_HELP = """Run an evaluation suite against an OpenAI-compatible endpoint.
+
+Writes one JSONL record per sample (samples.jsonl) and metrics.json with 95% confidence intervals (Wilson for rates, bootstrap otherwise) into --out. Re-running into the same --out resumes: finished samples are never asked again; failed ones are retried. Without --endpoint, the embedded SmolLM2 model is served on 127.0.0.1. Public datasets are never downloaded: give them with --data.
+
+Examples:
+
+  clearance eval --list
+
+  clearance eval --endpoint http://127.0.0.1:8000 --suite safety-refusal --out runs/safety
+
+  clearance eval -e http://127.0.0.1:8000 --suite gsm8k --data ../shared/datasets/gsm8k/test.jsonl --limit 100
+"""
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def _table(res: SuiteResult) -> Table:
+    t = Table(
+        title=f"eval {res.suite} — {res.endpoint.served_model} @ {res.endpoint.url}", title_justify="left"
+    )
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    t.add_column(
+        f"{int(next(iter(res.metrics.values())).confidence * 100) if res.metrics else 95}% CI",
+        justify="right",
+    )
+    t.add_column("n", justify="right")
+    t.add_column("CI method")
+    for name, m in res.metrics.items():
+        ci = "-" if m.ci_low is None or m.ci_high is None else f"{m.ci_low:.3f} – {m.ci_high:.3f}"
+        t.add_row(name, _fmt(m.value), ci, str(m.n), m.method)
+    return t
+
+
+def _suites_table() -> Table:
+    t = Table(title="built-in suites", title_justify="left")
+    t.add_column("suite")
+    t.add_column("data")
+    t.add_column("what it measures")
+    for s in list_suites():
+        t.add_row(s["name"], s["data"], s["description"])
+    return t
+
+
+@app.command(help=EVAL_HELP)
+def eval(  # noqa: A001  (the command is called `eval`)
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint", "-e", help="OpenAI-compatible base URL; default: serve the embedded SmolLM2 model."
+        ),
+    ] = None,
+    suite: Annotated[
+        str | None,
+        typer.Option("--suite", "-s", help="Built-in suite name (see --list) or a suite .yaml file."),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data", "-d", help="Dataset file or folder for suites that need one (gsm8k, xstest, …)."
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="Only the first N samples.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Output directory (default: runs/eval-<suite>); re-running resumes."
+        ),
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="Requests kept in flight.")] = 8,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Discard earlier results in --out instead of resuming.")
+    ] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Read timeout per request, seconds.")] = 120.0,
+    retries: Annotated[int, typer.Option("--retries", help="Retries per request on 5xx/timeouts.")] = 3,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", envvar="CLEARANCE_API_KEY", help="Bearer token.")
+    ] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the built-in suites and exit.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar on stderr.")] = False,
+) -> None:
+    """Run an evaluation suite (see the help text above)."""
+    if list_:
+        if json_out:
+            emit_json({"suites": list_suites()})
+        else:
+            console.print(_suites_table())
+        return
+    if suite is None:
+        raise InputError("give --suite NAME|FILE (see `clearance eval --list`)")
+    st = load_suite(suite, data=data)
+    out_dir = out or Path("runs") / f"eval-{st.name}"
+
+    server: AbstractContextManager[Any] = nullcontext()
+    if endpoint is None:
+        from clearance.endpoint.server import EmbeddedServer
+
+        err_console.print("no --endpoint: serving the embedded SmolLM2-135M model on 127.0.0.1")
+        server = EmbeddedServer()
+    with server as srv:
+        url = endpoint if endpoint is not None else srv.base_url
+
+        async def go() -> SuiteResult:
+            async with OpenAIClient(
+                url,
+                api_key=api_key,
+                timeouts=Timeouts(read=timeout),
+                max_retries=retries,
+                max_connections=max(concurrency, 8),
+            ) as client:
+                return await run_suite(
+                    client,
+                    st,
+                    out_dir,
+                    limit=limit,
+                    concurrency=concurrency,
+                    progress=not no_progress and not json_out,
+                    restart=restart,
+                )
+
+        res = asyncio.run(go())
+    if json_out:
+        emit_json(res)
+        return
+    console.print(_table(res))
+    ds = res.dataset
+    console.print(f"dataset: {ds.name} ({ds.rows} rows, sha256 {ds.sha256[:16]}…, license {ds.license})")
+    for note in res.dataset_notes:
+        console.print(f"  note: {note}")
+    console.print(
+        f"samples: {res.n_selected} selected, {res.n_completed} completed, {res.n_failed} failed"
+        + (
+            f" ({', '.join(f'{k}: {v}' for k, v in res.errors_by_type.items())})"
+            if res.errors_by_type
+            else ""
+        )
+        + f"; {res.resumed_samples} resumed from earlier runs, {res.new_samples} asked now in {res.wall_s:.1f} s"
+        + (f"; {res.n_truncated} hit max_tokens" if res.n_truncated else "")
+    )
+    console.print(f"records: {res.samples_path}\nmetrics: {res.metrics_path}")
