@@ -111,3 +111,30 @@ def write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def pk_str(s: str) -> bytes:
+    """SHORT_BINUNICODE (or BINUNICODE) opcode pushing ``s``."""
+    b = s.encode()
+    return (b"\x8c" + bytes([len(b)]) if len(b) < 256 else b"X" + struct.pack("<I", len(b))) + b
+
+
+def pk_call(module: str, name: str, arg: str = "id", proto: int = 4, memo_trick: bool = False) -> bytes:
+    """A protocol-2+ pickle that calls ``module.name(arg)`` via STACK_GLOBAL (optionally through the memo)."""
+    if memo_trick:
+        body = pk_str(module) + b"\x94" + pk_str(name) + b"\x94" + b"0" + b"h\x00" + b"h\x01" + b"\x93"
+    else:
+        body = pk_str(module) + pk_str(name) + b"\x93"
+    return b"\x80" + bytes([proto]) + body + pk_str(arg) + b"\x85R."
+
+
+def torch_like_pickle() -> bytes:
+    """A data.pkl-like pickle (OrderedDict of one tensor rebuilt from a persistent storage), hand-assembled."""
+    g = lambda m, n: b"c" + m.encode() + b"\n" + n.encode() + b"\n"  # noqa: E731
+    return (
+        b"\x80\x02" + g("collections", "OrderedDict") + b")R"
+        + pk_str("w") + g("torch._utils", "_rebuild_tensor_v2")
+        + b"((" + pk_str("storage") + g("torch", "FloatStorage") + pk_str("0") + pk_str("cpu") + b"K\x04tQ"
+        + b"K\x00K\x04\x85K\x01\x85\x89" + g("collections", "OrderedDict") + b")R" + b"tR"
+        + b"s."
+    )  # fmt: skip

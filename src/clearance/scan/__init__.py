@@ -23,6 +23,7 @@ CHECK_MODULES: list[str] = [
     "clearance.scan.chat_template",
     "clearance.scan.tokenizer",
     "clearance.scan.license_rules",
+    "clearance.scan.formats",
 ]
 
 

@@ -1,0 +1,320 @@
+"""Scan checks that validate every weights file with the bounded readers, routed by content, not by name.
+
+``SAFETENSORS``/``GGUF``: structural validation (a ``FormatError`` becomes a finding with the reader's rule id).
+``PICKLE``: raw pickles, legacy ``torch.save`` streams, zip checkpoints (every pickle member, whatever its
+name), object ``.npy`` arrays — analysed statically, never unpickled.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import struct
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from clearance.errors import FormatError
+from clearance.findings import Finding, Severity
+from clearance.model.gguf import read_gguf
+from clearance.model.pytorch_zip import ZIP_MAGIC, ZipIssue, read_member, read_zip_directory
+from clearance.model.safetensors import read_safetensors_header
+from clearance.model.violations import rule_of
+from clearance.scan.pickle_scan import (
+    PickleAnalysis,
+    analyse_pickle_bytes,
+    analyse_pickle_file,
+    looks_like_pickle,
+)
+from clearance.scan.registry import ScanContext, check
+
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dat", ".data", ".dill")
+TORCH_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pt2", ".mar")
+ZIP_SUFFIXES = (".zip", ".npz")
+NPY_MAGIC = b"\x93NUMPY"
+#: Largest pickle member read out of a zip for analysis.
+MAX_PICKLE_MEMBER = 512 << 20
+MAX_NESTED_ZIP = 256 << 20
+
+
+def _head(path: Path, n: int = 16) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except OSError:
+        return b""
+
+
+def _kind(rel: Path, head: bytes, size: int) -> str | None:
+    low = rel.name.lower()
+    if low.endswith(".gguf") or head[:4] in (b"GGUF", b"FUGG"):
+        return "gguf"
+    if low.endswith(".safetensors"):
+        return "safetensors"
+    if head.startswith(ZIP_MAGIC):
+        return "zip"
+    if head.startswith(NPY_MAGIC):
+        return "npy"
+    if looks_like_pickle(head) or low.endswith(PICKLE_SUFFIXES + TORCH_SUFFIXES):
+        return "pickle"
+    if len(head) >= 9 and head[8:9] == b"{" and struct.unpack("<Q", head[:8])[0] <= size - 8:
+        return "safetensors"  # a safetensors file under another name
+    if low.endswith(ZIP_SUFFIXES):
+        return "zip"
+    return None
+
+
+def _routed(ctx: ScanContext, kind: str) -> Iterator[tuple[Path, Path]]:
+    for rel in ctx.files:
+        full = ctx.root / rel
+        try:
+            size = full.stat().st_size
+        except OSError:
+            continue
+        if _kind(rel, _head(full), size) == kind:
+            yield rel, full
+
+
+def _format_finding(rel: Path, err: FormatError, default_rule: str) -> Finding:
+    msg = str(err).split("] ", 1)[-1] if err.field else str(err).split(": ", 1)[-1]
+    return Finding(
+        file=str(rel),
+        rule=rule_of(err, default_rule),
+        severity=Severity.high,
+        message=f"{msg} (field {err.field})" if err.field else msg,
+        details={"field": err.field},
+    )
+
+
+@check(
+    "SAFETENSORS",
+    "safetensors headers: size cap, strict JSON, dtypes, shapes vs byte ranges, contiguity, no trailing bytes",
+)
+def check_safetensors(ctx: ScanContext) -> Iterable[Finding]:
+    """Validate every safetensors file (by suffix or by content)."""
+    for rel, full in _routed(ctx, "safetensors"):
+        try:
+            read_safetensors_header(full)
+        except FormatError as err:
+            yield _format_finding(rel, err, "SAFETENSORS-HEADER")
+
+
+@check(
+    "GGUF",
+    "GGUF structure: magic, version, caps, value types, alignment, tensor offsets and sizes inside the file",
+)
+def check_gguf(ctx: ScanContext) -> Iterable[Finding]:
+    """Validate every GGUF file (by suffix or magic)."""
+    for rel, full in _routed(ctx, "gguf"):
+        try:
+            read_gguf(full)
+        except FormatError as err:
+            yield _format_finding(rel, err, "GGUF-HEADER")
+
+
+def _pickle_findings(rel: Path, a: PickleAnalysis, member: str | None = None) -> Iterator[Finding]:
+    where = f" in member {member!r}" if member else ""
+    for i in a.issues:
+        if i.severity == Severity.info:
+            continue
+        yield Finding(
+            file=str(rel),
+            rule=i.rule,
+            severity=i.severity,
+            message=f"{i.message}{where}",
+            details={"pos": i.pos, "member": member, "globals": sorted({g.full for g in a.globals})[:50]},
+        )
+
+
+def _zip_issue(rel: Path, z: ZipIssue) -> Finding:
+    return Finding(
+        file=str(rel), rule=z.rule, severity=z.severity, message=z.message, details={"member": z.member}
+    )
+
+
+#: Raw tensor storage records of a torch zip (``archive/data/0``): loaders never unpickle them.
+_STORAGE_RECORD = re.compile(r"(^|/)data/\d+$")
+
+
+def scan_zip_bytes_or_file(rel: Path, fh: object, size: int, label: str, depth: int = 0) -> Iterator[Finding]:
+    """Findings for a zip archive (PyTorch checkpoint or ``.npz``) read through the file object ``fh``."""
+    from typing import BinaryIO, cast
+
+    f = cast(BinaryIO, fh)
+    try:
+        listing = read_zip_directory(f, size, name=label)
+    except FormatError as err:
+        yield _format_finding(rel, err, "ZIP-STRUCTURE")
+        return
+    for z in listing.issues:
+        yield _zip_issue(rel, z)
+    names = listing.names()
+    if any(n.endswith(".py") and "/code/" in f"/{n}" for n in names):
+        yield Finding(
+            file=str(rel),
+            rule="TORCHSCRIPT-CODE",
+            severity=Severity.medium,
+            message="archive carries TorchScript code (code/*.py), which runs when loaded with torch.jit.load",
+        )
+    if (
+        names
+        and listing.entries[0].name
+        and not any(n.endswith(".pkl") for n in names)
+        and rel.suffix.lower() in TORCH_SUFFIXES
+    ):
+        yield Finding(
+            file=str(rel),
+            rule="PYTORCH-NO-DATA-PKL",
+            severity=Severity.medium,
+            message="zip checkpoint has no data.pkl member",
+        )
+    pickled = False
+    for e in listing.entries:
+        if e.encrypted or e.uncompressed_size == 0 or e.name.endswith("/"):
+            continue
+        is_pkl = e.name.lower().endswith((".pkl", ".pickle"))
+        storage = bool(_STORAGE_RECORD.search(e.name))
+        nested_zip = e.name.lower().endswith(ZIP_SUFFIXES + TORCH_SUFFIXES)
+        if storage and not nested_zip:
+            continue
+        try:
+            head, _ = read_member(
+                f, size, e.model_copy(update={"uncompressed_size": 16}), name=label, max_bytes=16
+            )
+        except FormatError as err:
+            yield _format_finding(rel, err, "ZIP-STRUCTURE")
+            continue
+        if head.startswith(ZIP_MAGIC):
+            yield Finding(
+                file=str(rel),
+                rule="ZIP-NESTED",
+                severity=Severity.medium,
+                message=f"member {e.name!r} is itself a zip archive",
+                details={"member": e.name},
+            )
+            if depth < 1 and e.uncompressed_size <= MAX_NESTED_ZIP:
+                import io
+
+                data, _ = read_member(f, size, e, name=label, max_bytes=MAX_NESTED_ZIP)
+                yield from scan_zip_bytes_or_file(
+                    rel, io.BytesIO(data), len(data), f"{label}!{e.name}", depth + 1
+                )
+            continue
+        if not (is_pkl or looks_like_pickle(head)):
+            continue
+        try:
+            data, issues = read_member(f, size, e, name=label, max_bytes=MAX_PICKLE_MEMBER)
+        except FormatError as err:
+            yield _format_finding(rel, err, "ZIP-STRUCTURE")
+            continue
+        for z in issues:
+            yield _zip_issue(rel, z)
+        a = analyse_pickle_bytes(data, label=f"{label}!{e.name}")
+        if not is_pkl and not a.globals:
+            continue  # bytes that merely start like a pickle, with nothing a loader would import
+        if not pickled:
+            pickled = True
+            yield Finding(
+                file=str(rel),
+                rule="PICKLE-FILE",
+                severity=Severity.low,
+                message="pickle-based checkpoint can run code when loaded; prefer safetensors",
+                details={"member": e.name},
+            )
+        if not is_pkl:
+            yield Finding(
+                file=str(rel),
+                rule="ZIP-HIDDEN-PICKLE",
+                severity=Severity.medium,
+                message=f"member {e.name!r} is a pickle without a .pkl name (scanners that route by extension miss it)",
+                details={"member": e.name},
+            )
+        yield from _pickle_findings(rel, a, e.name)
+
+
+def _npy_pickle_offset(full: Path) -> int | None:
+    with open(full, "rb") as fh:
+        head = fh.read(10)
+        major = head[6]
+        if major == 1:
+            (hlen,) = struct.unpack("<H", head[8:10])
+            start = 10
+        else:
+            fh.seek(8)
+            (hlen,) = struct.unpack("<I", fh.read(4))
+            start = 12
+        if hlen > 1 << 20:
+            raise FormatError(f"npy header length {hlen} is implausible", file=str(full), field="header")
+        fh.seek(start)
+        text = fh.read(hlen).decode("latin1")
+    try:
+        meta = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        raise FormatError("npy header is not a Python literal", file=str(full), field="header") from None
+    if not isinstance(meta, dict) or "descr" not in meta:
+        raise FormatError("npy header has no descr", file=str(full), field="descr")
+    return start + hlen if "O" in str(meta["descr"]) else None
+
+
+@check(
+    "PICKLE",
+    "pickles, PyTorch zip and legacy checkpoints, object .npy: static opcode walk, default-deny globals, zip traversal/bombs/nesting",
+)
+def check_pickles(ctx: ScanContext) -> Iterable[Finding]:
+    """Analyse every pickle-bearing file (routed by magic bytes as loaders do, and by suffix)."""
+    for rel in ctx.files:
+        full = ctx.root / rel
+        try:
+            size = full.stat().st_size
+        except OSError:
+            continue
+        kind = _kind(rel, _head(full), size)
+        if kind == "zip":
+            try:
+                with open(full, "rb") as fh:
+                    yield from scan_zip_bytes_or_file(rel, fh, size, str(full))
+            except OSError as exc:
+                yield Finding(
+                    file=str(rel), rule="ZIP-READ", severity=Severity.high, message=f"cannot read: {exc}"
+                )
+        elif kind == "pickle":
+            try:
+                a = analyse_pickle_file(full)
+            except (OSError, ValueError) as exc:
+                yield Finding(
+                    file=str(rel), rule="PICKLE-READ", severity=Severity.high, message=f"cannot read: {exc}"
+                )
+                continue
+            yield Finding(
+                file=str(rel),
+                rule="PICKLE-FILE",
+                severity=Severity.low,
+                message="pickle-based weights can run code when loaded; prefer safetensors",
+                details={"globals": sorted({g.full for g in a.globals})[:50]},
+            )
+            yield from _pickle_findings(rel, a)
+        elif kind == "npy":
+            try:
+                off = _npy_pickle_offset(full)
+            except (FormatError, OSError, IndexError, struct.error) as exc:
+                yield Finding(
+                    file=str(rel),
+                    rule="NPY-HEADER",
+                    severity=Severity.high,
+                    message=f"malformed .npy header: {exc}",
+                )
+                continue
+            if off is None:
+                continue
+            with open(full, "rb") as fh:
+                fh.seek(off)
+                data = fh.read(min(size - off, MAX_PICKLE_MEMBER))
+            yield Finding(
+                file=str(rel),
+                rule="NPY-OBJECT",
+                severity=Severity.medium,
+                message="object-dtype .npy holds a pickle (np.load(allow_pickle=True) runs it)",
+            )
+            yield from _pickle_findings(rel, analyse_pickle_bytes(data, label=str(full)))
+
+
+__all__ = ["check_gguf", "check_pickles", "check_safetensors", "scan_zip_bytes_or_file"]
