@@ -62,8 +62,8 @@ def _suites_table() -> Table:
     return t
 
 
-@app.command(help=EVAL_HELP)
-def eval(  # noqa: A001  (the command is called `eval`)
+@app.command(name="eval", help=EVAL_HELP)
+def eval_cmd(
     endpoint: Annotated[
         str | None,
         typer.Option(
