@@ -247,12 +247,12 @@ def render(report: CostReport) -> None:
         console.print(c)
     pct = round(report.sensitivity_pct * 100)
     s = Table(title=f"Sensitivity: {report.sensitivity_metric}, each input ±{pct} %", title_justify="left")
-    for col in ("input", f"-{pct} %", f"+{pct} %", "cheapest at -/+"):
+    for col in ("input", f"-{pct} %", f"+{pct} %", "cheapest option at -/+"):
         s.add_column(col)
     for r in report.sensitivity[:10]:
-        s.add_row(
-            r.input, f"{r.metric_low:,.3f}", f"{r.metric_high:,.3f}", f"{r.cheapest_low} / {r.cheapest_high}"
-        )
+        same = r.cheapest_low == r.cheapest_high == report.cheapest
+        flip = "unchanged" if same else f"[yellow]{r.cheapest_low} / {r.cheapest_high}[/]"
+        s.add_row(r.input, f"{r.metric_low:,.3f}", f"{r.metric_high:,.3f}", flip)
     console.print(s)
     a = Table(title=f"Assumptions (stale = older than {report.stale_after_days} days)", title_justify="left")
     for col in ("figure", "value", "unit", "date", "source"):
