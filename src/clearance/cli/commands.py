@@ -18,6 +18,8 @@ COMMAND_MODULES = [
     "loadtest",
     "vet",
     "dossier",
+    "sign",
+    "bom",
 ]
 
 for _name in COMMAND_MODULES:
