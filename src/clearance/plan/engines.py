@@ -1,0 +1,333 @@
+"""Serving-engine memory budgets and KV-cache layouts, computed the way each engine computes them.
+
+vLLM (semantics of v0.11–v0.13, V1 engine, ``gpu_worker.determine_available_memory`` and
+``v1/core/kv_cache_utils.py``):
+
+- requested = usable GPU memory × ``gpu_memory_utilization`` (per instance);
+- KV memory = requested − weights − non-torch memory − peak torch activation of the profiling run
+  (a dummy forward of ``max_num_batched_tokens`` tokens plus a dummy sampler run over ``max_num_seqs`` rows);
+  CUDA-graph memory is captured *after* the KV cache is allocated and is not subtracted (set
+  ``cudagraph_in_budget`` for builds where ``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`` is on);
+- hybrid GDN/Mamba models: the attention block size is raised so one attention page ≥ one state page
+  (alignment 16), the state page is padded to it; layers are split into groups of equal size sharing pools;
+  ``num_blocks = available // page // layers_per_group``;
+- "GPU KV cache size: N tokens" = ``num_blocks // num_groups × block_size``; "Maximum concurrency" =
+  ``num_blocks / cdiv(layers_per_group × Σ_groups max_memory_usage, page × layers_per_group)``.
+
+The non-torch and activation figures are *estimates* calibrated on vLLM startup logs (see
+``docs/planner.md``): Llama-3.1-8B on H100 at 8192 batched tokens logs 1.44 GiB activation peak, at 16384
+tokens 1.97 GiB; a 27B hybrid on RTX PRO 6000 logs 2.33 GiB; a 0.6B model on a 24 GB card 0.25 GiB.
+
+SGLang (v0.4/0.5 ``profile_max_num_token``): pool = total × ``mem_fraction_static`` − weights − CUDA context;
+tokens = pool // (bytes per token over all layers). llama.cpp (b6xxx, ``llama_params_fit``): a 1 GiB margin,
+weights, compute buffer for ``n_ubatch`` = 512, then the context that fits (f16 K/V unless told otherwise).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from clearance.errors import InputError
+from clearance.plan.gpus import GIB, GPU
+from clearance.plan.kv_cache import (
+    FullAttentionSpec,
+    LayerSpec,
+    MambaSpec,
+    MLASpec,
+    SlidingWindowSpec,
+    cdiv,
+)
+from clearance.plan.spec import LayerKind, ModelSpec
+
+ENGINES = ("vllm", "sglang", "llama.cpp")
+VERSION_SEMANTICS = {
+    "vllm": "vLLM v0.11-v0.13 (V1 engine: profiled budget, hybrid KV cache manager, per-instance gpu_memory_utilization)",
+    "sglang": "SGLang v0.4/v0.5 (mem_fraction_static of total memory, token pool by cell size)",
+    "llama.cpp": "llama.cpp b6000+ (llama_params_fit: 1 GiB margin, f16 KV, n_ubatch 512 compute buffer)",
+}
+
+#: Calibrated constants (see module docstring and docs/planner.md).
+SAMPLER_FACTOR = 1.79  # × max_num_seqs × vocab × 4 B (fp32 logits and sampler temporaries)
+NON_TORCH_TP1 = 0.15 * GIB
+NON_TORCH_TP_BASE = 0.55 * GIB  # + 0.05 GiB per rank: NCCL and custom all-reduce buffers
+CUDAGRAPH_PER_LAYER = 6 * 1024 * 1024  # estimate of graph pool per decoder layer (51 capture sizes)
+
+
+def normalize_engine(name: str) -> str:
+    """Canonical engine name (``vllm``, ``sglang``, ``llama.cpp``); ``InputError`` when unknown."""
+    key = name.strip().lower().replace("_", ".").replace("-", ".")
+    aliases = {
+        "vllm": "vllm",
+        "sglang": "sglang",
+        "llama.cpp": "llama.cpp",
+        "llamacpp": "llama.cpp",
+        "llama": "llama.cpp",
+    }
+    if key not in aliases:
+        raise InputError(f"[--engine] unknown engine {name!r}; use one of {', '.join(ENGINES)}")
+    return aliases[key]
+
+
+class EngineSettings(BaseModel):
+    """The engine knobs the budget depends on, resolved to the values the engine itself would use."""
+
+    engine: str = "vllm"
+    version_semantics: str = VERSION_SEMANTICS["vllm"]
+    gpu_memory_utilization: float = 0.9
+    max_num_batched_tokens: int = 8192
+    max_num_seqs: int = 1024
+    block_size: int = 16
+    cudagraph_in_budget: bool = False
+
+
+def vllm_defaults(gpu: GPU, max_model_len: int, mnbt: int | None, max_seqs: int | None) -> tuple[int, int]:
+    """vLLM's API-server defaults for ``max_num_batched_tokens`` and ``max_num_seqs`` on this GPU.
+
+    ``EngineArgs.get_batch_defaults``: ≥70 GiB and not A100 → 8192 / 1024 (≥160 GiB → 16384 / 1024);
+    otherwise 2048 / 256; then ``mnbt = min(max_num_seqs × max_model_len, mnbt)``, ``seqs = min(seqs, mnbt)``.
+    """
+    usable_gib = gpu.usable_bytes / GIB
+    big = usable_gib >= 70 and "a100" not in gpu.name.lower()
+    d_tokens, d_seqs = (8192, 1024) if big else (2048, 256)
+    if usable_gib >= 160 and big:
+        d_tokens = 16384
+    seqs = max_seqs if max_seqs is not None else d_seqs
+    tokens = mnbt if mnbt is not None else min(seqs * max_model_len, d_tokens)
+    if max_seqs is None:
+        seqs = min(seqs, tokens)
+    return tokens, seqs
+
+
+def activation_peak_bytes(spec: ModelSpec, tp: int, max_num_batched_tokens: int, max_num_seqs: int) -> int:
+    """Estimated torch activation peak of vLLM's profiling run (dummy forward + dummy sampler)."""
+    h = spec.hidden_size
+    act = 2  # bf16 activations
+    has_dense = any(spec.moe is None or i in spec.moe.dense_layers for i in range(spec.num_layers))
+    widths = [2 * spec.intermediate_size // tp] if has_dense else []
+    if spec.moe is not None:
+        m = spec.moe
+        widths.append(m.top_k * (3 * m.expert_intermediate_size // tp + h) // 2)
+        if m.shared_intermediate_size:
+            widths.append(2 * m.shared_intermediate_size // tp)
+    if spec.attention is not None:
+        a = spec.attention
+        widths.append((2 * a.num_heads * a.head_dim + 2 * a.num_kv_heads * a.head_dim) // tp)
+    per_token = act * (max(widths or [2 * h]) + 2 * h)
+    forward = max_num_batched_tokens * per_token
+    sampler = SAMPLER_FACTOR * max_num_seqs * spec.vocab_size * 4
+    return int(forward + sampler)
+
+
+def non_torch_bytes(tp: int) -> int:
+    """Estimated non-torch memory (CUDA context growth, NCCL, custom all-reduce buffers) per GPU."""
+    if tp <= 1:
+        return int(NON_TORCH_TP1)
+    return int(NON_TORCH_TP_BASE + 0.05 * GIB * tp)
+
+
+def cudagraph_bytes(spec: ModelSpec, tp: int) -> int:
+    """Estimated CUDA-graph pool per GPU (piecewise graphs, default capture sizes)."""
+    return int(CUDAGRAPH_PER_LAYER * spec.num_layers / max(1, tp) ** 0.5)
+
+
+class KVLayout(BaseModel):
+    """How the engine lays out its KV/state pool and what it reports at startup."""
+
+    num_groups: int = 0
+    layers_per_group: int = 0
+    padding_layers: int = 0
+    block_size: int = 16
+    page_size_bytes: int = 0
+    num_blocks: int = 0
+    kv_cache_tokens: int = 0
+    token_capacity: int = 0
+    max_concurrency: float = 0.0
+    state_slots: int | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+def _group_size(counts: list[int]) -> int:
+    lo, hi = min(counts), max(counts)
+    return hi if hi < lo * 1.5 else lo
+
+
+def vllm_layout(
+    specs: list[LayerSpec], available: int, max_model_len: int, max_num_batched_tokens: int, align: int = 16
+) -> tuple[KVLayout, list[LayerSpec]]:
+    """vLLM's KV-cache configuration for these per-layer specs and this much KV memory."""
+    notes: list[str] = []
+    specs = list(specs)
+    attn = [s for s in specs if not isinstance(s, MambaSpec)]
+    mamba = [s for s in specs if isinstance(s, MambaSpec)]
+    if mamba and attn:
+        attn_1 = max(s.with_block_size(1).page_size_bytes for s in attn)
+        mamba_page = max(s.state_bytes for s in mamba)
+        base = max(align, attn[0].block_size)
+        block = base * cdiv(mamba_page, base * attn_1)
+        block = max(block, attn[0].block_size)
+        padded = block * attn_1
+        specs = [
+            s.with_block_size(block)
+            if not isinstance(s, MambaSpec)
+            else MambaSpec(s.shapes, s.dtype_bytes, block, padded)
+            for s in specs
+        ]
+        notes.append(
+            f"hybrid page alignment: attention block size raised to {block} tokens; state page padded "
+            f"{(padded - mamba_page) / mamba_page * 100:.2f}% to {padded} B"
+        )
+    if not specs:
+        return KVLayout(notes=["attention-free model: no KV cache"]), specs
+    by_spec: dict[LayerSpec, int] = {}
+    for s in specs:
+        by_spec[s] = by_spec.get(s, 0) + 1
+    pages = {s.page_size_bytes for s in by_spec}
+    if len(by_spec) == 1:
+        ((s, n),) = by_spec.items()
+        page = s.page_size_bytes
+        num_blocks = max(0, available // page // n)
+        groups = [(s, n)]
+        group_size, padding = n, 0
+    elif all(type(s) is FullAttentionSpec or type(s) is MLASpec for s in by_spec):
+        # UniformTypeKVCacheSpecs: one group, per-layer page sizes differ
+        page = sum(s.page_size_bytes * n for s, n in by_spec.items())
+        num_blocks = max(0, available // page)
+        s0 = next(iter(by_spec))
+        groups = [(s0, 1)]
+        group_size, padding = 1, 0
+        page_for_conc = page
+        per_req = sum(
+            s.max_memory_usage_bytes(max_model_len, max_num_batched_tokens) * n for s, n in by_spec.items()
+        )
+        conc = num_blocks / cdiv(per_req, page_for_conc) if page_for_conc else 0.0
+        tokens = num_blocks * s0.block_size
+        return KVLayout(
+            num_groups=1,
+            layers_per_group=len(specs),
+            block_size=s0.block_size,
+            page_size_bytes=page,
+            num_blocks=num_blocks,
+            kv_cache_tokens=tokens,
+            token_capacity=tokens,
+            max_concurrency=conc,
+            notes=notes,
+        ), specs
+    else:
+        if len(pages) > 1:
+            top = max(pages)
+            unified: dict[LayerSpec, int] = {}
+            for s, n in by_spec.items():
+                if s.page_size_bytes != top:
+                    if top % s.page_size_bytes:
+                        raise InputError(
+                            "vLLM cannot unify these layers' page sizes (not divisible); the engine would refuse this model"
+                        )
+                    s = s.with_block_size(s.block_size * (top // s.page_size_bytes))
+                unified[s] = unified.get(s, 0) + n
+            by_spec = unified
+            notes.append("page sizes unified by enlarging the block size of smaller layers")
+        counts = list(by_spec.values())
+        group_size = _group_size(counts)
+        groups = []
+        padding = 0
+        for s, n in by_spec.items():
+            k = cdiv(n, group_size)
+            padding += k * group_size - n
+            groups.extend([(s, group_size)] * k)
+        page = next(iter(by_spec)).page_size_bytes
+        num_blocks = max(0, available // page // group_size)
+    min_block = min(s.block_size for s, _ in groups)
+    tokens = num_blocks // len(groups) * min_block
+    per_req = group_size * sum(
+        s.max_memory_usage_bytes(max_model_len, max_num_batched_tokens) for s, _ in groups
+    )
+    conc = num_blocks / cdiv(per_req, page * group_size) if page else 0.0
+    attn_groups = [s for s, _ in groups if not isinstance(s, MambaSpec)]
+    capacity = num_blocks * min_block if attn_groups else 0
+    n_state_groups = sum(1 for s, _ in groups if isinstance(s, MambaSpec))
+    slots = num_blocks // n_state_groups if n_state_groups else None
+    if padding:
+        notes.append(
+            f"{padding} padding layer(s) added to equalise groups (vLLM warns about wasted KV memory)"
+        )
+    return KVLayout(
+        num_groups=len(groups),
+        layers_per_group=group_size,
+        padding_layers=padding,
+        block_size=min_block,
+        page_size_bytes=page,
+        num_blocks=num_blocks,
+        kv_cache_tokens=tokens,
+        token_capacity=capacity,
+        max_concurrency=conc,
+        state_slots=slots,
+        notes=notes,
+    ), specs
+
+
+def sglang_layout(specs: list[LayerSpec], available: int, max_model_len: int, concurrency: int) -> KVLayout:
+    """SGLang token pool: state slots for ``concurrency`` sequences first, then tokens by cell size."""
+    state = sum(s.state_bytes for s in specs if isinstance(s, MambaSpec))
+    pool = available - state * max(concurrency, 1) if state else available
+    cell = sum(s.bytes_per_token for s in specs if not isinstance(s, MambaSpec))
+    tokens = int(max(pool, 0) // cell) if cell else 0
+    notes = (
+        ["SGLang sizes sliding-window layers like full layers in this estimate (SWA pool ratio not modelled)"]
+        if any(isinstance(s, SlidingWindowSpec) for s in specs)
+        else []
+    )
+    conc = tokens / max_model_len if max_model_len else 0.0
+    if state and not cell:
+        conc = available / state
+    return KVLayout(
+        num_groups=1,
+        layers_per_group=len(specs),
+        block_size=1,
+        page_size_bytes=int(cell),
+        num_blocks=tokens,
+        kv_cache_tokens=tokens,
+        token_capacity=tokens,
+        max_concurrency=conc,
+        state_slots=max(concurrency, 1) if state else None,
+        notes=notes,
+    )
+
+
+def llamacpp_layout(
+    specs: list[LayerSpec], available: int, max_model_len: int, concurrency: int, n_ubatch: int = 512
+) -> KVLayout:
+    """llama.cpp: the largest ``n_ctx`` (multiple of 256) whose K/V and recurrent state fit."""
+    seqs = max(concurrency, 1)
+    state = sum(s.state_bytes for s in specs if isinstance(s, MambaSpec)) * seqs
+    swa_fixed = 0.0
+    per_token = 0.0
+    for s in specs:
+        if isinstance(s, SlidingWindowSpec):
+            swa_fixed += s.bytes_per_token * min(s.sliding_window * seqs + n_ubatch, max_model_len * seqs)
+        elif not isinstance(s, MambaSpec):
+            per_token += s.bytes_per_token
+    room = available - state - swa_fixed
+    tokens = int(room // per_token) // 256 * 256 if per_token and room > 0 else 0
+    conc = tokens / max_model_len if max_model_len else 0.0
+    return KVLayout(
+        num_groups=1,
+        layers_per_group=len(specs),
+        block_size=256,
+        page_size_bytes=int(per_token * 256),
+        num_blocks=tokens // 256,
+        kv_cache_tokens=tokens,
+        token_capacity=tokens,
+        max_concurrency=conc,
+        state_slots=seqs if state else None,
+        notes=["llama.cpp splits n_ctx evenly across --parallel slots (unified KV off)"],
+    )
+
+
+def llamacpp_compute_buffer(spec: ModelSpec, n_ubatch: int = 512) -> int:
+    """Estimated llama.cpp compute buffer (logits for one micro-batch + per-layer scratch)."""
+    return int(n_ubatch * 4 * (spec.vocab_size + 8 * spec.hidden_size))
+
+
+def sliding_present(spec: ModelSpec) -> bool:
+    """True when any layer uses a sliding window."""
+    return LayerKind.SLIDING in spec.layers

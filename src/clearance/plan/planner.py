@@ -1,0 +1,472 @@
+"""The capacity planner: ``load_spec`` (what is the model) and ``plan`` (what does it need, what will it do)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from clearance.errors import InputError, ModelSourceError
+from clearance.plan.catalog import find_model
+from clearance.plan.config_reader import load_config_file, spec_from_config, spec_from_gguf_metadata
+from clearance.plan.engines import (
+    VERSION_SEMANTICS,
+    KVLayout,
+    activation_peak_bytes,
+    cudagraph_bytes,
+    llamacpp_compute_buffer,
+    llamacpp_layout,
+    non_torch_bytes,
+    normalize_engine,
+    sglang_layout,
+    vllm_defaults,
+    vllm_layout,
+)
+from clearance.plan.gpus import GIB, GPU, get_gpu
+from clearance.plan.kv_cache import (
+    MambaSpec,
+    kv_bytes_per_token,
+    kv_bytes_per_token_full,
+    kv_dtype_bytes,
+    layer_specs,
+    sliding_bytes_per_sequence,
+    state_bytes_per_sequence,
+)
+from clearance.plan.performance import Performance, active_params, estimate_performance
+from clearance.plan.spec import LayerKind, ModelSpec
+from clearance.plan.weights import (
+    WeightsBreakdown,
+    estimate_weights,
+    quant_for_dtype,
+    safetensors_files,
+    weights_from_gguf_tensors,
+    weights_from_safetensors,
+)
+
+
+def _attach_exact(spec: ModelSpec, wb: WeightsBreakdown) -> ModelSpec:
+    return spec.model_copy(
+        update={"exact_bytes": wb.bytes, "exact_params": sum(wb.params.values()), "exact_source": wb.method}
+    )
+
+
+def _from_gguf(path: Path) -> ModelSpec:
+    from clearance.model.gguf import read_gguf
+
+    g = read_gguf(path)
+    spec = spec_from_gguf_metadata(g.metadata, name=path.stem, origin=str(path))
+    wb = weights_from_gguf_tensors(spec, [(t.name, t.numel, t.nbytes) for t in g.tensors])
+    return _attach_exact(spec, wb)
+
+
+def load_spec(source: str | Path) -> ModelSpec:
+    """A ``ModelSpec`` from a model directory (config.json + safetensors headers), a config.json, a .gguf
+    file, or a built-in catalog name; ``ModelSourceError``/``FormatError`` name what is wrong."""
+    p = Path(source)
+    if p.is_dir():
+        cfg = p / "config.json"
+        if cfg.is_file():
+            spec = spec_from_config(load_config_file(cfg), name=p.name, origin=str(cfg))
+            files = safetensors_files(p)
+            if files:
+                spec = _attach_exact(spec, weights_from_safetensors(spec, files))
+            return spec
+        ggufs = sorted(p.glob("*.gguf"))
+        if len(ggufs) == 1:
+            return _from_gguf(ggufs[0])
+        raise ModelSourceError(f"{p}: no config.json (and not exactly one .gguf file) in this directory")
+    if p.is_file():
+        if p.suffix.lower() == ".gguf":
+            return _from_gguf(p)
+        return spec_from_config(
+            load_config_file(p), name=p.parent.name if p.name == "config.json" else p.stem, origin=str(p)
+        )
+    entry = find_model(str(source))
+    if entry is not None:
+        spec = spec_from_config(entry.config, name=entry.name, origin=f"catalog:{entry.name}")
+        return spec.model_copy(update={"source": f"catalog:{entry.name} ({entry.source})"})
+    from clearance.plan.catalog import list_models
+
+    known = ", ".join(m.name for m in list_models())
+    raise ModelSourceError(f"{source}: not a file or directory, and not a catalog model (known: {known})")
+
+
+class PlanOptions(BaseModel):
+    """What to plan for: hardware, engine, precision, context and concurrency (CLI flags map 1:1)."""
+
+    gpu: str = "H100-SXM"
+    gpus: int = Field(default=1, ge=1)
+    tp: int | None = Field(default=None, ge=1)
+    engine: str = "vllm"
+    weights_dtype: str | None = None
+    kv_dtype: str | None = None
+    max_model_len: int | None = Field(default=None, ge=1)
+    concurrency: int = Field(default=1, ge=1)
+    gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
+    max_num_batched_tokens: int | None = Field(default=None, ge=1)
+    max_num_seqs: int | None = Field(default=None, ge=1)
+    block_size: int | None = Field(default=None, ge=1)
+    cudagraph_in_budget: bool = False
+    prompt_tokens: int = Field(default=1024, ge=1)
+    output_tokens: int = Field(default=256, ge=1)
+
+
+class MemoryBudget(BaseModel):
+    """Per-GPU memory as the engine budgets it (bytes); estimates are named in ``estimated``."""
+
+    usable_bytes: int
+    requested_bytes: int
+    weights_bytes: int
+    non_torch_bytes: int
+    activation_peak_bytes: int
+    cudagraph_bytes: int
+    cudagraph_in_budget: bool
+    kv_cache_bytes: int
+    estimated: list[str] = Field(default_factory=list)
+
+
+class PlanResult(BaseModel):
+    """Everything ``clearance plan`` reports; field names are a stable interface (see DESIGN.md)."""
+
+    model: str
+    model_source: str
+    architecture: str
+    gpu: str
+    gpus: int
+    tp: int
+    replicas: int
+    engine: str
+    version_semantics: str
+    max_model_len: int
+    concurrency: int
+    gpu_memory_utilization: float
+    weights_dtype: str
+    kv_dtype: str
+    layers: dict[str, int]
+    params_total: int
+    params_active: int
+    weights_bytes: int
+    weights_bytes_per_gpu: int
+    weights_exact: bool
+    weights_method: str
+    weights_by_category: dict[str, int]
+    kv_bytes_per_token: int
+    kv_bytes_per_token_all_gpus: int
+    kv_bytes_per_token_incl_sliding: int
+    state_bytes_per_sequence: int
+    sliding_bytes_per_sequence: int
+    kv_cache_bytes_per_gpu: int
+    kv_cache_tokens: int
+    kv_cache_tokens_semantics: str
+    kv_token_capacity: int
+    max_concurrency: float
+    max_num_seqs: int
+    max_num_batched_tokens: int
+    budget: MemoryBudget
+    layout: KVLayout
+    starts: bool
+    fits: bool
+    reasons: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    assumptions: list[str] = Field(default_factory=list)
+    performance: Performance
+
+    def policy_facts(self) -> dict[str, object]:
+        """Flat, namespaced facts for policy gates (``plan.*``)."""
+        p = self.performance
+        return {
+            "plan.model": self.model,
+            "plan.gpu": self.gpu,
+            "plan.gpus": self.gpus,
+            "plan.tp": self.tp,
+            "plan.engine": self.engine,
+            "plan.fits": self.fits,
+            "plan.starts": self.starts,
+            "plan.max_model_len": self.max_model_len,
+            "plan.concurrency": self.concurrency,
+            "plan.max_concurrency": round(self.max_concurrency, 2),
+            "plan.weights_bytes": self.weights_bytes,
+            "plan.weights_bytes_per_gpu": self.weights_bytes_per_gpu,
+            "plan.kv_bytes_per_token": self.kv_bytes_per_token,
+            "plan.state_bytes_per_sequence": self.state_bytes_per_sequence,
+            "plan.kv_cache_bytes_per_gpu": self.kv_cache_bytes_per_gpu,
+            "plan.kv_cache_tokens": self.kv_cache_tokens,
+            "plan.decode_tokens_per_s": round(p.decode_tokens_per_s, 2),
+            "plan.aggregate_decode_tokens_per_s": round(p.aggregate_decode_tokens_per_s, 2),
+            "plan.ttft_s": round(p.ttft_s, 4),
+            "plan.tpot_s": round(p.tpot_s, 5),
+        }
+
+
+def _resolve_tp(spec: ModelSpec, gpus: int, tp: int | None) -> int:
+    t = tp if tp is not None else gpus
+    if gpus % t:
+        raise InputError(f"[--tp] {t} does not divide --gpus {gpus} (replicas = gpus / tp)")
+    heads = spec.attention.num_heads if spec.attention else (spec.mla.num_heads if spec.mla else 1)
+    if spec.mla is not None:
+        heads = spec.mla.num_heads
+    if heads % t:
+        raise InputError(
+            f"[--tp] {t} does not divide the model's {heads} attention heads; valid: {valid_tp(spec)}"
+        )
+    if spec.attention is not None and spec.mla is None:
+        kv = spec.attention.num_kv_heads
+        if kv % t and t % kv:
+            raise InputError(
+                f"[--tp] {t} and the model's {kv} KV heads do not divide one another; valid: {valid_tp(spec)}"
+            )
+    if spec.linear is not None and spec.linear.num_v_heads % t:
+        raise InputError(
+            f"[--tp] {t} does not divide the {spec.linear.num_v_heads} linear-attention value heads; valid: {valid_tp(spec)}"
+        )
+    return t
+
+
+def valid_tp(spec: ModelSpec, limit: int = 64) -> list[int]:
+    """Tensor-parallel degrees the model's head counts allow (powers of two up to ``limit``)."""
+    out = []
+    t = 1
+    while t <= limit:
+        try:
+            _resolve_tp(spec, t, t)
+            out.append(t)
+        except InputError:
+            pass
+        t *= 2
+    return out
+
+
+def _apply_weights_dtype(spec: ModelSpec, weights_dtype: str | None) -> tuple[ModelSpec, str]:
+    if not weights_dtype:
+        q = spec.quant
+        if spec.exact_bytes is not None and q.method == "gguf":
+            return spec, "gguf (exact)"
+        label = spec.dtype if q.method == "none" else q.method
+        return spec, label
+    q = quant_for_dtype(weights_dtype)
+    if q.method == "none" and weights_dtype.lower() in ("fp16", "bf16", "fp32"):
+        dtype = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}[weights_dtype.lower()]
+        return spec.model_copy(
+            update={"quant": q, "dtype": dtype, "exact_bytes": None}
+        ), weights_dtype.lower()
+    keep_kv = spec.quant.kv_cache_dtype
+    q = q.model_copy(
+        update={
+            "kv_cache_dtype": keep_kv,
+            "scope": "experts" if spec.quant.scope == "experts" and q.method == "mxfp4" else q.scope,
+        }
+    )
+    return spec.model_copy(update={"quant": q, "exact_bytes": None}), weights_dtype
+
+
+def _weights(spec: ModelSpec) -> WeightsBreakdown:
+    if spec.exact_bytes is not None:
+        # exact bytes from headers; parameter counts by formula (packed quantized tensors hide element counts)
+        est = estimate_weights(spec)
+        return WeightsBreakdown(
+            params=est.params,
+            bytes=dict(spec.exact_bytes),
+            exact=True,
+            method=spec.exact_source or "checkpoint headers",
+        )
+    return estimate_weights(spec)
+
+
+def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
+    """Size ``spec`` for ``options``: weights, KV/state, the engine's budget and layout, fit and performance."""
+    o = options or PlanOptions()
+    engine = normalize_engine(o.engine)
+    gpu: GPU = get_gpu(o.gpu)
+    tp = _resolve_tp(spec, o.gpus, o.tp)
+    spec, wlabel = _apply_weights_dtype(spec, o.weights_dtype)
+    warnings: list[str] = []
+    reasons: list[str] = []
+    assumptions: list[str] = list(spec.notes)
+    max_len = o.max_model_len or spec.max_position_embeddings
+    if max_len > spec.max_position_embeddings:
+        warnings.append(
+            f"max_model_len {max_len} exceeds the model's max_position_embeddings {spec.max_position_embeddings}; vLLM refuses this without VLLM_ALLOW_LONG_MAX_MODEL_LEN"
+        )
+    if gpu.is_apple and engine != "llama.cpp":
+        warnings.append(f"{gpu.name} is Apple silicon: vLLM/SGLang do not run there; use --engine llama.cpp")
+
+    wb = _weights(spec)
+    w_total = wb.total_bytes
+    w_gpu = wb.per_gpu_bytes(spec, tp)
+    kv_name, _ = kv_dtype_bytes(spec, o.kv_dtype)
+    if kv_name == "fp8_ds_mla" and spec.mla is None:
+        raise InputError("[--kv-dtype] fp8_ds_mla applies only to MLA models (DeepSeek-V2/V3, Kimi)")
+    if engine == "llama.cpp" and (o.kv_dtype or "auto") == "auto":
+        kv_name = "float16"
+    block = o.block_size or (
+        64
+        if spec.mla is not None and ("H100" in gpu.name or "H200" in gpu.name)
+        else 128
+        if spec.mla is not None and "B200" in gpu.name
+        else 16
+    )
+    specs = layer_specs(spec, tp=tp, kv_dtype=kv_name, block_size=block)
+
+    usable = gpu.usable_bytes
+    estimated: list[str] = []
+    mnbt, max_seqs = vllm_defaults(gpu, max_len, o.max_num_batched_tokens, o.max_num_seqs)
+    cg = cudagraph_bytes(spec, tp)
+    if engine == "vllm":
+        requested = int(usable * o.gpu_memory_utilization)
+        nt = non_torch_bytes(tp)
+        act = activation_peak_bytes(spec, tp, mnbt, max_seqs)
+        estimated += ["non_torch_bytes", "activation_peak_bytes", "cudagraph_bytes"]
+        available = requested - w_gpu - nt - act - (cg if o.cudagraph_in_budget else 0)
+        layout, specs = vllm_layout(specs, max(available, 0), max_len, mnbt)
+        if (
+            spec.is_hybrid_state
+            and o.max_num_seqs is None
+            and layout.num_blocks
+            and max_seqs > layout.num_blocks
+        ):
+            capped = max(1, layout.num_blocks)
+            warnings.append(
+                f"vLLM's default max_num_seqs {max_seqs} exceeds the {layout.num_blocks} state (Mamba) cache blocks and would refuse to start; planned with --max-num-seqs {capped}"
+            )
+            max_seqs = capped
+            act = activation_peak_bytes(spec, tp, mnbt, max_seqs)
+            available = requested - w_gpu - nt - act - (cg if o.cudagraph_in_budget else 0)
+            layout, specs = vllm_layout(
+                layer_specs(spec, tp=tp, kv_dtype=kv_name, block_size=block), max(available, 0), max_len, mnbt
+            )
+        elif spec.is_hybrid_state and layout.num_blocks and max_seqs > layout.num_blocks:
+            reasons.append(
+                f"max_num_seqs {max_seqs} exceeds the {layout.num_blocks} available state (Mamba) cache blocks: vLLM refuses to start"
+            )
+        semantics = "vLLM 'GPU KV cache size' = num_blocks // num_kv_cache_groups × block_size (v0.11-v0.13)"
+        if not o.cudagraph_in_budget:
+            assumptions.append(
+                f"CUDA graphs (~{cg / GIB:.2f} GiB/GPU, estimate) are captured after the KV cache and use memory beyond gpu_memory_utilization"
+            )
+    elif engine == "sglang":
+        requested = int(usable * o.gpu_memory_utilization)
+        nt = int(0.5 * GIB)  # CUDA context + NCCL at load (estimate)
+        act = 0
+        estimated += ["non_torch_bytes"]
+        available = requested - w_gpu - nt
+        layout = sglang_layout(specs, max(available, 0), max_len, o.concurrency)
+        semantics = "SGLang 'KV Cache is allocated. #tokens' = pool // cell size (mem_fraction_static = --gpu-memory-utilization)"
+        max_seqs = o.max_num_seqs or max_seqs
+        assumptions.append("SGLang reserves activations and CUDA graphs inside 1 − mem_fraction_static")
+    else:
+        requested = usable - GIB
+        nt = 0
+        act = llamacpp_compute_buffer(spec)
+        estimated += ["activation_peak_bytes (compute buffer)"]
+        available = requested - w_gpu - act
+        layout = llamacpp_layout(specs, max(available, 0), max_len, o.concurrency)
+        semantics = "llama.cpp n_ctx that fits (multiple of 256), shared by --parallel slots"
+        max_seqs = o.concurrency
+        mnbt = 512
+    kv_bytes = max(available, 0)
+    budget = MemoryBudget(
+        usable_bytes=usable,
+        requested_bytes=requested,
+        weights_bytes=w_gpu,
+        non_torch_bytes=nt,
+        activation_peak_bytes=act,
+        cudagraph_bytes=cg if engine == "vllm" else 0,
+        cudagraph_in_budget=o.cudagraph_in_budget,
+        kv_cache_bytes=kv_bytes,
+        estimated=estimated,
+    )
+    starts = True
+    if w_gpu > requested:
+        starts = False
+        reasons.append(
+            f"weights need {w_gpu / GIB:.2f} GiB per GPU but only {requested / GIB:.2f} GiB is budgeted ({o.gpu_memory_utilization} × {usable / GIB:.2f} GiB)"
+        )
+    elif available <= 0:
+        starts = False
+        reasons.append(
+            f"no memory left for the KV cache after weights and runtime overhead ({(w_gpu + nt + act) / GIB:.2f} GiB of {requested / GIB:.2f} GiB)"
+        )
+    elif layout.max_concurrency < 1:
+        starts = False
+        reasons.append(
+            f"one request of max_model_len {max_len} needs more KV memory than the {kv_bytes / GIB:.2f} GiB available; lower --max-model-len or add GPUs"
+        )
+    if any(r.startswith("max_num_seqs") for r in reasons):
+        starts = False
+    fits = starts and layout.max_concurrency >= o.concurrency
+    if starts and not fits:
+        reasons.append(
+            f"only {layout.max_concurrency:.2f} sequences of {max_len} tokens fit; {o.concurrency} requested"
+        )
+    specs_now = specs
+    perf = estimate_performance(
+        spec,
+        wb,
+        specs_now,
+        gpu,
+        tp=tp,
+        concurrency=o.concurrency,
+        prompt_tokens=min(o.prompt_tokens, max_len),
+        output_tokens=o.output_tokens,
+        engine=engine,
+        max_concurrency=layout.max_concurrency,
+    )
+    kvt = int(kv_bytes_per_token_full(specs_now))
+    layer_counts = {k.value: spec.count(k) for k in LayerKind if spec.count(k)}
+    if not wb.exact:
+        assumptions.append(f"weights estimated: {wb.method}")
+    if spec.moe is not None:
+        assumptions.append(
+            f"MoE: {spec.moe.num_experts} experts, top-{spec.moe.top_k}; experts split across the {tp} TP ranks"
+        )
+    replicas = o.gpus // tp
+    if replicas > 1:
+        assumptions.append(
+            f"{replicas} data-parallel replicas of TP {tp}; kv_cache_tokens and max_concurrency are per replica"
+        )
+    return PlanResult(
+        model=spec.name,
+        model_source=spec.source,
+        architecture=spec.architecture,
+        gpu=gpu.name,
+        gpus=o.gpus,
+        tp=tp,
+        replicas=replicas,
+        engine=engine,
+        version_semantics=VERSION_SEMANTICS[engine],
+        max_model_len=max_len,
+        concurrency=o.concurrency,
+        gpu_memory_utilization=o.gpu_memory_utilization,
+        weights_dtype=wlabel,
+        kv_dtype=kv_name,
+        layers=layer_counts,
+        params_total=wb.total_params,
+        params_active=int(active_params(spec, wb)),
+        weights_bytes=w_total,
+        weights_bytes_per_gpu=w_gpu,
+        weights_exact=wb.exact,
+        weights_method=wb.method,
+        weights_by_category={k: v for k, v in wb.bytes.items() if v},
+        kv_bytes_per_token=kvt,
+        kv_bytes_per_token_all_gpus=int(
+            kv_bytes_per_token_full(layer_specs(spec, tp=1, kv_dtype=kv_name, block_size=block))
+        ),
+        kv_bytes_per_token_incl_sliding=int(kv_bytes_per_token(specs_now)),
+        state_bytes_per_sequence=state_bytes_per_sequence([s for s in specs_now if isinstance(s, MambaSpec)]),
+        sliding_bytes_per_sequence=sliding_bytes_per_sequence(specs_now, max_len),
+        kv_cache_bytes_per_gpu=kv_bytes,
+        kv_cache_tokens=layout.kv_cache_tokens,
+        kv_cache_tokens_semantics=semantics,
+        kv_token_capacity=layout.token_capacity,
+        max_concurrency=round(layout.max_concurrency, 4),
+        max_num_seqs=max_seqs,
+        max_num_batched_tokens=mnbt,
+        budget=budget,
+        layout=layout,
+        starts=starts,
+        fits=fits,
+        reasons=reasons,
+        warnings=warnings + layout.notes,
+        assumptions=assumptions,
+        performance=perf,
+    )
