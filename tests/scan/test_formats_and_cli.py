@@ -12,7 +12,8 @@ import pytest
 from scanbuild import pk_call, safetensors_bytes, small_gguf, torch_like_pickle, write
 from typer.testing import CliRunner
 
-from clearance.cli import app
+import clearance.cli.cmd_scan  # noqa: F401  (registers the command; independent of other commands)
+from clearance.cli.app import app
 from clearance.findings import Severity
 from clearance.scan import scan_path
 

@@ -65,6 +65,7 @@ def test_dangerous_calls_are_critical(module: str, name: str, proto: int) -> Non
     for memo in (False, True):
         a = analyse_pickle_bytes(pk_call(module, name, proto=proto, memo_trick=memo))
         assert a.max_severity() == Severity.critical, (module, name, a.issues)
+        assert {i.rule for i in a.issues} == {"PICKLE-GLOBAL-DANGEROUS"}, a.issues
         assert any(f"{module}.{name}" in i.message for i in a.issues)
 
 

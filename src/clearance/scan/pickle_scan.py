@@ -620,8 +620,8 @@ class _Walker:
                 self.a.persistent_ids += 1
                 stack.append(_OTHER)
             elif name == "STOP":
-                if len(stack) != 1 or marks:
-                    raise ValueError(f"STOP with {len(stack)} items on the stack and {len(marks)} open marks")
+                if not stack:  # pickle itself ignores leftover items and open marks
+                    raise ValueError("STOP on an empty stack")
                 stopped = True
             else:
                 stack = self.generic(op, marks, stack)
