@@ -379,3 +379,22 @@ def test_fake_cancellation_propagates_and_releases_the_connection() -> None:
             assert r.text == "tok tok "
 
     run(go)
+
+
+def test_fake_stream_with_done_but_nothing_generated_is_protocol_error() -> None:
+    """llama-cpp-python (interrupt_requests=True) ends a cut-off stream with only a role chunk + [DONE]."""
+
+    async def handler(req: Request, conn: Conn) -> None:
+        await conn.sse_start()
+        await conn.event(stream_chunks([])[0])
+        await conn.chunk(b"data: [DONE]\n\n")
+        await conn.sse_end()
+
+    srv = FakeServer(chat_only(handler))
+
+    async def go() -> None:
+        async with srv, fast_client(srv.url) as c:
+            await c.chat_stream(Q)
+
+    with pytest.raises(EndpointProtocolError, match="no generated text and no finish_reason"):
+        run(go)

@@ -286,6 +286,11 @@ class OpenAIClient:
                         f"POST {url}: stream ended before [DONE] or a finish_reason "
                         f"({len(chunk_times)} text chunks received)"
                     )
+                if finish is None and not chunk_times:
+                    raise EndpointProtocolError(
+                        f"POST {url}: stream ended with no generated text and no finish_reason "
+                        "(the server may have interrupted the request)"
+                    )
         except httpx.HTTPError as exc:
             raise _map_transport(exc, "POST", url, started=started) from None
         latency = time.perf_counter() - t0

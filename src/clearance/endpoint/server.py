@@ -130,6 +130,8 @@ class EmbeddedServer:
             "--model", str(self.model_path),
             "--host", HOST, "--port", str(self.port),
             "--n_ctx", str(self.n_ctx),
+            # queue concurrent requests instead of silently cutting off the running one
+            "--interrupt_requests", "False",
             *self.extra_args,
         ]  # fmt: skip
         with open(self.log_path, "ab") as log:
