@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ARGS = ["cost", "Qwen3.5-27B", "--gpus", "1", "--tokens-per-s", "1500", "--requests-per-day", "50000"]
 
 
@@ -53,28 +55,43 @@ def test_table_lists_options_assumptions_and_stale_flags() -> None:
     assert not any("rental_on_demand" in line for line in stale_lines)
 
 
-def test_bad_inputs_give_one_readable_line() -> None:
-    cases = [
+def _main_in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """Run the CLI entry point in this process (fast); return its exit status and stderr."""
+    from clearance.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    return int(exc.value.code or 0), capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
         ([*ARGS[:6], "--requests-per-day", "0"], "requests_per_day must be > 0"),
         ([*ARGS[:6], "--requests-per-day", "-3"], "requests_per_day must be > 0"),
+        ([*ARGS[:6], "--users", "10", "--requests-per-user", "0"], "requests_per_user must be > 0"),
         ([*ARGS, "--gpu", "Z9000"], "unknown GPU 'Z9000'"),
         ([*ARGS[:6]], "--requests-per-day"),
         (["cost", "--requests-per-day", "10", "--tokens-per-s", "5"], "need --gpus"),
         ([*ARGS, "--api", "nope"], "unknown API 'nope'"),
-    ]
-    for args, message in cases:
-        res = run_cli(*args)
-        assert res.returncode == 2, (args, res.stdout, res.stderr)
-        assert message in res.stderr, (args, res.stderr)
-        assert "Traceback" not in res.stderr
+        ([*ARGS, "--years", "0"], "years must be 1..15"),
+    ],
+)
+def test_bad_inputs_give_one_readable_line(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, err = _main_in_process(capsys, *args)
+    assert code == 2
+    assert message in " ".join(err.split()), err
+    assert "Traceback" not in err
 
 
-def test_price_file_missing_unit_is_a_clear_error(tmp_path: Path) -> None:
+def test_price_file_missing_unit_is_a_clear_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     p = tmp_path / "p.yaml"
     p.write_text("onprem:\n  pue: {value: 1.1, date: 2026-10, source: our DC}\n")
-    res = run_cli(*ARGS, "--prices", str(p))
-    assert res.returncode == 2
-    assert "'onprem.pue' has no unit" in res.stderr and "Traceback" not in res.stderr
+    code, err = _main_in_process(capsys, *ARGS, "--prices", str(p))
+    assert code == 2
+    assert "'onprem.pue' has no unit" in " ".join(err.split()) and "Traceback" not in err
 
 
 def test_help_has_an_example() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Literal
 
@@ -62,11 +63,16 @@ def estimate_cost(workload: Workload, options: CostOptions, *, prices: PriceBook
         raise CatalogError(f"no option could be costed for GPU {gpu}: " + "; ".join(skipped))
     cheapest = min(opts, key=lambda o: o.horizon_total).id
     pairs = options.break_even_pairs or _default_pairs(opts)
-    be = [
-        _break_even(workload, capacity, book, gpu, apis, options.spare_replicas, opts, a, b)
-        for a, b in pairs
-        if _has(opts, a) and _has(opts, b)
-    ]
+    cache: dict[float, dict[str, float]] = {}
+
+    def year1(volume: float) -> dict[str, float]:
+        if volume not in cache:
+            w = workload.scaled(volume)
+            year_opts, _ = compute_options(w, capacity, book, gpu, 1, apis, options.spare_replicas)
+            cache[volume] = {o.id: o.annual[0] for o in year_opts}
+        return cache[volume]
+
+    be = [_break_even(workload, year1, opts, a, b) for a, b in pairs if _has(opts, a) and _has(opts, b)]
     target = options.sensitivity_option or ("onprem" if _has(opts, "onprem") else cheapest)
     if not _has(opts, target):
         raise InputError(f"cost: sensitivity option '{target}' is not among {[o.id for o in opts]}")
@@ -224,11 +230,7 @@ def _price_keys(prices: PriceBook, gpu: str, apis: list[str]) -> list[str]:
 
 def _break_even(
     workload: Workload,
-    capacity: Capacity,
-    prices: PriceBook,
-    gpu: str,
-    apis: list[str],
-    spare: int,
+    year1: Callable[[float], dict[str, float]],
     opts: list[OptionCost],
     a: str,
     b: str,
@@ -242,9 +244,8 @@ def _break_even(
         month = m
 
     def diff(volume: float) -> float:
-        w = workload.scaled(volume)
-        year_opts, _ = compute_options(w, capacity, prices, gpu, 1, apis, spare)
-        return _get(year_opts, a).annual[0] - _get(year_opts, b).annual[0]
+        costs = year1(volume)
+        return costs[a] - costs[b]
 
     grid = [10 ** (k / 10) for k in range(0, 101)]  # 1 .. 1e10 requests/day, 10 points per decade
     prev_v, prev_d = grid[0], diff(grid[0])
