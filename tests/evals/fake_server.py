@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ class FakeOpenAI:
         delay: float = 0.0,
         port: int = 0,
         model: str = "fake-model",
+        log: str | None = None,
     ) -> None:
         self.answer = answer
         self.fail_with_500 = fail_with_500
@@ -37,6 +39,7 @@ class FakeOpenAI:
         self.seen: dict[str, int] = {}
         self.chat_requests = 0
         self.last_body: dict[str, Any] = {}
+        self._log = open(log, "a", encoding="utf-8") if log else None  # noqa: SIM115  (kept open for the server's life)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -91,6 +94,9 @@ class FakeOpenAI:
         if any(s in prompt for s in self.fail_with_500):
             return 500, {"error": {"message": "injected failure"}}
         text = self._reply(prompt)
+        if self._log is not None:  # server-side completion timestamps, for steady-state rates
+            self._log.write(f"{time.time():.6f}\n")
+            self._log.flush()
         return 200, {
             "id": "chatcmpl-fake",
             "object": "chat.completion",
@@ -135,10 +141,11 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=18401)
     ap.add_argument("--answer", default="42")
     ap.add_argument("--delay", type=float, default=0.0)
+    ap.add_argument("--log", default=None, help="append one completion timestamp per chat request")
     a = ap.parse_args()
 
     async def run() -> None:
-        srv = FakeOpenAI(" ".join([a.answer] * 16), delay=a.delay, port=a.port)
+        srv = FakeOpenAI(" ".join([a.answer] * 16), delay=a.delay, port=a.port, log=a.log)
         await srv.start_async()
         print(f"fake server on {srv.url}", flush=True)
         await asyncio.Event().wait()

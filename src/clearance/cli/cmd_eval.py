@@ -84,7 +84,7 @@ def eval_cmd(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", "-o", help="Output directory (default: runs/eval-<suite>); re-running resumes."
+            "--out", "-o", help="Output directory (default: clearance-runs/eval-<suite>); re-running resumes."
         ),
     ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="Requests kept in flight.")] = 8,
@@ -110,7 +110,7 @@ def eval_cmd(
     if suite is None:
         raise InputError("give --suite NAME|FILE (see `clearance eval --list`)")
     st = load_suite(suite, data=data)
-    out_dir = out or Path("runs") / f"eval-{st.name}"
+    out_dir = out or Path("clearance-runs") / f"eval-{st.name}"
 
     server: AbstractContextManager[Any] = nullcontext()
     if endpoint is None:
