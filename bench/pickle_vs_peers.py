@@ -26,6 +26,8 @@ from pickle_corpus import build
 
 from clearance.findings import Severity
 from clearance.scan import scan_path
+from clearance.scan.formats import check_pickles
+from clearance.scan.registry import ScanContext
 
 PEER_PY = Path(__file__).parent / ".venvs" / "pickle" / "bin" / "python"
 
@@ -37,6 +39,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         files = build(Path(tmp) / "corpus")
         clearance: dict[str, tuple[bool, float, str]] = {}
+        pickle_only: dict[str, float] = {}
         scan_path(files[0])  # warm the check registry
         for f in files:
             times = []
@@ -45,6 +48,13 @@ def main() -> None:
                 rep = scan_path(f)
                 times.append(time.perf_counter() - t0)
             worst = [x for x in rep.findings if x.severity >= Severity.high]
+            ctx = ScanContext(root=f.parent, files=(Path(f.name),))
+            only = []
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                list(check_pickles(ctx))
+                only.append(time.perf_counter() - t0)
+            pickle_only[f.name] = statistics.median(only)
             clearance[f.name] = (
                 bool(worst),
                 statistics.median(times),
@@ -71,6 +81,13 @@ def main() -> None:
         else:
             print(f"(peers not installed at {PEER_PY}; see the module docstring)")
     _report(files, clearance, peers)
+    po = statistics.mean(pickle_only.values())
+    print(f"clearance pickle check alone (check_pickles, same files): {po * 1e3:.2f} ms per file", end="")
+    if peers:
+        pt = statistics.mean(statistics.median(v["picklescan_t"]) for v in peers.values())  # type: ignore[arg-type]
+        print(f"; ratio to picklescan {po / pt:.2f}x")
+    else:
+        print()
 
 
 def _report(

@@ -96,8 +96,8 @@ def _print_table(
     order = sorted(findings, key=lambda f: (-f.severity.rank, f.file, f.rule))
     if order:
         table = Table(title=f"Scan of {root}: {len(order)} finding(s) in {n_files} file(s)", show_lines=False)
-        table.add_column("severity")
-        table.add_column("rule")
+        table.add_column("severity", no_wrap=True)
+        table.add_column("rule", overflow="fold")
         table.add_column("file", overflow="fold")
         table.add_column("message", overflow="fold")
         for f in order:
