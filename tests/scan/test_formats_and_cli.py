@@ -168,3 +168,40 @@ def test_cli_fail_on_threshold(tmp_path: Path, fail_on: str, code: int) -> None:
     torch_zip(tmp_path / "m.bin", torch_like_pickle())  # only a low PICKLE-FILE finding
     r = runner.invoke(app, ["scan", str(tmp_path / "m.bin"), "--fail-on", fail_on])
     assert r.exit_code == code, r.output
+
+
+def test_safetensors_shard_index_is_cross_checked(tmp_path: Path) -> None:
+    write(
+        tmp_path / "model-00001-of-00002.safetensors",
+        safetensors_bytes({"a": ("F32", [2]), "b": ("F32", [2])}),
+    )
+    write(tmp_path / "model-00002-of-00002.safetensors", safetensors_bytes({"c": ("F32", [2])}))
+    good = {
+        "metadata": {"total_size": 24},
+        "weight_map": {
+            "a": "model-00001-of-00002.safetensors",
+            "b": "model-00001-of-00002.safetensors",
+            "c": "model-00002-of-00002.safetensors",
+        },
+    }
+    idx = tmp_path / "model.safetensors.index.json"
+    idx.write_text(json.dumps(good))
+    assert [f for f in mine(tmp_path) if f.rule == "SAFETENSORS-INDEX"] == []
+    bad = dict(
+        good,
+        weight_map={
+            "a": "model-00001-of-00002.safetensors",
+            "z": "model-00003-of-00003.safetensors",
+            "c": "../x.safetensors",
+        },
+    )
+    idx.write_text(json.dumps(bad))
+    assert any("outside" in f.message for f in mine(tmp_path) if f.rule == "SAFETENSORS-INDEX")
+    bad["weight_map"] = {
+        "a": "model-00001-of-00002.safetensors",
+        "z": "model-00003-of-00003.safetensors",
+        "c": "model-00002-of-00002.safetensors",
+    }
+    idx.write_text(json.dumps(bad))
+    msgs = [f.message for f in mine(tmp_path) if f.rule == "SAFETENSORS-INDEX"]
+    assert any("missing" in m for m in msgs) and any("does not map" in m for m in msgs)

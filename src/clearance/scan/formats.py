@@ -8,6 +8,7 @@ name), object ``.npy`` arrays — analysed statically, never unpickled.
 from __future__ import annotations
 
 import ast
+import json
 import re
 import struct
 from collections.abc import Iterable, Iterator
@@ -17,7 +18,7 @@ from clearance.errors import FormatError
 from clearance.findings import Finding, Severity
 from clearance.model.gguf import read_gguf
 from clearance.model.pytorch_zip import ZIP_MAGIC, ZipIssue, read_member, read_zip_directory
-from clearance.model.safetensors import read_safetensors_header
+from clearance.model.safetensors import SafetensorsHeader, read_safetensors_header
 from clearance.model.violations import rule_of
 from clearance.scan.pickle_scan import (
     PickleAnalysis,
@@ -34,6 +35,7 @@ NPY_MAGIC = b"\x93NUMPY"
 #: Largest pickle member read out of a zip for analysis.
 MAX_PICKLE_MEMBER = 512 << 20
 MAX_NESTED_ZIP = 256 << 20
+MAX_INDEX_BYTES = 64 << 20
 
 
 def _head(path: Path, n: int = 16) -> bytes:
@@ -91,11 +93,80 @@ def _format_finding(rel: Path, err: FormatError, default_rule: str) -> Finding:
 )
 def check_safetensors(ctx: ScanContext) -> Iterable[Finding]:
     """Validate every safetensors file (by suffix or by content)."""
+    headers: dict[Path, SafetensorsHeader] = {}
     for rel, full in _routed(ctx, "safetensors"):
         try:
-            read_safetensors_header(full)
+            headers[rel] = read_safetensors_header(full)
         except FormatError as err:
             yield _format_finding(rel, err, "SAFETENSORS-HEADER")
+    for rel in ctx.with_suffix(".safetensors.index.json"):
+        yield from _check_index(ctx, rel, headers)
+
+
+def _index_finding(rel: Path, msg: str, severity: Severity = Severity.high) -> Finding:
+    return Finding(file=str(rel), rule="SAFETENSORS-INDEX", severity=severity, message=msg)
+
+
+def _check_index(ctx: ScanContext, rel: Path, headers: dict[Path, SafetensorsHeader]) -> Iterator[Finding]:
+    """A shard index must name existing shards, and map each tensor to the one shard that holds it."""
+    full = ctx.root / rel
+    try:
+        if full.stat().st_size > MAX_INDEX_BYTES:
+            yield _index_finding(rel, f"index is larger than {MAX_INDEX_BYTES} bytes")
+            return
+        doc = json.loads(full.read_text("utf-8"), object_pairs_hook=_strict_pairs)
+    except (OSError, ValueError, RecursionError) as exc:
+        yield _index_finding(rel, f"index is not valid JSON: {str(exc)[:160]}")
+        return
+    wm = doc.get("weight_map") if isinstance(doc, dict) else None
+    if not isinstance(wm, dict) or not all(isinstance(v, str) for v in wm.values()):
+        yield _index_finding(rel, "index has no weight_map of tensor name to shard file")
+        return
+    files = set(ctx.files)
+    claimed: dict[Path, set[str]] = {}
+    for tensor, shard in wm.items():
+        sp = Path(shard)
+        if sp.is_absolute() or ".." in sp.parts:
+            yield _index_finding(rel, f"weight_map points outside the model directory: {shard!r}")
+            return
+        claimed.setdefault(rel.parent / sp, set()).add(tensor)
+    total = 0
+    for shard, names in sorted(claimed.items()):
+        if shard not in files:
+            yield _index_finding(rel, f"shard {shard} named by the index is missing ({len(names)} tensors)")
+            continue
+        h = headers.get(shard)
+        if h is None:
+            continue  # the shard itself failed validation and has its own finding
+        total += h.total_tensor_bytes
+        absent = sorted(names - set(h.tensors))
+        extra = sorted(set(h.tensors) - names)
+        if absent:
+            yield _index_finding(
+                rel, f"{len(absent)} tensors mapped to {shard} are not in it (e.g. {absent[0]!r})"
+            )
+        if extra:
+            yield _index_finding(
+                rel,
+                f"{shard} holds {len(extra)} tensors the index does not map (e.g. {extra[0]!r})",
+                Severity.medium,
+            )
+    declared = doc.get("metadata", {}).get("total_size") if isinstance(doc.get("metadata"), dict) else None
+    if isinstance(declared, int) and total and declared != total and all(s in headers for s in claimed):
+        yield _index_finding(
+            rel,
+            f"metadata.total_size {declared} differs from the shards' tensor bytes {total}",
+            Severity.medium,
+        )
+
+
+def _strict_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"duplicate key {k[:100]!r}")
+        out[k] = v
+    return out
 
 
 @check(
