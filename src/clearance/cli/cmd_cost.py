@@ -204,7 +204,7 @@ def render(report: CostReport) -> None:
     )
     console.print(
         f"Throughput: {cap.tokens_per_s:,.0f} generated tok/s per replica of {cap.gpus_per_replica} GPU(s) "
-        f"— [bold]{cap.source}[/] ({cap.method})"
+        f"— [bold]{cap.source}[/]: {cap.method}"
     )
     t = Table(title="Options", title_justify="left")
     for col in ("option", "year 1", f"{report.years}-year total", "$/M tokens", "$/1k requests", "sizing"):

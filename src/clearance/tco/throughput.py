@@ -27,7 +27,7 @@ def from_plan(
     """Ask the planner for the smallest GPU count that fits, then the highest concurrency whose
     estimated TTFT and inter-token latency still meet the targets; throughput is taken there, not at
     the peak. ``model`` is anything ``clearance.plan.load_spec`` accepts, or a loaded ``ModelSpec``."""
-    from clearance.plan import PlanOptions, load_spec, plan  # type: ignore[attr-defined,unused-ignore]
+    from clearance.plan import PlanOptions, load_spec, plan
 
     if ttft_target_s <= 0 or itl_target_s <= 0:
         raise InputError("latency targets must be > 0 seconds")
@@ -43,6 +43,8 @@ def from_plan(
             kv_dtype=kv_dtype,
             max_model_len=max_len,
             concurrency=concurrency,
+            prompt_tokens=max(1, workload.input_tokens),
+            output_tokens=workload.generated_tokens,
         )
         return plan(spec, opts)
 
@@ -103,7 +105,7 @@ def from_plan(
     rps = best / seconds_per_request
     met = "meets" if ok1 else "cannot meet even at concurrency 1;"
     method = (
-        f"planner estimate: {n} × {gpu} ({engine}), concurrency {best} {met} TTFT <= {ttft_target_s:g} s and "
+        f"{n} × {gpu} ({engine}), concurrency {best} {met} TTFT <= {ttft_target_s:g} s and "
         f"ITL <= {itl_target_s * 1000:g} ms; per request {perf.ttft_s:.3f} s TTFT + "
         f"{workload.generated_tokens} tokens at {perf.decode_tokens_per_s:.1f} tok/s"
     )
