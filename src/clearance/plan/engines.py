@@ -11,8 +11,10 @@ vLLM (semantics of v0.11–v0.13, V1 engine, ``gpu_worker.determine_available_me
 - hybrid GDN/Mamba models: the attention block size is raised so one attention page ≥ one state page
   (alignment 16), the state page is padded to it; layers are split into groups of equal size sharing pools;
   ``num_blocks = available // page // layers_per_group``;
-- "GPU KV cache size: N tokens" = ``num_blocks // num_groups × block_size``; "Maximum concurrency" =
-  ``num_blocks / cdiv(layers_per_group × Σ_groups max_memory_usage, page × layers_per_group)``.
+- "Maximum concurrency" = ``num_blocks / Σ_groups cdiv(max_memory_usage(group), page)``;
+  "GPU KV cache size: N tokens" = ``int(max_concurrency × max_model_len)`` (current vLLM ``_report_kv_cache_config``;
+  v0.10–v0.13 printed ``num_blocks // num_groups × block_size``, kept as ``kv_cache_tokens_legacy``).
+  The two agree for full-attention models; they differ for hybrid and sliding-window models.
 
 The non-torch and activation figures are *estimates* calibrated on vLLM startup logs (see
 ``docs/planner.md``): Llama-3.1-8B on H100 at 8192 batched tokens logs 1.44 GiB activation peak, at 16384
@@ -41,7 +43,7 @@ from clearance.plan.spec import LayerKind, ModelSpec
 
 ENGINES = ("vllm", "sglang", "llama.cpp")
 VERSION_SEMANTICS = {
-    "vllm": "vLLM v0.11-v0.13 (V1 engine: profiled budget, hybrid KV cache manager, per-instance gpu_memory_utilization)",
+    "vllm": "vLLM V1 engine as of v0.11+ (profiled budget, hybrid KV cache manager with page alignment, per-instance gpu_memory_utilization; CUDA graphs outside the budget)",
     "sglang": "SGLang v0.4/v0.5 (mem_fraction_static of total memory, token pool by cell size)",
     "llama.cpp": "llama.cpp b6000+ (llama_params_fit: 1 GiB margin, f16 KV, n_ubatch 512 compute buffer)",
 }
@@ -140,6 +142,7 @@ class KVLayout(BaseModel):
     page_size_bytes: int = 0
     num_blocks: int = 0
     kv_cache_tokens: int = 0
+    kv_cache_tokens_legacy: int = 0
     token_capacity: int = 0
     max_concurrency: float = 0.0
     state_slots: int | None = None
@@ -200,7 +203,8 @@ def vllm_layout(
             s.max_memory_usage_bytes(max_model_len, max_num_batched_tokens) * n for s, n in by_spec.items()
         )
         conc = num_blocks / cdiv(per_req, page_for_conc) if page_for_conc else 0.0
-        tokens = num_blocks * s0.block_size
+        legacy = num_blocks * s0.block_size
+        tokens = int(conc * max_model_len)
         return KVLayout(
             num_groups=1,
             layers_per_group=len(specs),
@@ -208,7 +212,8 @@ def vllm_layout(
             page_size_bytes=page,
             num_blocks=num_blocks,
             kv_cache_tokens=tokens,
-            token_capacity=tokens,
+            kv_cache_tokens_legacy=legacy,
+            token_capacity=legacy,
             max_concurrency=conc,
             notes=notes,
         ), specs
@@ -237,11 +242,12 @@ def vllm_layout(
         page = next(iter(by_spec)).page_size_bytes
         num_blocks = max(0, available // page // group_size)
     min_block = min(s.block_size for s, _ in groups)
-    tokens = num_blocks // len(groups) * min_block
-    per_req = group_size * sum(
-        s.max_memory_usage_bytes(max_model_len, max_num_batched_tokens) for s, _ in groups
+    legacy = num_blocks // len(groups) * min_block
+    blocks_per_req = sum(
+        cdiv(s.max_memory_usage_bytes(max_model_len, max_num_batched_tokens), page) for s, _ in groups
     )
-    conc = num_blocks / cdiv(per_req, page * group_size) if page else 0.0
+    conc = num_blocks / blocks_per_req if blocks_per_req else 0.0
+    tokens = int(conc * max_model_len)
     attn_groups = [s for s, _ in groups if not isinstance(s, MambaSpec)]
     capacity = num_blocks * min_block if attn_groups else 0
     n_state_groups = sum(1 for s, _ in groups if isinstance(s, MambaSpec))
@@ -258,6 +264,7 @@ def vllm_layout(
         page_size_bytes=page,
         num_blocks=num_blocks,
         kv_cache_tokens=tokens,
+        kv_cache_tokens_legacy=legacy,
         token_capacity=capacity,
         max_concurrency=conc,
         state_slots=slots,

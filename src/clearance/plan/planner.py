@@ -198,28 +198,20 @@ class PlanResult(BaseModel):
         }
 
 
-def _resolve_tp(spec: ModelSpec, gpus: int, tp: int | None) -> int:
-    t = tp if tp is not None else gpus
-    if gpus % t:
-        raise InputError(f"[--tp] {t} does not divide --gpus {gpus} (replicas = gpus / tp)")
-    heads = spec.attention.num_heads if spec.attention else (spec.mla.num_heads if spec.mla else 1)
-    if spec.mla is not None:
-        heads = spec.mla.num_heads
+def _tp_problem(spec: ModelSpec, t: int) -> str | None:
+    """Why tensor-parallel degree ``t`` is invalid for this model's head counts (None when valid)."""
+    heads = (
+        spec.mla.num_heads if spec.mla is not None else (spec.attention.num_heads if spec.attention else 1)
+    )
     if heads % t:
-        raise InputError(
-            f"[--tp] {t} does not divide the model's {heads} attention heads; valid: {valid_tp(spec)}"
-        )
+        return f"{t} does not divide the model's {heads} attention heads"
     if spec.attention is not None and spec.mla is None:
         kv = spec.attention.num_kv_heads
         if kv % t and t % kv:
-            raise InputError(
-                f"[--tp] {t} and the model's {kv} KV heads do not divide one another; valid: {valid_tp(spec)}"
-            )
+            return f"{t} and the model's {kv} KV heads do not divide one another"
     if spec.linear is not None and spec.linear.num_v_heads % t:
-        raise InputError(
-            f"[--tp] {t} does not divide the {spec.linear.num_v_heads} linear-attention value heads; valid: {valid_tp(spec)}"
-        )
-    return t
+        return f"{t} does not divide the {spec.linear.num_v_heads} linear-attention value heads"
+    return None
 
 
 def valid_tp(spec: ModelSpec, limit: int = 64) -> list[int]:
@@ -227,13 +219,20 @@ def valid_tp(spec: ModelSpec, limit: int = 64) -> list[int]:
     out = []
     t = 1
     while t <= limit:
-        try:
-            _resolve_tp(spec, t, t)
+        if _tp_problem(spec, t) is None:
             out.append(t)
-        except InputError:
-            pass
         t *= 2
     return out
+
+
+def _resolve_tp(spec: ModelSpec, gpus: int, tp: int | None) -> int:
+    t = tp if tp is not None else gpus
+    if gpus % t:
+        raise InputError(f"[--tp] {t} does not divide --gpus {gpus} (replicas = gpus / tp)")
+    problem = _tp_problem(spec, t)
+    if problem:
+        raise InputError(f"[--tp] {problem}; valid: {valid_tp(spec)}")
+    return t
 
 
 def _apply_weights_dtype(spec: ModelSpec, weights_dtype: str | None) -> tuple[ModelSpec, str]:
@@ -338,7 +337,7 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
             reasons.append(
                 f"max_num_seqs {max_seqs} exceeds the {layout.num_blocks} available state (Mamba) cache blocks: vLLM refuses to start"
             )
-        semantics = "vLLM 'GPU KV cache size' = num_blocks // num_kv_cache_groups × block_size (v0.11-v0.13)"
+        semantics = "vLLM 'GPU KV cache size' = int(max_concurrency × max_model_len) (current _report_kv_cache_config; legacy num_blocks // groups × block_size in layout.kv_cache_tokens_legacy)"
         if not o.cudagraph_in_budget:
             assumptions.append(
                 f"CUDA graphs (~{cg / GIB:.2f} GiB/GPU, estimate) are captured after the KV cache and use memory beyond gpu_memory_utilization"

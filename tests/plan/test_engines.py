@@ -1,0 +1,152 @@
+"""Engine budgets and layouts: vLLM block/group arithmetic, startup-log figures, SGLang and llama.cpp pools."""
+
+from __future__ import annotations
+
+import pytest
+
+from clearance.errors import InputError
+from clearance.plan import PlanOptions, load_spec, plan
+from clearance.plan.engines import vllm_defaults, vllm_layout
+from clearance.plan.gpus import GIB, get_gpu
+from clearance.plan.kv_cache import FullAttentionSpec, MambaSpec, layer_specs
+
+
+def test_llama_8b_h100_matches_vllm_startup_log_within_3_percent() -> None:
+    # vLLM log (gpu_worker.py:955, 2025-10): Llama-3.1-8B, H100 80GB, gpu_memory_utilization 0.92,
+    # max_model_len 131072: "GPU KV cache size: 460,496 tokens", "Maximum concurrency ... 3.51x",
+    # 15.0 GiB weights, 1.44 GiB peak activation.
+    r = plan(
+        load_spec("Llama-3.1-8B"),
+        PlanOptions(gpu="H100-SXM", gpu_memory_utilization=0.92, max_model_len=131072),
+    )
+    assert abs(r.kv_cache_tokens - 460_496) / 460_496 < 0.03
+    assert abs(r.max_concurrency - 3.51) < 0.1
+    assert abs(r.budget.activation_peak_bytes / GIB - 1.44) < 0.1
+    assert r.max_num_batched_tokens == 8192 and r.max_num_seqs == 1024
+
+
+def test_activation_peak_grows_with_batched_tokens_like_the_logs() -> None:
+    # Same model family at 16384 batched tokens (LLM class default) logged 1.97 GiB.
+    r = plan(
+        load_spec("Llama-3.1-8B"),
+        PlanOptions(gpu="H100-SXM", max_num_batched_tokens=16384, max_model_len=4096),
+    )
+    assert abs(r.budget.activation_peak_bytes / GIB - 1.97) < 0.1
+
+
+def test_vllm_defaults_depend_on_gpu_class() -> None:
+    assert vllm_defaults(get_gpu("H100"), 32768, None, None) == (8192, 1024)
+    assert vllm_defaults(get_gpu("A100-80G-SXM"), 32768, None, None) == (2048, 256)  # A100 excluded by name
+    assert vllm_defaults(get_gpu("L40S"), 32768, None, None) == (2048, 256)
+    assert vllm_defaults(get_gpu("H100"), 4, None, None) == (4096, 1024)  # min(seqs × max_len, default)
+
+
+def test_hybrid_page_alignment_qwen35_35b_a3b() -> None:
+    # attention page for 1 token = 2 heads × (256+256) × 2 B = 2048 B; state page = 3·8192·2 + 32·128·128·4
+    # = 2,146,304 B → block = 16 × cdiv(2,146,304, 16 × 2048) = 1056, padded page 1056 × 2048 = 2,162,688 B.
+    specs = layer_specs(load_spec("Qwen3.5-35B-A3B"), tp=1)
+    layout, new = vllm_layout(specs, 40 * GIB, 32768, 8192)
+    assert layout.block_size == 1056
+    assert layout.page_size_bytes == 2_162_688
+    assert layout.num_groups == 4 and layout.layers_per_group == 10  # 1 attention + 3 GDN groups of 10 layers
+    assert layout.num_blocks == 40 * GIB // 2_162_688 // 10
+    mamba = next(s for s in new if isinstance(s, MambaSpec))
+    assert mamba.page_size_bytes == 2_162_688 and mamba.state_bytes == 2_146_304
+
+
+def test_hybrid_alignment_fp8_kv_tp2_gives_1568_token_blocks() -> None:
+    # Qwen3.x-27B shape, fp8 KV, TP 2: attention 1-token page = 2 × 512 × 1 B = 1024 B;
+    # state = 3 × 5120 × 2 + 24 × 128 × 128 × 4 = 1,603,584 B → 16 × cdiv(1,603,584, 16 384) = 1568 tokens,
+    # the block size a vLLM user reported for this shape ("ceil(262144/1568) = 168 blocks").
+    r = plan(
+        load_spec("Qwen3.5-27B"),
+        PlanOptions(
+            gpu="RTX-3090",
+            gpus=2,
+            weights_dtype="fp8",
+            kv_dtype="fp8",
+            gpu_memory_utilization=0.92,
+            max_num_seqs=3,
+            max_model_len=262144,
+        ),
+    )
+    assert r.layout.block_size == 1568
+
+
+def test_gemma3_groups_and_padding() -> None:
+    specs = layer_specs(load_spec("Gemma-3-27B"), tp=1)
+    layout, _ = vllm_layout(specs, 10 * GIB, 32768, 8192)
+    # 52 sliding + 10 full → group size 10, 6 sliding groups (8 padding layers) + 1 full group
+    assert (layout.num_groups, layout.layers_per_group, layout.padding_layers) == (7, 10, 8)
+    page = 16 * 16 * 256 * 2
+    assert layout.num_blocks == 10 * GIB // page // 10
+    assert layout.kv_cache_tokens_legacy == layout.num_blocks // 7 * 16
+
+
+def test_uniform_model_tokens_equal_blocks_times_block_size() -> None:
+    specs = layer_specs(load_spec("Llama-3.1-8B"), tp=1)
+    layout, _ = vllm_layout(specs, 20 * GIB, 131072, 8192)
+    page = 16 * 8 * 256 * 2
+    assert layout.num_blocks == 20 * GIB // page // 32
+    assert layout.kv_cache_tokens == layout.num_blocks * 16 == layout.kv_cache_tokens_legacy
+
+
+def test_unmergeable_page_sizes_refused_like_vllm() -> None:
+    a = FullAttentionSpec(16, 3, 64, 64, 2)
+    b = FullAttentionSpec(16, 2, 64, 64, 2).with_block_size(16)
+    c = MambaSpec(shapes=((10, 3),), dtype_bytes=(2,))
+    with pytest.raises(InputError):
+        vllm_layout([a, b, c, c], GIB, 1024, 1024, align=1)
+
+
+def test_hybrid_caps_max_num_seqs_at_state_blocks() -> None:
+    # Qwen3.5-27B on one H100 at 32k: far fewer state blocks than vLLM's default 1024 sequences
+    r = plan(load_spec("Qwen3.5-27B"), PlanOptions(gpu="H100", max_model_len=32768))
+    assert r.max_num_seqs <= r.layout.num_blocks
+    assert any("max_num_seqs" in w for w in r.warnings)
+    r2 = plan(load_spec("Qwen3.5-27B"), PlanOptions(gpu="H100", max_model_len=32768, max_num_seqs=1024))
+    assert not r2.starts and any("Mamba" in x for x in r2.reasons)
+
+
+def test_weights_larger_than_gpu_do_not_fit_and_say_why() -> None:
+    r = plan(load_spec("Llama-3.1-70B"), PlanOptions(gpu="H100", max_model_len=8192))
+    assert not r.fits and not r.starts
+    assert "weights need" in r.reasons[0]
+
+
+def test_tp_must_divide_heads() -> None:
+    with pytest.raises(InputError, match=r"\[--tp\]"):
+        plan(load_spec("Llama-3.1-8B"), PlanOptions(gpu="H100", gpus=3, max_model_len=4096))
+    with pytest.raises(InputError, match="does not divide --gpus"):
+        plan(load_spec("Llama-3.1-8B"), PlanOptions(gpu="H100", gpus=4, tp=3, max_model_len=4096))
+
+
+def test_sglang_pool_is_total_fraction_minus_weights() -> None:
+    r = plan(
+        load_spec("Llama-3.1-8B"),
+        PlanOptions(gpu="H100", engine="sglang", gpu_memory_utilization=0.88, max_model_len=8192),
+    )
+    expected_bytes = int(get_gpu("H100").usable_bytes * 0.88) - r.weights_bytes_per_gpu - int(0.5 * GIB)
+    assert r.kv_cache_bytes_per_gpu == expected_bytes
+    assert r.kv_cache_tokens == expected_bytes // (128 * 1024)
+    v = plan(
+        load_spec("Llama-3.1-8B"), PlanOptions(gpu="H100", gpu_memory_utilization=0.88, max_model_len=8192)
+    )
+    assert r.kv_cache_tokens > v.kv_cache_tokens  # no activation reserve inside SGLang's fraction
+
+
+def test_llamacpp_context_that_fits_on_a_small_gpu() -> None:
+    r = plan(
+        load_spec("Llama-3.1-8B"),
+        PlanOptions(
+            gpu="RTX-4090", engine="llama.cpp", weights_dtype="Q4_K_M", max_model_len=8192, concurrency=2
+        ),
+    )
+    assert r.kv_cache_tokens % 256 == 0 and r.kv_cache_tokens > 16384
+    assert r.fits
+    assert r.kv_dtype == "float16"
+
+
+def test_unknown_engine_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="--engine"):
+        plan(load_spec("Llama-3.1-8B"), PlanOptions(engine="tgi"))
