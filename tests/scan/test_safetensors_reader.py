@@ -144,3 +144,20 @@ def test_fuzz_never_raises_anything_but_format_error(tmp_path: Path, data: bytes
     except FormatError:
         return
     assert h.total_tensor_bytes == h.file_size - h.data_offset
+
+
+def test_file_written_by_the_safetensors_library_parses() -> None:
+    # written once by safetensors 0.8.0 (safetensors.numpy.save_file) in bench/.venvs/formats
+    p = Path(__file__).parent / "data" / "numpy_written.safetensors"
+    h = read_safetensors_header(p)
+    assert h.metadata == {"format": "np"}
+    assert {k: (t.dtype, t.shape) for k, t in h.tensors.items()} == {
+        "model.embed_tokens.weight": ("F16", [8, 8]),
+        "model.norm.weight": ("F32", [8]),
+        "lm_head.bias": ("I64", [3]),
+        "scalar": ("F64", []),
+        "mask": ("BOOL", [2]),
+        "empty": ("I8", [0, 4]),
+        "u8": ("U8", [5]),
+    }
+    assert h.total_tensor_bytes == h.file_size - h.data_offset == 128 + 32 + 24 + 8 + 2 + 0 + 5
