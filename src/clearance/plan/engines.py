@@ -51,7 +51,9 @@ VERSION_SEMANTICS = {
 #: Calibrated constants (see module docstring and docs/planner.md).
 SAMPLER_FACTOR = 1.79  # × max_num_seqs × vocab × 4 B (fp32 logits and sampler temporaries)
 NON_TORCH_TP1 = 0.15 * GIB
-NON_TORCH_TP_BASE = 0.55 * GIB  # + 0.05 GiB per rank: NCCL and custom all-reduce buffers
+NON_TORCH_TP_BASE = 0.55 * GIB  # + 0.05 GiB per rank: NCCL and custom all-reduce buffers (NVLink)
+NON_TORCH_TP_PCIE = 0.25 * GIB  # PCIe-only GPUs: vLLM disables custom all-reduce, NCCL buffers only
+QUANT_WORKSPACE = 0.75 * GIB  # fp8/AWQ/GPTQ/FP4 kernels: dequantization + GEMM scratch in the profiling run
 CUDAGRAPH_PER_LAYER = 6 * 1024 * 1024  # estimate of graph pool per decoder layer (51 capture sizes)
 
 
@@ -116,14 +118,17 @@ def activation_peak_bytes(spec: ModelSpec, tp: int, max_num_batched_tokens: int,
         widths.append((2 * a.num_heads * a.head_dim + 2 * a.num_kv_heads * a.head_dim) // tp)
     per_token = act * (max(widths or [2 * h]) + 2 * h)
     forward = max_num_batched_tokens * per_token
-    sampler = SAMPLER_FACTOR * max_num_seqs * spec.vocab_size * 4
-    return int(forward + sampler)
+    sampler = SAMPLER_FACTOR * min(max_num_seqs, max_num_batched_tokens) * spec.vocab_size * 4
+    quantized = spec.quant.method not in ("none", "gguf")
+    return int(forward + sampler + (QUANT_WORKSPACE if quantized else 0))
 
 
-def non_torch_bytes(tp: int) -> int:
+def non_torch_bytes(tp: int, nvlink: bool = True) -> int:
     """Estimated non-torch memory (CUDA context growth, NCCL, custom all-reduce buffers) per GPU."""
     if tp <= 1:
         return int(NON_TORCH_TP1)
+    if not nvlink:
+        return int(NON_TORCH_TP_PCIE)
     return int(NON_TORCH_TP_BASE + 0.05 * GIB * tp)
 
 

@@ -7,8 +7,9 @@ distinct experts under uniform routing) + KV/state bytes read for B sequences at
 Prefill (TTFT) = max(FLOPs / (peak × η_prefill), weights / BW) + all-reduces of the prompt activations.
 
 Efficiency factors (calibrated on measured points quoted in sizing.md §3.2; bench/planner_accuracy):
-- η_mem = 0.74 for vLLM/SGLang on datacenter GPUs: Llama-3.1-8B bf16 on H100, TPOT p50 6.48 ms at
-  concurrency 1 (InferenceBench, vLLM 0.21) vs 4.79 ms roofline; reproduces kipply's 13B/A100 22.0 ms.
+- η_mem = 0.71 for vLLM/SGLang on datacenter GPUs, fitted to two single-stream points: Llama-3.1-8B bf16 on
+  H100, TPOT p50 6.48 ms (InferenceBench, vLLM 0.21; 15.0 GB read per step without the embedding table → 0.69)
+  and LLaMA-13B fp16 on A100-40GB, 22.0 ms (kipply/FasterTransformer → 0.75).
 - η_mem = 0.70 for llama.cpp/Metal on Apple silicon (M1 Max Q4_K_M 46.2 t/s; Mac mini M4 20.9 t/s).
 - η_mem = 0.65 for llama.cpp on discrete GPUs (no measured GPU in the reference; conservative).
 - η_prefill = 0.65 of the dense tensor peak (13B prefill of 512 tokens on A100-40GB: 63.17 ms measured).
@@ -24,7 +25,7 @@ from clearance.plan.kv_cache import LayerSpec, MambaSpec, SlidingWindowSpec
 from clearance.plan.spec import LayerKind, ModelSpec
 from clearance.plan.weights import WeightsBreakdown
 
-ETA_MEM = {"datacenter": 0.74, "apple": 0.70, "llama.cpp": 0.65}
+ETA_MEM = {"datacenter": 0.71, "apple": 0.70, "llama.cpp": 0.65}
 ETA_PREFILL = 0.65
 ETA_DECODE_FLOPS = 0.5
 AR_LATENCY_FAST = 12e-6

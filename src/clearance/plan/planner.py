@@ -312,7 +312,11 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
     cg = cudagraph_bytes(spec, tp)
     if engine == "vllm":
         requested = int(usable * o.gpu_memory_utilization)
-        nt = non_torch_bytes(tp)
+        nt = non_torch_bytes(
+            tp,
+            nvlink=any(k in gpu.interconnect for k in ("NVLink", "Infinity"))
+            and "bridge" not in gpu.interconnect,
+        )
         act = activation_peak_bytes(spec, tp, mnbt, max_seqs)
         estimated += ["non_torch_bytes", "activation_peak_bytes", "cudagraph_bytes"]
         available = requested - w_gpu - nt - act - (cg if o.cudagraph_in_budget else 0)
