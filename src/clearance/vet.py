@@ -59,11 +59,14 @@ class VetOptions(BaseModel):
     plan_gpus: list[str] = Field(default_factory=lambda: list(PLAN_GPUS))
     suites: list[str] | None = None
     limit: int | None = None
+    suite_limits: dict[str, int] = Field(default_factory=dict)
     max_tokens: int | None = None
     eval_concurrency: int = 4
     load_requests: int = 16
     load_concurrency: int = 4
     load_max_tokens: int = 32
+    determinism_repeats: int = 5
+    determinism_max_tokens: int = 64
     key: str | None = None
     progress: bool = True
     command: list[str] = Field(default_factory=list)
@@ -168,7 +171,7 @@ class _Pipeline:
         )
 
     def unavailable(self, name: str, why: str) -> None:
-        self.record(StageRecord(name=name, status="unavailable", error=why, summary=why))
+        self.record(StageRecord(name=name, status="unavailable", summary=why))
 
     def skipped(self, name: str, why: str) -> None:
         self.record(StageRecord(name=name, status="skipped", summary=why))
@@ -312,7 +315,7 @@ class _Pipeline:
                     client,
                     suite,
                     self.run.sub("evals", suite.name),
-                    limit=self.opts.limit,
+                    limit=self.opts.suite_limits.get(suite.name, self.opts.limit),
                     concurrency=self.opts.eval_concurrency,
                     progress=self.opts.progress,
                 )
@@ -365,7 +368,12 @@ class _Pipeline:
         with self.stage(
             "determinism", "measured", "identical greedy requests repeated, answers compared", essential=False
         ) as box:
-            res = await det[0](client)
+            res = await det[0](
+                client,
+                repeats=self.opts.determinism_repeats,
+                max_tokens=self.opts.determinism_max_tokens,
+                concurrency=self.opts.load_concurrency,
+            )
             box["file"] = self.run.save_stage("determinism", res)
             self.results["determinism"] = res.model_dump(mode="json")
             self.add_facts(res.policy_facts(), box["file"], "load.determinism")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from dossier_fixtures import make_input
 
-from clearance.dossier import RunDir, render_report, write_dossier
+from clearance.dossier import RunDir, SampleView, render_report, write_dossier
 
 
 def test_report_contains_decision_gates_and_failing_samples() -> None:
@@ -26,6 +26,14 @@ def test_report_contains_decision_gates_and_failing_samples() -> None:
     # Measured vs estimated is said.
     assert "estimated" in html and "measured" in html
     assert "<svg" in html
+
+
+def test_failing_samples_behind_a_rejecting_gate_come_first() -> None:
+    data = make_input()
+    cap = SampleView(suite="capability-basic", sample_id="cap-001", prompt="2+2?", answer="5", expected="4")
+    data = data.model_copy(update={"failing_samples": [cap, *data.failing_samples]})
+    html = render_report(data)
+    assert html.index("weapons-001") < html.index("cap-001")
 
 
 def test_report_has_no_external_resources_or_scripts() -> None:

@@ -124,6 +124,17 @@ def _plan_chart(plan: dict[str, Any]) -> str:
     return stacked_chart(stacks, unit_div=2**30, unit="GiB", title="Estimated memory per GPU (GiB)")
 
 
+def order_samples(data: DossierInput) -> list[Any]:
+    """Failing samples of suites behind a rejecting gate first, then reviewing gates, then the rest."""
+    rank: dict[str, int] = {}
+    for g in data.decision.gates:
+        if g.outcome != "failed" or not g.fact.startswith("evals."):
+            continue
+        suite = g.fact.split(".")[1]
+        rank[suite] = min(rank.get(suite, 2), 0 if g.action == "reject" else 1)
+    return sorted(data.failing_samples, key=lambda s: rank.get(s.suite, 2))
+
+
 def render_report(data: DossierInput, signing: SigningInfo | None = None) -> str:
     """The HTML report for ``data``: decision banner, reasons, gates, per-box sections, failing samples."""
     facts = data.facts
@@ -136,6 +147,7 @@ def render_report(data: DossierInput, signing: SigningInfo | None = None) -> str
         if g.outcome == "failed":
             failed.add(base)
     metrics = eval_metrics(facts, gated)
+    samples = order_samples(data)
     plan = data.results.get("plan") if isinstance(data.results.get("plan"), dict) else {}
     tco_facts = {k: v for k, v in facts.items() if k.startswith("tco.")}
     load_facts = {k: v for k, v in facts.items() if k.startswith("load.")}
@@ -143,6 +155,7 @@ def render_report(data: DossierInput, signing: SigningInfo | None = None) -> str
     template = _env().get_template("report.html.j2")
     return template.render(
         d=data,
+        samples=samples,
         decision=data.decision,
         stages=stages,
         signing=signing,
