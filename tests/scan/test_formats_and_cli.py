@@ -205,3 +205,15 @@ def test_safetensors_shard_index_is_cross_checked(tmp_path: Path) -> None:
     idx.write_text(json.dumps(bad))
     msgs = [f.message for f in mine(tmp_path) if f.rule == "SAFETENSORS-INDEX"]
     assert any("missing" in m for m in msgs) and any("does not map" in m for m in msgs)
+
+
+def test_raw_bin_that_is_not_a_pickle_is_low_but_disguised_payload_is_not(tmp_path: Path) -> None:
+    write(tmp_path / "openvino_model.bin", bytes(range(256)) * 64)  # raw weights, no pickle
+    write(
+        tmp_path / "weights.pkl", b"(S'id'\nios\nsystem\n."
+    )  # protocol-0 INST payload that does not sniff as pickle
+    by_file: dict[str, set[str]] = {}
+    for f in mine(tmp_path):
+        by_file.setdefault(f.file, set()).add(f.rule)
+    assert by_file["openvino_model.bin"] == {"PICKLE-NOT-PICKLE"}
+    assert "PICKLE-GLOBAL-DANGEROUS" in by_file["weights.pkl"]

@@ -355,6 +355,14 @@ def check_pickles(ctx: ScanContext) -> Iterable[Finding]:
                     file=str(rel), rule="PICKLE-READ", severity=Severity.high, message=f"cannot read: {exc}"
                 )
                 continue
+            if not a.globals and not looks_like_pickle(_head(full)):
+                yield Finding(
+                    file=str(rel),
+                    rule="PICKLE-NOT-PICKLE",
+                    severity=Severity.low,
+                    message="named like a pickle checkpoint but holds neither a pickle nor a zip (nothing a loader would import)",
+                )
+                continue
             yield Finding(
                 file=str(rel),
                 rule="PICKLE-FILE",
