@@ -209,3 +209,9 @@ def test_real_smollm2_gguf_has_no_intake_findings_above_info(smollm2_gguf: Path)
         if f.rule.split("-")[0] in mine and f.severity > Severity.info
     ]
     assert bad == []
+
+
+def test_sandbox_blocks_class_mro_escape_at_render_time() -> None:
+    found = {f.rule: f for f in analyze_template("{{ ''.__class__.__mro__ }}", "t")}
+    assert found["CHAT-TEMPLATE-SANDBOX-BLOCKED"].severity == Severity.critical
+    assert "unsafe" in found["CHAT-TEMPLATE-SANDBOX-BLOCKED"].message

@@ -70,8 +70,8 @@ SAMPLE = [
 ]
 
 
-class _RenderLimit(Exception):
-    """Raised inside the render when it takes too long."""
+class _RenderLimit(SecurityError):
+    """Raised inside the render when a time, size or argument bound is exceeded."""
 
 
 class BoundedSandbox(ImmutableSandboxedEnvironment):
@@ -86,16 +86,16 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             and isinstance(right, int)
             and (right > 64 or (isinstance(left, int) and abs(left) > 2**16))
         ):
-            raise SecurityError("exponent too large")
+            raise _RenderLimit("exponent too large")
         if operator == "%" and isinstance(left, str) and _WIDE_FORMAT.search(left):
-            raise SecurityError("format width too large")
+            raise _RenderLimit("format width too large")
         if operator == "*":
             for a, b in ((left, right), (right, left)):
                 if isinstance(a, str | list | tuple) and isinstance(b, int) and len(a) * b > MAX_STR:
-                    raise SecurityError("sequence repetition too large")
+                    raise _RenderLimit("sequence repetition too large")
         result = super().call_binop(context, operator, left, right)
         if isinstance(result, str | list) and len(result) > MAX_STR:
-            raise SecurityError("result too large")
+            raise _RenderLimit("result too large")
         return result
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
@@ -108,7 +108,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             and getattr(target, "__name__", "") in ("format", "format_map")
             and re.search(r"\d{6,}", owner)
         ):
-            raise SecurityError("format width too large")
+            raise _RenderLimit("format width too large")
         return super().call(__context, __obj, *args, **kwargs)
 
 
@@ -118,7 +118,7 @@ _WIDE_FORMAT = re.compile(r"%[-#0 +]*(\d{6,}|\*)|%[-#0 +]*\d*\.\d{6,}")
 def _guard_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     for a in (*args, *kwargs.values()):
         if isinstance(a, int) and not isinstance(a, bool) and abs(a) > 100_000:
-            raise SecurityError("call argument too large")
+            raise _RenderLimit("call argument too large")
 
 
 def _guarded_filter(fn: Any) -> Any:
@@ -167,7 +167,7 @@ def render_bounded(
         for chunk in tmpl.generate(messages=messages, bos_token="<s>", eos_token="</s>", **variables):
             size += len(chunk)
             if size > MAX_OUTPUT:
-                raise SecurityError(f"rendered output exceeds {MAX_OUTPUT} characters")
+                raise _RenderLimit(f"rendered output exceeds {MAX_OUTPUT} characters")
             parts.append(chunk)
     finally:
         sys.settrace(old)
@@ -308,7 +308,7 @@ def _render_checks(source: str, file: str, label: str, digest: str) -> list[Find
         text = render_bounded(source, SAMPLE, add_generation_prompt=True)
     except _TemplateRaised:
         return out
-    except (SecurityError, _RenderLimit) as exc:
+    except _RenderLimit as exc:
         return [
             _finding(
                 file,
@@ -316,6 +316,17 @@ def _render_checks(source: str, file: str, label: str, digest: str) -> list[Find
                 "CHAT-TEMPLATE-RENDER-LIMIT",
                 Severity.high,
                 f"sandboxed render stopped: {exc}",
+                sha256=digest,
+            )
+        ]
+    except SecurityError as exc:
+        return [
+            _finding(
+                file,
+                label,
+                "CHAT-TEMPLATE-SANDBOX-BLOCKED",
+                Severity.critical,
+                f"the Jinja sandbox blocked an escape attempt while rendering: {exc}",
                 sha256=digest,
             )
         ]
