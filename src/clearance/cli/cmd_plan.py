@@ -281,60 +281,69 @@ def _print_result(r: object) -> None:
         title=f"{r.model} on {r.gpus}× {r.gpu} · TP {r.tp} · {r.engine} · max_model_len {r.max_model_len:,} · {verdict}",
         show_header=False,
     )
-    t.add_column("item", style="bold")
+    t.add_column("item", style="bold", no_wrap=True)
     t.add_column("value")
-    t.add_column("how", style="dim")
+
+    def row(item: str, value: str, how: str) -> None:
+        t.add_row(item, f"{value}  [dim]{how}[/]")
+
     layers = ", ".join(f"{v} {k}" for k, v in r.layers.items())
-    t.add_row("layers", layers, r.architecture)
-    t.add_row(
+    row("layers", layers, r.architecture)
+    row(
         "parameters",
         f"{r.params_total / 1e9:,.2f} B total, {r.params_active / 1e9:,.2f} B active",
         "formula from config",
     )
-    t.add_row(
+    row(
         "weights",
         f"{r.weights_bytes / 1e9:,.2f} GB ({_gib(r.weights_bytes)}) · {r.weights_dtype}",
         "exact" if r.weights_exact else "estimate: " + r.weights_method,
     )
-    t.add_row(
+    row(
         "weights per GPU", _gib(r.weights_bytes_per_gpu), "TP split; norms/router/MLA latent proj. replicated"
     )
-    t.add_row(
+    row(
         "KV per token per GPU",
         f"{r.kv_bytes_per_token:,} B ({r.kv_dtype})",
         "full-context attention layers (exact, vLLM formula)",
     )
     if r.sliding_bytes_per_sequence:
-        t.add_row("sliding-window KV / seq", _gib(r.sliding_bytes_per_sequence), "window-capped layers")
+        row("sliding-window KV / seq", _gib(r.sliding_bytes_per_sequence), "window-capped layers")
     if r.state_bytes_per_sequence:
-        t.add_row(
+        row(
             "fixed state / seq",
             f"{r.state_bytes_per_sequence / 2**20:,.1f} MiB",
             "GDN/Mamba conv + recurrent state",
         )
-    t.add_row(
+    row(
         "budget",
-        f"{_gib(b.requested_bytes)} = {r.gpu_memory_utilization} × {_gib(b.usable_bytes)}",
-        r.version_semantics,
+        f"{_gib(b.requested_bytes)} = {r.gpu_memory_utilization} × {_gib(b.usable_bytes)}"
+        if r.engine != "llama.cpp"
+        else f"{_gib(b.requested_bytes)} = {_gib(b.usable_bytes)} − 1 GiB",
+        "usable memory as the runtime reports it",
     )
-    t.add_row(
+    row(
         "runtime overhead",
         f"{_gib(b.non_torch_bytes)} non-torch + {_gib(b.activation_peak_bytes)} activation peak",
         "estimate (calibrated on vLLM logs)",
     )
-    t.add_row("KV cache per GPU", _gib(r.kv_cache_bytes_per_gpu), "what is left for KV / state")
-    t.add_row("KV cache tokens", f"{r.kv_cache_tokens:,}", r.kv_cache_tokens_semantics)
-    t.add_row(
+    row("KV cache per GPU", _gib(r.kv_cache_bytes_per_gpu), "what is left for KV / state")
+    row(
+        "KV cache tokens",
+        f"{r.kv_cache_tokens:,}",
+        "the engine's own startup figure (see version_semantics in --json)",
+    )
+    row(
         "max concurrency",
         f"{r.max_concurrency:,.2f} × {r.max_model_len:,} tokens",
         f"max_num_seqs {r.max_num_seqs}, batched tokens {r.max_num_batched_tokens}",
     )
-    t.add_row(
+    row(
         "decode (estimate)",
         f"{p.decode_tokens_per_s:,.1f} tok/s per sequence, {p.aggregate_decode_tokens_per_s:,.0f} aggregate at {p.concurrency}",
         f"{p.bound}-bound; η_mem {p.eta_mem}",
     )
-    t.add_row(
+    row(
         "TTFT (estimate)",
         f"{p.ttft_s * 1000:,.0f} ms for {p.prompt_tokens:,} prompt tokens",
         f"η_prefill {p.eta_prefill}",
