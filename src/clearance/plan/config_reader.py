@@ -41,7 +41,12 @@ _LAYER_TYPE_ALIASES: dict[str, LayerKind] = {
     "linear_attention": LayerKind.LINEAR,
     "mamba": LayerKind.MAMBA,
     "mamba2": LayerKind.MAMBA,
+    "chunked_attention": LayerKind.CHUNKED,
+    "mlp": LayerKind.NONE,
+    "moe": LayerKind.NONE,
 }
+_PATTERN_CHARS = {"M": LayerKind.MAMBA, "*": LayerKind.FULL, "-": LayerKind.NONE, "E": LayerKind.NONE}
+_IGNORES_SLIDING = {"qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "qwen2_vl", "qwen2_5_vl"}
 
 _TIED_BY_DEFAULT = {"gemma", "gemma2", "gemma3", "gemma3_text"}
 
@@ -60,7 +65,14 @@ class _Cfg:
     def has(self, *names: str) -> bool:
         return any(self.data.get(n) is not None for n in names)
 
-    def int_(self, *names: str, default: int | None = None, required: bool = True, minimum: int = 1) -> int:
+    def int_(
+        self,
+        *names: str,
+        default: int | None = None,
+        required: bool = True,
+        minimum: int = 1,
+        maximum: int = MAX_DIM,
+    ) -> int:
         for n in names:
             if n in self.data and self.data[n] is not None:
                 v = self.data[n]
@@ -73,8 +85,8 @@ class _Cfg:
                 iv = int(v)
                 if iv < minimum:
                     raise self.fail(n, f"must be >= {minimum}, got {iv}")
-                if iv > MAX_DIM:
-                    raise self.fail(n, f"implausibly large value {iv} (> {MAX_DIM})")
+                if iv > maximum:
+                    raise self.fail(n, f"implausibly large value {iv} (> {maximum})")
                 return iv
         if default is not None or not required:
             return default  # type: ignore[return-value]
@@ -230,6 +242,25 @@ def _layer_kinds(cfg: _Cfg, n: int, model_type: str, is_mla: bool) -> list[Layer
         return kinds
     if is_mla:
         return [LayerKind.MLA] * n
+    hp = d.get("hybrid_override_pattern")
+    if hp is not None:
+        if not isinstance(hp, str) or len(hp) != n:
+            raise cfg.fail("hybrid_override_pattern", f"must be a string of {n} characters (one per layer)")
+        out = []
+        for i, ch in enumerate(hp):
+            if ch not in _PATTERN_CHARS:
+                raise cfg.fail(
+                    f"hybrid_override_pattern[{i}]", f"unknown layer code {ch!r}; known: M, *, -, E"
+                )
+            out.append(_PATTERN_CHARS[ch])
+        return out
+    chunk = d.get("attention_chunk_size")
+    if chunk:
+        nrl = d.get("no_rope_layers")
+        if isinstance(nrl, list) and len(nrl) == n:
+            return [LayerKind.CHUNKED if x else LayerKind.FULL for x in nrl]
+        step = cfg.int_("nope_layer_interval", default=4)
+        return [LayerKind.FULL if (i + 1) % step == 0 else LayerKind.CHUNKED for i in range(n)]
     interval = cfg.opt_int("full_attention_interval")
     if interval is not None and cfg.has("linear_num_value_heads", "linear_num_key_heads"):
         return [LayerKind.FULL if (i + 1) % interval == 0 else LayerKind.LINEAR for i in range(n)]
@@ -240,13 +271,15 @@ def _layer_kinds(cfg: _Cfg, n: int, model_type: str, is_mla: bool) -> list[Layer
         return [LayerKind.FULL if (i + 1) % p == 0 else LayerKind.SLIDING for i in range(n)]
     if sw and model_type == "gemma2":
         return [LayerKind.SLIDING if i % 2 == 0 else LayerKind.FULL for i in range(n)]
-    if (
-        sw
-        and d.get("use_sliding_window") is not False
-        and model_type in ("mistral", "mixtral", "mistral3", "starcoder2")
-    ):
-        return [LayerKind.SLIDING] * n
+    if sw and d.get("use_sliding_window") is not False and model_type not in _IGNORES_SLIDING:
+        return [LayerKind.SLIDING] * n  # one window for every layer (Mistral-7B-v0.1, Phi-3)
     return [LayerKind.FULL] * n
+
+
+def hp_dense(cfg: _Cfg, i: int) -> bool:
+    """Nemotron-H: '-' layers are dense MLP, 'E' layers MoE."""
+    hp = cfg.data.get("hybrid_override_pattern")
+    return isinstance(hp, str) and i < len(hp) and hp[i] == "-"
 
 
 def spec_from_config(
@@ -292,8 +325,12 @@ def spec_from_config(
                 f"missing and hidden_size {hidden} is not divisible by num_attention_heads {n_heads}",
             )
         head_dim = hidden // n_heads
-    inter = cfg.int_("intermediate_size", "ffn_hidden_size", "n_inner", default=4 * hidden)
-    max_pos = cfg.int_("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", default=4096)
+    inter = cfg.int_(
+        "intermediate_size_mlp", "intermediate_size", "ffn_hidden_size", "n_inner", default=4 * hidden
+    )
+    max_pos = cfg.int_(
+        "max_position_embeddings", "n_positions", "max_seq_len", "seq_length", default=4096, maximum=1 << 30
+    )
 
     dtype = str(cfg.data.get("torch_dtype") or cfg.data.get("dtype") or data.get("torch_dtype") or "bfloat16")
     if dtype not in DTYPE_BYTES:
@@ -321,6 +358,7 @@ def spec_from_config(
         head_dim=head_dim,
         v_head_dim=cfg.opt_int("v_head_dim") if not is_mla else None,
         sliding_window=sw_val,
+        attention_chunk_size=cfg.opt_int("attention_chunk_size") if LayerKind.CHUNKED in kinds else None,
         output_gate=bool(cfg.data.get("attn_output_gate", False)),
     )
 
@@ -362,13 +400,17 @@ def spec_from_config(
         top_k = cfg.int_("num_experts_per_tok", "experts_per_token", "moe_topk", "num_experts_per_token")
         if top_k > n_exp:
             raise cfg.fail("num_experts_per_tok", f"{top_k} exceeds the number of experts {n_exp}")
-        eis = cfg.int_("moe_intermediate_size", "expert_intermediate_size", default=inter)
+        eis = cfg.int_(
+            "moe_intermediate_size", "expert_intermediate_size", "intermediate_size", default=inter
+        )
         shared = cfg.int_("shared_expert_intermediate_size", default=0, required=False, minimum=0) or 0
         n_shared = (
             cfg.int_("n_shared_experts", "num_shared_experts", default=0, required=False, minimum=0) or 0
         )
         if not shared and n_shared:
             shared = n_shared * eis
+        if not shared and model_type in ("llama4_text", "llama4"):
+            shared = eis  # Llama-4: one shared expert of the routed size
         dense: list[int] = []
         fk = cfg.int_("first_k_dense_replace", default=0, required=False, minimum=0) or 0
         dense.extend(range(min(fk, n_layers)))
@@ -376,9 +418,10 @@ def spec_from_config(
         if not isinstance(mlp_only, list):
             raise cfg.fail("mlp_only_layers", "must be a list of layer indices")
         dense.extend(int(i) for i in mlp_only if isinstance(i, int) and 0 <= i < n_layers)
-        step = cfg.int_("decoder_sparse_step", default=1, required=False) or 1
+        step = cfg.int_("decoder_sparse_step", "interleave_moe_layer_step", default=1, required=False) or 1
         if step > 1:
             dense.extend(i for i in range(n_layers) if (i + 1) % step != 0)
+        dense.extend(i for i, k in enumerate(kinds) if k == LayerKind.NONE and hp_dense(cfg, i))
         moe = MoEShape(
             num_experts=n_exp,
             top_k=top_k,
@@ -424,8 +467,12 @@ def spec_from_config(
         quant=quant,
         vision_params=vision,
         mtp_layers=mtp,
-        gated_mlp=str(cfg.data.get("hidden_act") or "silu") not in ("gelu_new", "relu", "gelu")
+        gated_mlp=str(cfg.data.get("mlp_hidden_act") or cfg.data.get("hidden_act") or "silu")
+        not in ("gelu_new", "relu", "gelu", "relu2")
         or model_type.startswith("gemma"),
+        mlp_free_layers=[i for i, k in enumerate(kinds) if k != LayerKind.NONE]
+        if isinstance(cfg.data.get("hybrid_override_pattern"), str)
+        else [],
         attention_bias=bool(
             cfg.data.get("attention_bias", False) or model_type in ("qwen2", "qwen2_moe", "gpt_oss")
         ),

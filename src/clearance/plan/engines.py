@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field
 from clearance.errors import InputError
 from clearance.plan.gpus import GIB, GPU
 from clearance.plan.kv_cache import (
+    ChunkedLocalAttentionSpec,
     FullAttentionSpec,
     LayerSpec,
     MambaSpec,
@@ -285,7 +286,7 @@ def sglang_layout(specs: list[LayerSpec], available: int, max_model_len: int, co
     tokens = int(max(pool, 0) // cell) if cell else 0
     notes = (
         ["SGLang sizes sliding-window layers like full layers in this estimate (SWA pool ratio not modelled)"]
-        if any(isinstance(s, SlidingWindowSpec) for s in specs)
+        if any(isinstance(s, SlidingWindowSpec | ChunkedLocalAttentionSpec) for s in specs)
         else []
     )
     conc = tokens / max_model_len if max_model_len else 0.0
@@ -314,7 +315,7 @@ def llamacpp_layout(
     swa_fixed = 0.0
     per_token = 0.0
     for s in specs:
-        if isinstance(s, SlidingWindowSpec):
+        if isinstance(s, SlidingWindowSpec | ChunkedLocalAttentionSpec):
             swa_fixed += s.bytes_per_token * min(s.sliding_window * seqs + n_ubatch, max_model_len * seqs)
         elif not isinstance(s, MambaSpec):
             per_token += s.bytes_per_token

@@ -72,6 +72,23 @@ class SlidingWindowSpec(FullAttentionSpec):
 
 
 @dataclass(frozen=True)
+class ChunkedLocalAttentionSpec(FullAttentionSpec):
+    """Chunked local attention (Llama-4): tokens attend within their chunk of ``attention_chunk_size``."""
+
+    attention_chunk_size: int = 0
+
+    def max_memory_usage_bytes(self, max_model_len: int, max_num_batched_tokens: int) -> int:
+        """vLLM: cdiv(min(chunk + max_num_batched_tokens, max_model_len), block) × page."""
+        tokens = min(self.attention_chunk_size + max_num_batched_tokens, max_model_len)
+        return cdiv(tokens, self.block_size) * self.page_size_bytes
+
+    @property
+    def sliding_window(self) -> int:
+        """The span of tokens kept per sequence (for per-sequence sizing)."""
+        return self.attention_chunk_size
+
+
+@dataclass(frozen=True)
 class MLASpec(FullAttentionSpec):
     """Multi-head latent attention: one latent (+rope key) per token, replicated on every TP rank."""
 
@@ -160,11 +177,24 @@ def layer_specs(
     out: list[LayerSpec] = []
     a, mla, lin = spec.attention, spec.mla, spec.linear
     for i, kind in enumerate(spec.layers):
-        if kind in (LayerKind.FULL, LayerKind.SLIDING):
+        if kind == LayerKind.NONE:
+            continue
+        if kind in (LayerKind.FULL, LayerKind.SLIDING, LayerKind.CHUNKED):
             if a is None:
                 raise InputError(f"{spec.name}: layer {i} is attention but the spec has no attention shape")
             heads = kv_heads_per_gpu(a.num_kv_heads, tp)
-            if kind == LayerKind.SLIDING:
+            if kind == LayerKind.CHUNKED:
+                out.append(
+                    ChunkedLocalAttentionSpec(
+                        block_size,
+                        heads,
+                        a.head_dim,
+                        a.head_dim_v,
+                        kv_bytes,
+                        attention_chunk_size=a.attention_chunk_size or 0,
+                    )
+                )
+            elif kind == LayerKind.SLIDING:
                 out.append(
                     SlidingWindowSpec(
                         block_size,
@@ -210,7 +240,11 @@ def kv_bytes_per_token(specs: list[LayerSpec]) -> float:
 
 def kv_bytes_per_token_full(specs: list[LayerSpec]) -> float:
     """KV bytes per token per GPU over layers whose cache grows with the whole context (full + MLA)."""
-    return sum(s.bytes_per_token for s in specs if not isinstance(s, MambaSpec | SlidingWindowSpec))
+    return sum(
+        s.bytes_per_token
+        for s in specs
+        if not isinstance(s, MambaSpec | SlidingWindowSpec | ChunkedLocalAttentionSpec)
+    )
 
 
 def state_bytes_per_sequence(specs: list[LayerSpec]) -> int:
@@ -222,6 +256,6 @@ def sliding_bytes_per_sequence(specs: list[LayerSpec], max_model_len: int) -> in
     """Bytes per sequence of sliding-window layers at full length (window-capped, no block rounding)."""
     total = 0.0
     for s in specs:
-        if isinstance(s, SlidingWindowSpec):
+        if isinstance(s, SlidingWindowSpec | ChunkedLocalAttentionSpec):
             total += min(s.sliding_window, max_model_len) * s.bytes_per_token
     return int(total)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from clearance.plan.gpus import GPU
-from clearance.plan.kv_cache import LayerSpec, MambaSpec, SlidingWindowSpec
+from clearance.plan.kv_cache import ChunkedLocalAttentionSpec, LayerSpec, MambaSpec, SlidingWindowSpec
 from clearance.plan.spec import LayerKind, ModelSpec
 from clearance.plan.weights import WeightsBreakdown
 
@@ -131,7 +131,7 @@ def decode_step(
     for s in specs:
         if isinstance(s, MambaSpec):
             kv += 2 * s.state_bytes * batch
-        elif isinstance(s, SlidingWindowSpec):
+        elif isinstance(s, SlidingWindowSpec | ChunkedLocalAttentionSpec):
             kv += s.bytes_per_token * min(s.sliding_window, context) * batch
         else:
             kv += s.bytes_per_token * context * batch
@@ -139,7 +139,7 @@ def decode_step(
     t_mem = (w_bytes + kv) / (gpu.bandwidth * eta)
     flops = 2 * active_params(spec, weights) / tp * batch
     if spec.attention is not None:
-        n_attn = spec.count(LayerKind.FULL) + spec.count(LayerKind.SLIDING)
+        n_attn = spec.count(LayerKind.FULL) + spec.count(LayerKind.SLIDING) + spec.count(LayerKind.CHUNKED)
         flops += 4 * batch * context * spec.attention.num_heads * spec.attention.head_dim * n_attn / tp
     t_flops = flops / (_peak_flops(gpu, spec.quant.method) * ETA_DECODE_FLOPS)
     ar = _allreduce_s(gpu, tp, batch * spec.hidden_size * 2, 2 * spec.num_layers)
@@ -155,9 +155,9 @@ def prefill_time(
     if spec.attention is not None:
         a = spec.attention
         n_full = spec.count(LayerKind.FULL)
-        n_sw = spec.count(LayerKind.SLIDING)
+        n_sw = spec.count(LayerKind.SLIDING) + spec.count(LayerKind.CHUNKED)
         flops += 2 * a.num_heads * a.head_dim * prompt_tokens * prompt_tokens * n_full  # causal QK^T + PV
-        win = min(a.sliding_window or prompt_tokens, prompt_tokens)
+        win = min(a.sliding_window or a.attention_chunk_size or prompt_tokens, prompt_tokens)
         flops += 4 * a.num_heads * a.head_dim * prompt_tokens * win * n_sw
     if spec.mla is not None:
         m = spec.mla

@@ -17,9 +17,11 @@ class LayerKind(StrEnum):
 
     FULL = "full_attention"
     SLIDING = "sliding_attention"
+    CHUNKED = "chunked_attention"  # chunked local attention (Llama-4 RoPE layers)
     MLA = "mla"
     LINEAR = "linear_attention"  # Gated DeltaNet (Qwen3-Next, Qwen3.5) and similar fixed-state layers
     MAMBA = "mamba"  # Mamba2 SSM layers
+    NONE = "mlp_only"  # no token mixer, no cache (Nemotron-H "-" / "E" layers)
 
 
 #: Bytes per element of the dtypes a config may name.
@@ -54,6 +56,7 @@ class AttentionShape(BaseModel):
     head_dim: int = Field(gt=0)
     v_head_dim: int | None = None
     sliding_window: int | None = None
+    attention_chunk_size: int | None = None
     output_gate: bool = False
 
     @property
@@ -146,6 +149,8 @@ class ModelSpec(BaseModel):
     vision_params: int = 0
     mtp_layers: int = 0
     gated_mlp: bool = True
+    #: layers with no MLP at all (Nemotron-H mamba/attention layers)
+    mlp_free_layers: list[int] = Field(default_factory=list)
     attention_bias: bool = False
     #: Exact checkpoint bytes by category when read from safetensors headers / GGUF tensor infos.
     exact_bytes: dict[str, int] | None = None

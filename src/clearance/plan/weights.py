@@ -155,7 +155,7 @@ def count_params(spec: ModelSpec) -> dict[str, int]:
     lin = spec.linear
     for i, kind in enumerate(spec.layers):
         p["norm"] += 2 * h
-        if kind in (LayerKind.FULL, LayerKind.SLIDING) and a is not None:
+        if kind in (LayerKind.FULL, LayerKind.SLIDING, LayerKind.CHUNKED) and a is not None:
             qdim = a.num_heads * a.head_dim
             p["attn"] += h * qdim * (2 if a.output_gate else 1) + a.num_heads * a.head_dim_v * h
             p["kv"] += h * a.num_kv_heads * (a.head_dim + a.head_dim_v)
@@ -186,7 +186,9 @@ def count_params(spec: ModelSpec) -> dict[str, int]:
             p["norm"] += 3 * lin.num_v_heads + d_inner
         mlp_mult = 3 if spec.gated_mlp else 2
         moe = spec.moe
-        if moe is not None and i not in moe.dense_layers:
+        if i in spec.mlp_free_layers:
+            p["norm"] -= h  # one norm only: no MLP block in this layer
+        elif moe is not None and i not in moe.dense_layers:
             p["experts"] += moe.num_experts * mlp_mult * h * moe.expert_intermediate_size
             p["router"] += h * moe.num_experts
             if moe.shared_intermediate_size:
