@@ -226,6 +226,11 @@ def valid_tp(spec: ModelSpec, limit: int = 64) -> list[int]:
 
 
 def _resolve_tp(spec: ModelSpec, gpus: int, tp: int | None) -> int:
+    if tp is None:
+        # default: all GPUs in one TP group, else the largest valid degree that divides --gpus (replicas)
+        for t in range(gpus, 0, -1):
+            if gpus % t == 0 and _tp_problem(spec, t) is None:
+                return t
     t = tp if tp is not None else gpus
     if gpus % t:
         raise InputError(f"[--tp] {t} does not divide --gpus {gpus} (replicas = gpus / tp)")
@@ -277,8 +282,13 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
     engine = normalize_engine(o.engine)
     gpu: GPU = get_gpu(o.gpu)
     tp = _resolve_tp(spec, o.gpus, o.tp)
+    tp_note = (
+        [f"TP {o.gpus} is not valid for this model's heads; planned TP {tp} × {o.gpus // tp} replicas"]
+        if o.tp is None and tp != o.gpus
+        else []
+    )
     spec, wlabel = _apply_weights_dtype(spec, o.weights_dtype)
-    warnings: list[str] = []
+    warnings: list[str] = list(tp_note)
     reasons: list[str] = []
     assumptions: list[str] = list(spec.notes)
     max_len = o.max_model_len or spec.max_position_embeddings
