@@ -7,10 +7,12 @@ distinct experts under uniform routing) + KV/state bytes read for B sequences at
 Prefill (TTFT) = max(FLOPs / (peak × η_prefill), weights / BW) + all-reduces of the prompt activations.
 
 Efficiency factors (calibrated on measured points quoted in sizing.md §3.2; bench/planner_accuracy):
-- η_mem = 0.71 for vLLM/SGLang on datacenter GPUs, fitted to two single-stream points: Llama-3.1-8B bf16 on
-  H100, TPOT p50 6.48 ms (InferenceBench, vLLM 0.21; 15.0 GB read per step without the embedding table → 0.69)
-  and LLaMA-13B fp16 on A100-40GB, 22.0 ms (kipply/FasterTransformer → 0.75).
-- η_mem = 0.70 for llama.cpp/Metal on Apple silicon (M1 Max Q4_K_M 46.2 t/s; Mac mini M4 20.9 t/s).
+- a fixed 0.5 ms per decode step for vLLM (0.4 ms SGLang): scheduling, sampling, launches; 40 µs per layer
+  for llama.cpp (kernel launches dominate tiny models).
+- η_mem = 0.75 for vLLM/SGLang on datacenter GPUs, fitted to two single-stream points: Llama-3.1-8B bf16 on
+  H100, TPOT p50 6.48 ms (InferenceBench, vLLM 0.21; 15.0 GB read per step without the embedding table)
+  and LLaMA-13B fp16 on A100-40GB, 22.0 ms (kipply/FasterTransformer).
+- η_mem = 0.75 for llama.cpp/Metal on Apple silicon (M1 Max Q4_K_M 46.2 t/s; Mac mini M4 20.9 t/s bracket it).
 - η_mem = 0.65 for llama.cpp on discrete GPUs (no measured GPU in the reference; conservative).
 - η_prefill = 0.65 of the dense tensor peak (13B prefill of 512 tokens on A100-40GB: 63.17 ms measured).
 - all-reduce: 12 µs latency on NVLink / Infinity Fabric, 30 µs on PCIe, plus 2(t−1)/t × bytes / link BW.
@@ -25,7 +27,10 @@ from clearance.plan.kv_cache import ChunkedLocalAttentionSpec, LayerSpec, MambaS
 from clearance.plan.spec import LayerKind, ModelSpec
 from clearance.plan.weights import WeightsBreakdown
 
-ETA_MEM = {"datacenter": 0.71, "apple": 0.70, "llama.cpp": 0.65}
+ETA_MEM = {"datacenter": 0.75, "apple": 0.75, "llama.cpp": 0.65}
+#: fixed time per decode step: scheduler/sampler/launch overhead (vLLM, SGLang) or per-layer launches (llama.cpp)
+STEP_OVERHEAD_S = {"vllm": 0.5e-3, "sglang": 0.4e-3}
+LLAMACPP_LAYER_OVERHEAD_S = 40e-6
 ETA_PREFILL = 0.65
 ETA_DECODE_FLOPS = 0.5
 AR_LATENCY_FAST = 12e-6
@@ -143,8 +148,20 @@ def decode_step(
         flops += 4 * batch * context * spec.attention.num_heads * spec.attention.head_dim * n_attn / tp
     t_flops = flops / (_peak_flops(gpu, spec.quant.method) * ETA_DECODE_FLOPS)
     ar = _allreduce_s(gpu, tp, batch * spec.hidden_size * 2, 2 * spec.num_layers)
-    t = max(t_mem, t_flops) + ar
-    return t, {"weights_bytes": w_bytes, "kv_bytes": kv, "t_mem": t_mem, "t_flops": t_flops, "allreduce": ar}
+    fixed = (
+        LLAMACPP_LAYER_OVERHEAD_S * spec.num_layers
+        if engine == "llama.cpp"
+        else STEP_OVERHEAD_S.get(engine, 0.5e-3)
+    )
+    t = max(t_mem, t_flops) + ar + fixed
+    return t, {
+        "weights_bytes": w_bytes,
+        "kv_bytes": kv,
+        "t_mem": t_mem,
+        "t_flops": t_flops,
+        "allreduce": ar,
+        "fixed": fixed,
+    }
 
 
 def prefill_time(
