@@ -58,7 +58,7 @@ def verify(
             if len(res.failures) > 20:
                 console.print(f"  … and {len(res.failures) - 20} more")
         if res.fingerprint:
-            console.print(f"signer key fingerprint: {res.fingerprint}")
+            console.print(f"signer key fingerprint: {res.fingerprint}", soft_wrap=True)
         console.print(res.note, soft_wrap=True)
     raise typer.Exit(0 if res.ok else 1)
 

@@ -61,11 +61,11 @@ def human_bytes(n: Any) -> str:
 
 
 def eval_metrics(facts: dict[str, Any], gated: dict[str, float]) -> list[dict[str, Any]]:
-    """Eval metrics from ``evals.<suite>.<metric>`` facts, with their CIs, as table rows."""
+    """Eval metrics (``evals.<suite>.<metric>`` facts that carry ``.ci_low``/``.ci_high``) as table rows."""
     rows = []
     for key, value in facts.items():
-        if not key.startswith("evals.") or key.endswith(_CI_SUFFIXES):
-            continue
+        if not key.startswith("evals.") or key.endswith(_CI_SUFFIXES) or f"{key}.ci_low" not in facts:
+            continue  # metrics are the facts that carry a confidence interval
         if isinstance(value, bool) or not isinstance(value, int | float):
             continue
         parts = key.split(".", 2)

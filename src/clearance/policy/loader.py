@@ -61,7 +61,7 @@ def parse_policy(text: str, *, source: str = "<string>", sha256: str | None = No
         return Policy.model_validate({**data, "source": source, "sha256": sha256})
     except ValidationError as exc:
         # A typo shows up twice (unknown key + missing key): report the unknown key, with its suggestion.
-        errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
+        errors = _drop_echoes(sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden"))
         first = _describe(errors[0], node, data, source)
         more = (
             f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
@@ -69,6 +69,18 @@ def parse_policy(text: str, *, source: str = "<string>", sha256: str | None = No
             else ""
         )
         raise PolicyError(first + more) from None
+
+
+def _drop_echoes(errors: list[Any]) -> list[Any]:
+    """Drop 'missing key X' when a misspelt key at the same place already suggests X."""
+    suggested: set[tuple[Any, ...]] = set()
+    for e in errors:
+        loc = tuple(e.get("loc", ()))
+        if e.get("type") == "extra_forbidden" and loc:
+            valid = list(Gate.model_fields) if "gates" in loc[:-1] else list(Policy.model_fields)
+            for m in difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5):
+                suggested.add((*loc[:-1], m))
+    return [e for e in errors if not (e.get("type") == "missing" and tuple(e.get("loc", ())) in suggested)]
 
 
 def _describe(err: Any, node: yaml.Node | None, data: dict[str, Any], source: str) -> str:
@@ -81,7 +93,8 @@ def _describe(err: Any, node: yaml.Node | None, data: dict[str, Any], source: st
         key = str(loc[-1])
         valid = list(Gate.model_fields) if "gates" in loc[:-1] else list(Policy.model_fields)
         valid = [v for v in valid if v not in ("source", "sha256")]
-        return f"policy {where}: unknown key {key!r} in {path or 'policy'}{_suggest(key, valid)}"
+        parent = _loc_text(loc[:-1], data) or "policy"
+        return f"policy {where}: unknown key {key!r} in {parent}{_suggest(key, valid)}"
     if kind == "missing" and loc:
         parent = _loc_text(loc[:-1], data) or "policy"
         return f"policy {where}: {parent} is missing required key {str(loc[-1])!r}"
