@@ -208,33 +208,30 @@ def plan(
         t = Table(
             title=f"Fit search: {spec.name}, {wl.concurrency} × {wl.max_model_len} tokens, {wl.engine} (estimates; ≥{headroom:.0%} headroom)"
         )
+        short = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
         for col in (
-            "kind",
+            "option",
             "GPU",
             "GPUs",
-            "TP",
             "weights",
             "KV",
-            "max conc.",
+            "max conc",
             "tok/s/seq",
             "agg tok/s",
             "TTFT ms",
-            "note",
         ):
-            t.add_column(col)
+            t.add_column(col, no_wrap=True)
         for o in options:
             t.add_row(
-                o.kind,
+                o.note or o.kind,
                 o.gpu,
-                str(o.gpus),
-                str(o.tp),
-                o.weights_dtype,
-                o.kv_dtype,
+                f"{o.gpus} (TP {o.tp})" if o.replicas == 1 else f"{o.gpus} ({o.replicas}× TP {o.tp})",
+                short.get(o.weights_dtype, o.weights_dtype),
+                short.get(o.kv_dtype, o.kv_dtype),
                 f"{o.max_concurrency:.1f}",
                 f"{o.decode_tokens_per_s:.1f}",
                 f"{o.aggregate_decode_tokens_per_s:,.0f}",
                 f"{o.ttft_s * 1000:.0f}",
-                o.note,
             )
         if not options:
             console.print(

@@ -133,12 +133,12 @@ def fit_search(
     if not alternatives:
         return out
     quantized = spec.quant.method not in ("none",) or workload.weights_dtype
-    precisions: list[tuple[str | None, str | None, str]] = [(None, "fp8", "fp8 KV cache")]
+    precisions: list[tuple[str | None, str | None, str]] = [(None, "fp8", "fp8 KV")]
     if not quantized:
         precisions += [
-            ("fp8", None, "fp8 weights"),
-            ("awq", None, "int4 AWQ weights (g128)"),
-            ("fp8", "fp8", "fp8 weights + fp8 KV"),
+            ("fp8", None, "fp8 W"),
+            ("awq", None, "int4 AWQ"),
+            ("fp8", "fp8", "fp8 W+KV"),
         ]
     for wd, kd, note in precisions:
         if kd == "fp8" and spec.mla is not None:
