@@ -137,9 +137,9 @@ def test_fake_closed_loop_measures_injected_latencies_and_writes_jsonl(tmp_path:
                 c, LoadConfig(concurrency=4, requests=20, max_tokens=8, out_dir=tmp_path)
             )
         assert res.completed == 20 and res.failed == 0 and h.peak == 4
-        assert res.ttft is not None and 0.045 < res.ttft.p50 < 0.09
-        assert res.itl is not None and 0.007 < res.itl.p50 < 0.02
-        assert res.tpot is not None and 0.008 < res.tpot.p50 < 0.02
+        assert res.ttft is not None and 0.045 < res.ttft.p50 < 0.15
+        assert res.itl is not None and 0.005 < res.itl.p50 < 0.03
+        assert res.tpot is not None and 0.008 < res.tpot.p50 < 0.03
         assert res.output_tokens_total == 160 and res.output_token_source == {"usage": 20}
         assert res.e2e is not None and res.e2e.p50 >= 0.05 + 7 * 0.01 - 0.005
         assert res.endpoint.served_model == "fake-model"
@@ -159,10 +159,10 @@ def test_fake_open_loop_keeps_schedule_while_server_is_slow() -> None:
             res = await run_loadtest(c, LoadConfig(rate=40.0, arrival="constant", requests=20, max_tokens=2))
             wall = time.perf_counter() - t0
         assert res.completed == 20
-        assert res.achieved_rate is not None and res.achieved_rate == pytest.approx(40.0, rel=0.1)
-        assert res.send_lag is not None and res.send_lag.p99 < 0.05
+        assert res.achieved_rate is not None and res.achieved_rate == pytest.approx(40.0, rel=0.2)
+        assert res.send_lag is not None and res.send_lag.p99 < 0.15
         assert h.peak >= 10  # many in flight at once, because sends do not wait for completions
-        assert wall < 1.5  # a closed loop at c=1 would need 20 × 0.4 s
+        assert wall < 3.0  # a closed loop at c=1 would need 20 × 0.4 s
 
     run(go)
 
@@ -226,7 +226,7 @@ def test_fake_duration_bounds_the_run() -> None:
             res = await run_loadtest(
                 c, LoadConfig(rate=20.0, arrival="constant", requests=10_000, duration_s=0.5)
             )
-            assert time.perf_counter() - t0 < 2.0
+            assert time.perf_counter() - t0 < 3.0
         assert 9 <= res.requests_sent <= 11 and res.completed == res.requests_sent
 
     run(go)
@@ -255,7 +255,7 @@ def test_unreachable_endpoint_fails_before_the_run() -> None:
 
 
 def test_fake_slo_search_finds_the_knee() -> None:
-    """A fake whose TTFT is 30 ms × requests in flight: a 135 ms p95 target allows concurrency 4."""
+    """A fake whose TTFT is 50 ms × requests in flight: a 225 ms p95 target allows concurrency 4."""
     state = {"now": 0}
 
     async def handler(req: Request, conn: Conn) -> None:
@@ -264,14 +264,14 @@ def test_fake_slo_search_finds_the_knee() -> None:
             return
         state["now"] += 1
         try:
-            await openai_handler(ttft=0.03 * state["now"], tokens=2)(req, conn)
+            await openai_handler(ttft=0.05 * state["now"], tokens=2)(req, conn)
         finally:
             state["now"] -= 1
 
     async def go() -> None:
         async with FakeServer(handler) as srv, client(srv.url) as c:
             base = LoadConfig(concurrency=1, requests=8, max_tokens=2)
-            res = await slo_search(c, base, ttft_p95_s=0.135, requests_per_level=16)
+            res = await slo_search(c, base, ttft_p95_s=0.225, requests_per_level=16)
         assert res.max_concurrency == 4
         levels = [s.concurrency for s in res.steps]
         assert levels[:4] == [1, 2, 4, 8] and len(levels) <= 6

@@ -37,7 +37,8 @@ def _table(res: LoadResult) -> Table:
         f"concurrency {cfg.concurrency}" if cfg.concurrency else f"{cfg.arrival} arrivals at {cfg.rate} req/s"
     )
     t = Table(
-        title=f"loadtest {res.endpoint.url} ({res.endpoint.served_model}) — {shape}", title_justify="left"
+        title=f"loadtest {res.endpoint.url} · {Path(res.endpoint.served_model or '?').name} · {shape}",
+        title_justify="left",
     )
     t.add_column("metric (ms)")
     for q in ("p50", "p90", "p95", "p99", "mean"):
@@ -59,13 +60,14 @@ def _table(res: LoadResult) -> Table:
 
 
 def _summary_lines(res: LoadResult) -> list[str]:
-    src = ", ".join(f"{k}: {v}" for k, v in res.output_token_source.items()) or "-"
+    names = {"usage": "server usage", "chunks": "text-chunk count (no usage sent)"}
+    src = ", ".join(f"{names.get(k, k)} for {v} requests" for k, v in res.output_token_source.items()) or "-"
     lines = [
         f"requests: {res.requests_sent} sent, {res.completed} completed, {res.failed} failed, "
         f"{res.cancelled} cancelled by the time limit; error rate {res.error_rate:.1%} "
         f"(95% CI {res.error_rate_ci[0]:.1%}–{res.error_rate_ci[1]:.1%})",
         f"throughput: {res.request_throughput:.2f} req/s, {res.output_tokens_per_s:.1f} output tokens/s "
-        f"over {res.duration_s:.2f} s (output tokens from {src}"
+        f"over {res.duration_s:.2f} s (output tokens: {src}"
         + (f"; {res.tokens_per_chunk:.2f} tokens/chunk" if res.tokens_per_chunk else "")
         + ")",
     ]
