@@ -152,3 +152,14 @@ def test_llamacpp_context_that_fits_on_a_small_gpu() -> None:
 def test_unknown_engine_is_an_input_error() -> None:
     with pytest.raises(InputError, match="--engine"):
         plan(load_spec("Llama-3.1-8B"), PlanOptions(engine="tgi"))
+
+
+def test_hybrid_layout_reproduces_a_vllm_log_from_its_kv_memory() -> None:
+    # vLLM log, Qwen3.x-27B shape (16 full + 48 GDN layers) on an RTX 3090, fp8 KV, max_model_len 131072:
+    # "Available KV cache memory: 7.08 GiB", "GPU KV cache size: 222,822 tokens,
+    # Maximum concurrency for 131,072 tokens per request: 1.70x".
+    specs = layer_specs(load_spec("Qwen3.5-27B"), tp=1, kv_dtype="fp8")
+    layout, _ = vllm_layout(specs, int(7.08 * GIB), 131072, 2048)
+    assert layout.block_size == 1568
+    assert abs(layout.max_concurrency - 1.70) < 0.02
+    assert abs(layout.kv_cache_tokens - 222_822) / 222_822 < 0.01
