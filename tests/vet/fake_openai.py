@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,7 +17,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _handler(answer: str) -> type[BaseHTTPRequestHandler]:
+def _handler(answer: str, delay_s: float) -> type[BaseHTTPRequestHandler]:
     class H(BaseHTTPRequestHandler):
         def log_message(self, *a: object) -> None:
             pass
@@ -33,6 +34,7 @@ def _handler(answer: str) -> type[BaseHTTPRequestHandler]:
             self._send({"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
 
         def do_POST(self) -> None:
+            time.sleep(delay_s)
             n = int(self.headers.get("Content-Length", "0"))
             req = json.loads(self.rfile.read(n) or b"{}")
             if req.get("stream"):
@@ -73,10 +75,19 @@ def _handler(answer: str) -> type[BaseHTTPRequestHandler]:
     return H
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # clients that hang up mid-answer (Ctrl-C tests) are expected
+
+
 @contextmanager
-def fake_server(answer: str = "I'm sorry, but I can't help with that request.") -> Iterator[str]:
-    """Serve a fake OpenAI API that gives the same ``answer`` to every request; yields the base URL."""
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _handler(answer))
+def fake_server(
+    answer: str = "I'm sorry, but I can't help with that request.", delay_s: float = 0.0
+) -> Iterator[str]:
+    """Serve a fake OpenAI API that gives the same ``answer`` to every request (after ``delay_s``); yields the URL."""
+    srv = _QuietServer(("127.0.0.1", 0), _handler(answer, delay_s))
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
     try:

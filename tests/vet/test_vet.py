@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -111,6 +113,46 @@ def test_endpoint_refusing_connections_exits_2_with_one_line_and_partial_results
     assert (out / ".partial").exists() and not (out / "dossier.json").exists()
     assert (out / "stages" / "model.json").is_file() and (out / "stages" / "scan.json").is_file()
     assert cli("dossier", "verify", str(out)).returncode == 2
+
+
+def test_ctrl_c_during_evals_against_slow_fake_keeps_partial_results(tmp_path: Path) -> None:
+    model = tiny_model(tmp_path / "tiny")
+    out = tmp_path / "run"
+    code = (
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from clearance.cli import main; import sys; main(sys.argv[1:])"
+    )
+    with fake_server(delay_s=0.3) as url:
+        p = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                code,
+                "vet",
+                str(model),
+                "--endpoint",
+                url,
+                "--out",
+                str(out),
+                "--suites",
+                "safety-refusal",
+                "--concurrency",
+                "1",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        samples = out / "evals" / "safety-refusal" / "samples.jsonl"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (samples.is_file() and samples.stat().st_size > 0):
+            time.sleep(0.1)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert (out / ".partial").exists() and not (out / "dossier.json").exists()
+    assert samples.read_text().count("\n") >= 1
 
 
 def test_policy_typo_exits_2_before_anything_runs(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from clearance.cli.app import app
-from clearance.cli.output import console, emit_json, err_console
+from clearance.cli.output import console, emit_json, err_console, error_line
 from clearance.dossier import StageRecord
-from clearance.vet import VetOptions, VetResult, run_vet
+from clearance.vet import VetOptions, VetResult, default_out_dir, run_vet
 
 _STATUS_STYLE = {
     "approved": "bold white on green",
@@ -35,6 +35,19 @@ def _print_stage(rec: StageRecord) -> None:
     text = rec.error if rec.status == "failed" else rec.summary
     kind = rec.kind if rec.status in ("ok", "failed") else rec.status
     err_console.print(f"  {mark} [bold]{rec.name:<24}[/] [dim]{kind:<11}[/] {text}{took}", soft_wrap=True)
+
+
+def _run(opts: VetOptions) -> VetResult:
+    """Run vet with stage lines on stderr; Ctrl-C ends with one line naming the kept partial results."""
+    if opts.out is None:
+        opts = opts.model_copy(update={"out": str(default_out_dir(opts.model))})
+    try:
+        return run_vet(opts, on_stage=_print_stage)
+    except KeyboardInterrupt:
+        error_line(
+            f"interrupted; results so far are kept in {opts.out} (marked unfinished by its .partial file)"
+        )
+        raise typer.Exit(130) from None
 
 
 def _report(res: VetResult, as_json: bool) -> None:
@@ -136,7 +149,7 @@ def vet(
         key=str(key) if key else None,
     )
     err_console.print(f"[bold]clearance vet[/] {model}")
-    _report(run_vet(opts, on_stage=_print_stage), as_json)
+    _report(_run(opts), as_json)
 
 
 @app.command()
@@ -178,4 +191,4 @@ def demo(
     err_console.print(
         f"[bold]clearance demo[/]: vetting the embedded model {gguf.name} with the default policy"
     )
-    _report(run_vet(opts, on_stage=_print_stage), as_json)
+    _report(_run(opts), as_json)
