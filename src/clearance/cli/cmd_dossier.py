@@ -12,6 +12,7 @@ from rich.table import Table
 from clearance.cli.app import app
 from clearance.cli.output import console, emit_json, err_console
 from clearance.dossier import verify_dossier
+from clearance.dossier.report import fmt_value
 from clearance.errors import InputError
 
 dossier_app = typer.Typer(
@@ -100,13 +101,14 @@ def show(
     for r in decision.get("reasons", []):
         console.print(f"  • {r}", soft_wrap=True)
     table = Table(title="Gates", show_lines=False)
-    for col in ("gate", "observed", "required", "outcome", "action"):
+    table.add_column("gate", no_wrap=True)
+    for col in ("observed", "required", "outcome", "action"):
         table.add_column(col)
     for g in decision.get("gates", []):
         table.add_row(
             str(g.get("id")),
-            str(g.get("observed")),
-            f"{g.get('operator')} {g.get('threshold')}",
+            fmt_value(g.get("observed")),
+            f"{g.get('operator')} {fmt_value(g.get('threshold'))}",
             str(g.get("outcome")),
             str(g.get("action")),
         )
