@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from clearance.errors import ModelSourceError
 from clearance.plan.spec import (
     DTYPE_BYTES,
@@ -128,23 +130,32 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _vision_params(vc: dict[str, Any], text_hidden: int) -> int:
+def _vision_params(vc: dict[str, Any], text_hidden: int, origin: str) -> int:
     """Parameter estimate of a ViT vision tower + projector from its ``vision_config`` (estimate)."""
-    h = int(vc.get("hidden_size") or vc.get("embed_dim") or 0)
+    v = _Cfg(vc, origin, "vision_config.")
+    h = v.int_("hidden_size", "embed_dim", default=0, required=False, minimum=0) or 0
     if h <= 0:
         return 0
-    layers = int(vc.get("num_hidden_layers") or vc.get("depth") or 0)
-    inter = int(vc.get("intermediate_size") or 4 * h)
-    patch = int(vc.get("patch_size") or 14)
-    chans = int(vc.get("num_channels") or vc.get("in_channels") or vc.get("in_chans") or 3)
-    tpatch = int(vc.get("temporal_patch_size") or 1)
+    layers = v.int_("num_hidden_layers", "depth", default=0, required=False, minimum=0) or 0
+    inter = v.int_("intermediate_size", default=4 * h, required=False)
+    patch = v.int_("patch_size", default=14, required=False)
+    chans = v.int_("num_channels", "in_channels", "in_chans", default=3, required=False)
+    tpatch = v.int_("temporal_patch_size", default=1, required=False)
     per_layer = 4 * h * h + 4 * h + 2 * h * inter + inter + h + 4 * h
     patch_embed = chans * patch * patch * tpatch * h + h
-    image = int(vc.get("image_size") or 0)
-    npos = int(vc.get("num_position_embeddings") or ((image // patch) ** 2 if image else 0))
-    merge = int(vc.get("spatial_merge_size") or 1)
+    image = v.int_("image_size", default=0, required=False, minimum=0) or 0
+    npos = (
+        v.int_(
+            "num_position_embeddings",
+            default=(image // patch) ** 2 if image else 0,
+            required=False,
+            minimum=0,
+        )
+        or 0
+    )
+    merge = v.int_("spatial_merge_size", default=1, required=False)
     proj_in = h * merge * merge
-    out = int(vc.get("out_hidden_size") or text_hidden)
+    out = v.int_("out_hidden_size", default=text_hidden, required=False)
     projector = proj_in * proj_in + proj_in * out if merge > 1 else h * out
     return layers * per_layer + patch_embed + npos * h + projector
 
@@ -155,18 +166,19 @@ def _quant(cfg: _Cfg, qc: Any, model_type: str) -> QuantSpec:
     if not isinstance(qc, dict):
         raise cfg.fail("quantization_config", f"must be an object, got {type(qc).__name__}")
     method = str(qc.get("quant_method") or qc.get("quant_algo") or "").lower()
-    skip = [
-        str(m)
-        for m in (qc.get("modules_to_not_convert") or qc.get("ignore") or qc.get("exclude_modules") or [])
-    ]
+    raw_skip = qc.get("modules_to_not_convert") or qc.get("ignore") or qc.get("exclude_modules") or []
+    if not isinstance(raw_skip, list):
+        raise cfg.fail("quantization_config.modules_to_not_convert", "must be a list of module names")
+    skip = [str(m) for m in raw_skip]
     kv = None
     if str(qc.get("kv_cache_quant_algo") or "").upper().startswith("FP8") or qc.get("kv_cache_scheme"):
         kv = "fp8"
     if method == "fp8":
         return QuantSpec(method="fp8", bits=8, group_size=None, skip_modules=skip, kv_cache_dtype=kv)
     if method in ("awq", "gptq", "awq_marlin", "gptq_marlin", "auto-round", "autoround"):
-        bits = int(qc.get("bits") or qc.get("w_bit") or 4)
-        group = int(qc.get("group_size") or qc.get("q_group_size") or 128)
+        q = _Cfg(qc, cfg.origin, "quantization_config.")
+        bits = q.int_("bits", "w_bit", default=4, required=False)
+        group = q.int_("group_size", "q_group_size", default=128, required=False, minimum=-1)
         return QuantSpec(
             method=method.split("_")[0], bits=bits, group_size=group if group > 0 else None, skip_modules=skip
         )
@@ -189,7 +201,11 @@ def _quant(cfg: _Cfg, qc: Any, model_type: str) -> QuantSpec:
         bits, gsize, is_float = 8, None, False
         for g in groups.values() if isinstance(groups, dict) else []:
             w = (g or {}).get("weights") or {}
-            bits = int(w.get("num_bits") or bits)
+            if not isinstance(w, dict):
+                raise cfg.fail("quantization_config.config_groups", "weights must be an object")
+            bits = _Cfg(w, cfg.origin, "quantization_config.config_groups.weights.").int_(
+                "num_bits", default=bits, required=False
+            )
             gsize = w.get("group_size") or gsize
             is_float = str(w.get("type") or "int") == "float"
             break
@@ -200,7 +216,9 @@ def _quant(cfg: _Cfg, qc: Any, model_type: str) -> QuantSpec:
         return QuantSpec(
             method=name,
             bits=bits,
-            group_size=int(gsize) if gsize else None,
+            group_size=gsize
+            if isinstance(gsize, int) and not isinstance(gsize, bool) and gsize > 0
+            else None,
             skip_modules=skip,
             kv_cache_dtype=kv,
         )
@@ -282,7 +300,7 @@ def hp_dense(cfg: _Cfg, i: int) -> bool:
     return isinstance(hp, str) and i < len(hp) and hp[i] == "-"
 
 
-def spec_from_config(
+def _spec_from_config(
     data: dict[str, Any], *, name: str | None = None, origin: str = "config.json"
 ) -> ModelSpec:
     """Build a ``ModelSpec`` from a parsed HF config; ``ModelSourceError`` names any bad field."""
@@ -435,7 +453,7 @@ def spec_from_config(
     if tie is None:
         tie = model_type in _TIED_BY_DEFAULT
     vc = data.get("vision_config")
-    vision = _vision_params(vc, hidden) if isinstance(vc, dict) else 0
+    vision = _vision_params(vc, hidden, origin) if isinstance(vc, dict) else 0
     mtp = (
         cfg.int_(
             "num_nextn_predict_layers",
@@ -486,7 +504,7 @@ def _gguf_get(meta: dict[str, Any], arch: str, key: str) -> Any:
     return meta.get(f"{arch}.{key}")
 
 
-def spec_from_gguf_metadata(
+def _spec_from_gguf_metadata(
     meta: dict[str, Any], *, name: str, origin: str, n_vocab_fallback: int = 0
 ) -> ModelSpec:
     """Build a ``ModelSpec`` from GGUF metadata (``attention.key_length``, not embedding/heads)."""
@@ -518,6 +536,10 @@ def spec_from_gguf_metadata(
         if len(kv_raw) != n_layers:
             raise ModelSourceError(
                 f"{origin}: [{arch}.attention.head_count_kv] has {len(kv_raw)} entries for {n_layers} blocks"
+            )
+        if not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in kv_raw):
+            raise ModelSourceError(
+                f"{origin}: [{arch}.attention.head_count_kv] must hold non-negative integers"
             )
         kv_per_layer = [int(x) for x in kv_raw]
     n_kv = need_int("attention.head_count_kv", default=n_heads)
@@ -615,3 +637,29 @@ def spec_from_gguf_metadata(
         quant=QuantSpec(method="gguf", bits=16, bits_per_weight=None),
         notes=[f"GGUF general.file_type={file_type}"] if file_type is not None else [],
     )
+
+
+def _validation_error(origin: str, exc: ValidationError) -> ModelSourceError:
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"])
+    return ModelSourceError(f"{origin}: [{field}] {err['msg']} (got {err.get('input')!r})")
+
+
+def spec_from_config(
+    data: dict[str, Any], *, name: str | None = None, origin: str = "config.json"
+) -> ModelSpec:
+    """Build a ``ModelSpec`` from a parsed HF config; ``ModelSourceError`` names any bad field."""
+    try:
+        return _spec_from_config(data, name=name, origin=origin)
+    except ValidationError as exc:
+        raise _validation_error(origin, exc) from None
+
+
+def spec_from_gguf_metadata(
+    meta: dict[str, Any], *, name: str, origin: str, n_vocab_fallback: int = 0
+) -> ModelSpec:
+    """Build a ``ModelSpec`` from GGUF metadata (``attention.key_length``, not embedding/heads)."""
+    try:
+        return _spec_from_gguf_metadata(meta, name=name, origin=origin, n_vocab_fallback=n_vocab_fallback)
+    except ValidationError as exc:
+        raise _validation_error(origin, exc) from None
