@@ -104,7 +104,7 @@ def _spec(name: str, configs: dict[str, Any]) -> ModelSpec:
 
 
 def table2(points: list[dict[str, Any]], configs: dict[str, Any]) -> list[float]:
-    print("\n2) vLLM 'GPU KV cache size' (tokens) against startup logs")
+    print("\n2) Engine KV-cache size in tokens against startup logs (vLLM 'GPU KV cache size', SGLang '#tokens')")
     print(f"{'point':34s} {'logged':>9s} {'Clearance':>10s} {'err':>7s} {'weights-only':>13s} {'err':>8s}")
     errs = []
     for p in points:
@@ -114,6 +114,7 @@ def table2(points: list[dict[str, Any]], configs: dict[str, Any]) -> list[float]
             gpus=p.get("gpus", 1),
             tp=p.get("tp"),
             weights_dtype=p.get("weights_dtype"),
+            engine=p.get("engine", "vllm"),
             gpu_memory_utilization=p["gpu_memory_utilization"],
             max_model_len=p["max_model_len"],
         )

@@ -6,7 +6,7 @@ import pytest
 
 from clearance.errors import InputError
 from clearance.plan import PlanOptions, load_spec, plan
-from clearance.plan.engines import vllm_defaults, vllm_layout
+from clearance.plan.engines import sglang_reserved_bytes, vllm_defaults, vllm_layout
 from clearance.plan.gpus import GIB, get_gpu
 from clearance.plan.kv_cache import FullAttentionSpec, MambaSpec, layer_specs
 
@@ -128,7 +128,9 @@ def test_sglang_pool_is_total_fraction_minus_weights() -> None:
         load_spec("Llama-3.1-8B"),
         PlanOptions(gpu="H100", engine="sglang", gpu_memory_utilization=0.88, max_model_len=8192),
     )
-    expected_bytes = int(get_gpu("H100").usable_bytes * 0.88) - r.weights_bytes_per_gpu - int(0.5 * GIB)
+    expected_bytes = (
+        int(get_gpu("H100").usable_bytes * 0.88) - r.weights_bytes_per_gpu - sglang_reserved_bytes(1)
+    )
     assert r.kv_cache_bytes_per_gpu == expected_bytes
     assert r.kv_cache_tokens == expected_bytes // (128 * 1024)
     v = plan(
@@ -163,3 +165,21 @@ def test_hybrid_layout_reproduces_a_vllm_log_from_its_kv_memory() -> None:
     assert layout.block_size == 1568
     assert abs(layout.max_concurrency - 1.70) < 0.02
     assert abs(layout.kv_cache_tokens - 222_822) / 222_822 < 0.01
+
+
+def test_sglang_log_qwen3_235b_fp8_tp4() -> None:
+    # SGLang, Qwen3-235B-A22B-FP8, 4×H100, --tp 4 --mem-fraction-static 0.93:
+    # "KV Cache is allocated. #tokens: 367404, K size: 8.23 GB, V size: 8.23 GB" (vllm-project/vllm#21348)
+    r = plan(
+        load_spec("Qwen3-235B-A22B"),
+        PlanOptions(
+            gpu="H100",
+            gpus=4,
+            engine="sglang",
+            weights_dtype="fp8",
+            gpu_memory_utilization=0.93,
+            max_model_len=40960,
+        ),
+    )
+    assert r.kv_bytes_per_token == 94 * 2 * 1 * 128 * 2
+    assert abs(r.kv_cache_tokens - 367_404) / 367_404 < 0.03

@@ -111,7 +111,9 @@ def activation_peak_bytes(spec: ModelSpec, tp: int, max_num_batched_tokens: int,
     widths = [2 * spec.intermediate_size // tp] if has_dense else []
     if spec.moe is not None:
         m = spec.moe
-        widths.append(m.top_k * (3 * m.expert_intermediate_size // tp + h) // 2)
+        ie = m.expert_intermediate_size // tp
+        # fused_moe workspaces: cache13 = M·k·max(2·I_e, h) shared by gate_up out and down out, cache2 = M·k·I_e
+        widths.append(m.top_k * (max(2 * ie, h) + ie))
         if m.shared_intermediate_size:
             widths.append(2 * m.shared_intermediate_size // tp)
     if spec.attention is not None:
@@ -131,6 +133,15 @@ def non_torch_bytes(tp: int, nvlink: bool = True) -> int:
     if not nvlink:
         return int(NON_TORCH_TP_PCIE)
     return int(NON_TORCH_TP_BASE + 0.05 * GIB * tp)
+
+
+def sglang_reserved_bytes(tp: int) -> int:
+    """Memory SGLang holds outside weights and the KV pool when it sizes the pool (estimate).
+
+    Calibrated on one log: Qwen3-235B-A22B-FP8, 4×H100 TP 4, mem_fraction_static 0.93 →
+    "KV Cache is allocated. #tokens: 367404" (vllm-project/vllm#21348).
+    """
+    return int(0.75 * GIB + 0.3 * GIB * tp)
 
 
 def cudagraph_bytes(spec: ModelSpec, tp: int) -> int:

@@ -19,6 +19,7 @@ from clearance.plan.engines import (
     non_torch_bytes,
     normalize_engine,
     sglang_layout,
+    sglang_reserved_bytes,
     vllm_defaults,
     vllm_layout,
 )
@@ -358,7 +359,7 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
             )
     elif engine == "sglang":
         requested = int(usable * o.gpu_memory_utilization)
-        nt = int(0.5 * GIB)  # CUDA context + NCCL at load (estimate)
+        nt = sglang_reserved_bytes(tp)  # CUDA context, NCCL, all-reduce buffers at load (estimate)
         act = 0
         estimated += ["non_torch_bytes"]
         available = requested - w_gpu - nt
