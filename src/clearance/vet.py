@@ -538,6 +538,10 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
     policy = load_policy(options.policy)  # a typo in the policy fails before anything runs
     if not Path(options.model).exists():
         raise InputError(f"model path does not exist: {options.model}")
+    if options.key is not None:
+        from clearance.signing import load_private_key
+
+        load_private_key(options.key)  # a bad --key fails now, not after an hour of evals
     if options.limit is not None and options.limit < 1:
         raise InputError(f"--limit must be at least 1, got {options.limit}")
     if not options.command:

@@ -168,6 +168,26 @@ def test_policy_typo_exits_2_before_anything_runs(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_unreadable_key_fails_before_any_stage(tmp_path: Path) -> None:
+    model = tiny_model(tmp_path / "tiny")
+    bad = tmp_path / "k.pem"
+    bad.write_text("not a key")
+    r = cli("vet", str(model), "--key", str(bad), "--out", str(tmp_path / "run"))
+    assert r.returncode == 2 and "not a readable PEM private key" in r.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_signed_with_given_key_verifies_only_with_that_key(tmp_path: Path) -> None:
+    from clearance.signing import generate_keypair
+
+    priv, pub = generate_keypair(tmp_path / "keys", kind="ed25519")
+    model = tiny_model(tmp_path / "tiny")
+    out = tmp_path / "run"
+    res = run_vet(VetOptions(model=str(model), out=str(out), key=str(priv), progress=False))
+    assert not res.dossier.signing.ephemeral
+    assert cli("dossier", "verify", str(out), "--public-key", str(pub)).returncode == 0
+
+
 def test_missing_model_path_exits_2(tmp_path: Path) -> None:
     r = cli("vet", str(tmp_path / "nope"), "--out", str(tmp_path / "run"))
     assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
