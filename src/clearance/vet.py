@@ -542,6 +542,10 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
         from clearance.signing import load_private_key
 
         load_private_key(options.key)  # a bad --key fails now, not after an hour of evals
+    gpus = _optional("clearance.plan.gpus", "get_gpu")
+    if gpus is not None:
+        for g in [options.gpu, *options.plan_gpus]:
+            gpus[0](g)  # an unknown --gpu is a CatalogError now, naming the known GPUs
     if options.limit is not None and options.limit < 1:
         raise InputError(f"--limit must be at least 1, got {options.limit}")
     if not options.command:

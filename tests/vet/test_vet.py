@@ -188,6 +188,13 @@ def test_signed_with_given_key_verifies_only_with_that_key(tmp_path: Path) -> No
     assert cli("dossier", "verify", str(out), "--public-key", str(pub)).returncode == 0
 
 
+def test_unknown_gpu_exits_2_before_any_stage(tmp_path: Path) -> None:
+    model = tiny_model(tmp_path / "tiny")
+    r = cli("vet", str(model), "--gpu", "H1000", "--out", str(tmp_path / "run"))
+    assert r.returncode == 2 and "H1000" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_missing_model_path_exits_2(tmp_path: Path) -> None:
     r = cli("vet", str(tmp_path / "nope"), "--out", str(tmp_path / "run"))
     assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
