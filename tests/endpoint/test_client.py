@@ -137,7 +137,8 @@ def test_fake_429_respects_retry_after() -> None:
     run(go)
 
 
-def test_fake_dropped_connection_then_success() -> None:
+def test_fake_stale_keepalive_connection_is_retried_transparently() -> None:
+    """A reused keep-alive connection that the server drops unanswered is retried once on a fresh one."""
     inner = openai_handler(tokens=3)
 
     async def handler(req: Request, conn: Conn) -> None:
@@ -150,11 +151,32 @@ def test_fake_dropped_connection_then_success() -> None:
 
     async def go() -> None:
         async with srv, fast_client(srv.url) as c:
+            await c.served_model()  # opens the connection that the first chat request reuses
+            r = await c.chat_stream(Q)
+        assert r.attempts == 1 and r.text == "tok tok tok "
+
+    run(go)
+    assert len(chats(srv)) == 2
+
+
+def test_fake_dropped_connections_then_success_is_retried() -> None:
+    inner = openai_handler(tokens=3)
+
+    async def handler(req: Request, conn: Conn) -> None:
+        if len(chats(srv)) <= 2:
+            conn.drop()
+        else:
+            await inner(req, conn)
+
+    srv = FakeServer(chat_only(handler))
+
+    async def go() -> None:
+        async with srv, fast_client(srv.url) as c:
             r = await c.chat_stream(Q)
         assert r.attempts == 2 and r.text == "tok tok tok "
 
     run(go)
-    assert len(chats(srv)) == 2
+    assert len(chats(srv)) == 3  # reused connection dropped → fresh one dropped → client retry succeeds
 
 
 def test_fake_always_dropping_server_gives_connect_error_after_retries() -> None:
@@ -169,7 +191,7 @@ def test_fake_always_dropping_server_gives_connect_error_after_retries() -> None
 
     with pytest.raises(EndpointConnectError, match=r"chat/completions.*after 3 attempts"):
         run(go)
-    assert len(chats(srv)) == 3
+    assert len(chats(srv)) == 4  # 3 attempts, the first also retried once as a stale keep-alive connection
 
 
 def test_fake_garbage_json_is_protocol_error_not_retried() -> None:

@@ -1,4 +1,7 @@
-"""OpenAI-compatible async client (vLLM, SGLang, llama.cpp server, TGI, Ollama) over one httpx pool.
+"""OpenAI-compatible async client (vLLM, SGLang, llama.cpp server, TGI, Ollama) over one keep-alive pool.
+
+The transport is :mod:`clearance.endpoint.http1` (plain asyncio streams), so the client costs little
+CPU per streamed token and does not distort what a load test measures.
 
 Retries with jittered exponential backoff on connection errors, HTTP 429 (honouring ``Retry-After``)
 and 5xx — but never once a stream has delivered an event. Every failure is a typed
@@ -11,13 +14,13 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
-
+from clearance.endpoint.http1 import BadResponse, ConnectFailed, Dropped, H1Error, H1Pool, ReadTimedOut
 from clearance.endpoint.models import ChatRequest, ChatResponse, Timeouts, Usage
 from clearance.endpoint.sse import SSEDecoder
 from clearance.errors import (
@@ -50,7 +53,7 @@ def _snippet(text: str) -> str:
     return text if len(text) <= _BODY_SNIPPET else text[:_BODY_SNIPPET] + "…"
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     value = headers.get("retry-after")
     if not value:
         return None
@@ -95,12 +98,12 @@ class OpenAIClient:
         self.max_connections = max_connections
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
-        self._http: httpx.AsyncClient | None = None
+        self._pool: H1Pool | None = None
+        self._path = urlsplit(self.base_url).path.rstrip("/")
         self._served: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def __aenter__(self) -> OpenAIClient:
-        self._client()
         return self
 
     async def __aexit__(
@@ -109,28 +112,24 @@ class OpenAIClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (safe to call twice)."""
-        if self._http is not None:
-            http, self._http = self._http, None
-            await http.aclose()
+        """Close every pooled connection (safe to call twice)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
 
-    def _client(self) -> httpx.AsyncClient:
-        if self._http is None:
-            t = self.timeouts
-            headers = {"Accept": "application/json"}
+    def _h1(self) -> H1Pool:
+        if self._pool is None:
+            headers = {"Accept": "application/json, text/event-stream", "User-Agent": "clearance"}
             if self.api_key:
                 headers["Authorization"] = f"Bearer {self.api_key}"
-            self._http = httpx.AsyncClient(
-                timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.read, pool=None),
-                limits=httpx.Limits(
-                    max_connections=self.max_connections,
-                    max_keepalive_connections=self.max_connections,
-                    keepalive_expiry=30.0,
-                ),
+            self._pool = H1Pool(
+                self.base_url,
+                max_connections=self.max_connections,
+                connect_timeout=self.timeouts.connect,
+                read_timeout=self.timeouts.read,
                 headers=headers,
-                trust_env=False,  # offline: never route through an environment proxy
             )
-        return self._http
+        return self._pool
 
     # -- public API ------------------------------------------------------------------------------
     async def models(self) -> list[str]:
@@ -216,20 +215,25 @@ class OpenAIClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _get_json(self, url: str) -> Any:
-        try:
-            resp = await self._client().get(url)
-        except httpx.HTTPError as exc:
-            raise _map_transport(exc, "GET", url, started=False) from None
-        _check_status(resp, "GET", url)
-        return _json_body(resp, "GET", url)
+        return await self._request_json("GET", url, None)
 
     async def _post_json(self, url: str, body: dict[str, object]) -> Any:
+        return await self._request_json("POST", url, body)
+
+    async def _request_json(self, method: str, url: str, body: dict[str, object] | None) -> Any:
+        target = self._path + url[len(self.base_url) :]
+        payload = json.dumps(body).encode() if body is not None else b""
         try:
-            resp = await self._client().post(url, json=body)
-        except httpx.HTTPError as exc:
-            raise _map_transport(exc, "POST", url, started=False) from None
-        _check_status(resp, "POST", url)
-        return _json_body(resp, "POST", url)
+            async with self._h1().request(method, target, payload, "application/json") as resp:
+                raw = await resp.body()
+        except H1Error as exc:
+            raise _map_transport(exc, method, url, started=False) from None
+        text = raw.decode("utf-8", errors="replace")
+        _check_status(resp.status, resp.headers, text, method, url)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise EndpointProtocolError(f"{method} {url}: response is not JSON: {_snippet(text)!r}") from None
 
     async def _stream_once(
         self, url: str, body: dict[str, object], model: str, attempts: int
@@ -243,56 +247,63 @@ class OpenAIClient:
         resp_model = model
         done = False
         decoder = SSEDecoder()
+        target = self._path + url[len(self.base_url) :]
+        payload = json.dumps(body).encode()
         t0 = time.perf_counter()
+
+        def handle(data: str, now: float) -> bool:
+            """Apply one SSE event; True on ``[DONE]``."""
+            nonlocal done, finish, usage, resp_id, resp_model
+            if data.strip() == "[DONE]":
+                done = True
+                return True
+            chunk = _event_json(url, data)
+            if resp_id is None:
+                resp_id = chunk.get("id")
+            resp_model = chunk.get("model") or resp_model
+            if chunk.get("usage"):
+                usage = _usage(url, chunk["usage"])
+            for choice in chunk.get("choices") or ():
+                delta = choice.get("delta") or {}
+                piece = delta.get("content") or delta.get("reasoning_content") or ""
+                if piece:
+                    text_parts.append(piece)
+                    chunk_times.append(now)
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]
+            return False
+
+        def on_data(raw: bytes) -> bool:
+            nonlocal started
+            events = decoder.feed(raw)
+            if not events:
+                return False
+            now = time.perf_counter() - t0
+            started = True
+            return any(handle(ev.data, now) for ev in events)
+
         try:
-            async with self._client().stream("POST", url, json=body) as resp:
-                if resp.status_code >= 400:
-                    await resp.aread()
-                    _check_status(resp, "POST", url)
-                it = resp.aiter_raw()
-                async for raw in it:
-                    events = decoder.feed(raw)
-                    if not events:
-                        continue
-                    now = time.perf_counter() - t0
-                    started = True
-                    for ev in events:
-                        if ev.data.strip() == "[DONE]":
-                            done = True
-                            break
-                        chunk = _event_json(url, ev.data)
-                        if resp_id is None:
-                            resp_id = chunk.get("id")
-                        resp_model = chunk.get("model") or resp_model
-                        if chunk.get("usage"):
-                            usage = _usage(url, chunk["usage"])
-                        for choice in chunk.get("choices") or ():
-                            delta = choice.get("delta") or {}
-                            piece = delta.get("content") or delta.get("reasoning_content") or ""
-                            if piece:
-                                text_parts.append(piece)
-                                chunk_times.append(now)
-                            if choice.get("finish_reason"):
-                                finish = choice["finish_reason"]
-                    if done:
-                        await _drain(it)
-                        break
-                if not done:
-                    for ev in decoder.flush():
-                        if ev.data.strip() == "[DONE]":
-                            done = True
-                if not done and finish is None:
-                    raise EndpointProtocolError(
-                        f"POST {url}: stream ended before [DONE] or a finish_reason "
-                        f"({len(chunk_times)} text chunks received)"
-                    )
-                if finish is None and not chunk_times:
-                    raise EndpointProtocolError(
-                        f"POST {url}: stream ended with no generated text and no finish_reason "
-                        "(the server may have interrupted the request)"
-                    )
-        except httpx.HTTPError as exc:
+            async with self._h1().request("POST", target, payload, "application/json") as resp:
+                if resp.status >= 400:
+                    text = (await resp.body()).decode("utf-8", errors="replace")
+                    _check_status(resp.status, resp.headers, text, "POST", url)
+                await resp.body(on_data)
+        except H1Error as exc:
             raise _map_transport(exc, "POST", url, started=started) from None
+        if not done:
+            now = time.perf_counter() - t0
+            for ev in decoder.flush():  # a last event without its blank line
+                handle(ev.data, now)
+        if not done and finish is None:
+            raise EndpointProtocolError(
+                f"POST {url}: stream ended before [DONE] or a finish_reason "
+                f"({len(chunk_times)} text chunks received)"
+            )
+        if finish is None and not chunk_times:
+            raise EndpointProtocolError(
+                f"POST {url}: stream ended with no generated text and no finish_reason "
+                "(the server may have interrupted the request)"
+            )
         latency = time.perf_counter() - t0
         return ChatResponse(
             text="".join(text_parts),
@@ -307,58 +318,32 @@ class OpenAIClient:
         )
 
 
-async def _drain(it: AsyncIterator[bytes], limit_s: float = 1.0) -> None:
-    """Read the few bytes after ``[DONE]`` so the connection goes back to the pool for reuse."""
-    try:
-        async with asyncio.timeout(limit_s):
-            async for _ in it:
-                pass
-    except (TimeoutError, httpx.HTTPError):
-        pass
-
-
-def _map_transport(exc: httpx.HTTPError, method: str, url: str, *, started: bool) -> Exception:
-    """Turn an httpx transport error into a typed endpoint error (retryable when nothing was received)."""
+def _map_transport(exc: H1Error, method: str, url: str, *, started: bool) -> Exception:
+    """Turn a transport failure into a typed endpoint error (retryable when nothing was received)."""
     where = f"{method} {url}"
-    err: EndpointError
-    if isinstance(exc, httpx.ConnectTimeout):
-        return _Retryable(EndpointConnectError(f"{where}: connect timed out ({exc.__class__.__name__})"))
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, ConnectFailed):
+        return _Retryable(EndpointConnectError(f"{where}: cannot connect ({_snippet(str(exc))})"))
+    if isinstance(exc, ReadTimedOut):
         what = "stalled mid-stream" if started else "did not answer"
-        return EndpointTimeoutError(f"{where}: endpoint {what} within the read timeout")
-    if isinstance(exc, httpx.ConnectError):
-        err = EndpointConnectError(f"{where}: cannot connect ({_reason(exc)})")
-        return _Retryable(err)
-    if isinstance(exc, httpx.TransportError):
-        msg = "connection dropped mid-stream" if started else "connection dropped before a response"
-        err = EndpointConnectError(f"{where}: {msg} ({_reason(exc)})")
-        return err if started else _Retryable(err)
-    return EndpointProtocolError(f"{where}: {_reason(exc)}")
+        return EndpointTimeoutError(f"{where}: endpoint {what} within the read timeout ({exc})")
+    if isinstance(exc, Dropped):
+        if started:
+            return EndpointConnectError(f"{where}: connection dropped mid-stream ({_snippet(str(exc))})")
+        return _Retryable(EndpointConnectError(f"{where}: connection dropped before a response ({exc})"))
+    if isinstance(exc, BadResponse):
+        return EndpointProtocolError(f"{where}: invalid HTTP response: {_snippet(str(exc))}")
+    return EndpointProtocolError(f"{where}: {_snippet(str(exc))}")
 
 
-def _reason(exc: BaseException) -> str:
-    text = str(exc) or exc.__class__.__name__
-    return _snippet(text)
-
-
-def _check_status(resp: httpx.Response, method: str, url: str) -> None:
-    code = resp.status_code
-    if code < 400:
+def _check_status(status: int, headers: Mapping[str, str], body: str, method: str, url: str) -> None:
+    if status < 400:
         return
-    body = resp.text
-    err = EndpointStatusError(f"{method} {url}: HTTP {code}: {_snippet(body)}", status_code=code, body=body)
-    if code in _RETRY_STATUS or code >= 500:
-        raise _Retryable(err, _retry_after(resp.headers))
+    err = EndpointStatusError(
+        f"{method} {url}: HTTP {status}: {_snippet(body)}", status_code=status, body=body
+    )
+    if status in _RETRY_STATUS or status >= 500:
+        raise _Retryable(err, _retry_after(headers))
     raise err
-
-
-def _json_body(resp: httpx.Response, method: str, url: str) -> Any:
-    try:
-        return resp.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise EndpointProtocolError(
-            f"{method} {url}: response is not JSON: {_snippet(resp.text)!r}"
-        ) from None
 
 
 def _event_json(url: str, data: str) -> dict[str, Any]:

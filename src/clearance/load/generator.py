@@ -74,7 +74,7 @@ RecordHook = Callable[[RequestRecord], None]
 def synthetic_prompt(index: int, words: int, seed: int = 0) -> str:
     """A unique, deterministic prompt of about ``words`` words (no tokenizer: token count is approximate)."""
     rng = random.Random(seed * 1_000_003 + index)
-    body = " ".join(rng.choice(_WORDS) for _ in range(max(1, words - 8)))
+    body = " ".join(rng.choices(_WORDS, k=max(1, words - 8)))
     return f"Request {index}. Continue this list with more words: {body}"
 
 
