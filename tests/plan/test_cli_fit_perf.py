@@ -211,3 +211,15 @@ def test_policy_facts_are_flat_and_namespaced() -> None:
     facts = r.policy_facts()
     assert facts["plan.fits"] is True and facts["plan.weights_bytes"] == r.weights_bytes
     assert all(k.startswith("plan.") and not isinstance(v, dict | list) for k, v in facts.items())
+
+
+def test_text_only_drops_the_vision_tower() -> None:
+    spec = load_spec("Gemma-3-27B")
+    full = plan(spec, PlanOptions(gpu="H200", max_model_len=8192))
+    text = plan(spec, PlanOptions(gpu="H200", max_model_len=8192, text_only=True))
+    vision = full.weights_by_category["vision"]
+    assert vision > 0 and text.weights_bytes == full.weights_bytes - vision
+    res = runner.invoke(
+        app, ["plan", "Gemma-3-27B", "--gpu", "H200", "--max-model-len", "8192", "--text-only", "--json"]
+    )
+    assert json.loads(res.stdout)["weights_bytes"] == text.weights_bytes

@@ -141,6 +141,12 @@ def plan(
             help="Subtract estimated CUDA-graph memory (vLLM builds with VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1).",
         ),
     ] = False,
+    text_only: Annotated[
+        bool,
+        typer.Option(
+            "--text-only", help="Serve text only: do not count the vision tower (vLLM --language-model-only)."
+        ),
+    ] = False,
     fit: Annotated[
         bool,
         typer.Option(
@@ -254,6 +260,7 @@ def plan(
         prompt_tokens=prompt_tokens,
         output_tokens=output_tokens,
         cudagraph_in_budget=cudagraph_in_budget,
+        text_only=text_only,
     )
     result = run_plan(spec, opts)
     if charts is not None:

@@ -108,6 +108,7 @@ class PlanOptions(BaseModel):
     max_num_seqs: int | None = Field(default=None, ge=1)
     block_size: int | None = Field(default=None, ge=1)
     cudagraph_in_budget: bool = False
+    text_only: bool = False
     prompt_tokens: int = Field(default=1024, ge=1)
     output_tokens: int = Field(default=256, ge=1)
 
@@ -301,6 +302,10 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
         warnings.append(f"{gpu.name} is Apple silicon: vLLM/SGLang do not run there; use --engine llama.cpp")
 
     wb = _weights(spec)
+    if o.text_only and (wb.bytes.get("vision") or wb.params.get("vision")):
+        wb.bytes["vision"] = 0
+        wb.params["vision"] = 0
+        assumptions.append("text only: the vision tower is not loaded (vLLM --language-model-only)")
     w_total = wb.total_bytes
     w_gpu = wb.per_gpu_bytes(spec, tp)
     kv_name, _ = kv_dtype_bytes(spec, o.kv_dtype)
