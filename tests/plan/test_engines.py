@@ -183,3 +183,13 @@ def test_sglang_log_qwen3_235b_fp8_tp4() -> None:
     )
     assert r.kv_bytes_per_token == 94 * 2 * 1 * 128 * 2
     assert abs(r.kv_cache_tokens - 367_404) / 367_404 < 0.03
+
+
+def test_gpt_oss_mxfp4_padding_on_hopper_matches_logged_weights() -> None:
+    # vLLM on one H100 logs "Model loading took 65.97 GiB" (Marlin, v0.10.1, vllm#23278) and 64.38 GiB
+    # (Triton, v0.14.1, vllm#33155) for gpt-oss-120b; the checkpoint holds 60.7 GiB.
+    r = plan(load_spec("gpt-oss-120b"), PlanOptions(gpu="H100", max_model_len=8192))
+    assert 64.38 * 0.98 < r.weights_bytes_per_gpu / GIB < 65.97 * 1.02
+    assert any("MXFP4" in w for w in r.warnings)
+    b = plan(load_spec("gpt-oss-120b"), PlanOptions(gpu="B200", max_model_len=8192))
+    assert b.weights_bytes_per_gpu == b.weights_bytes  # native FP4 path: no padding

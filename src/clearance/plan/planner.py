@@ -308,6 +308,17 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
         assumptions.append("text only: the vision tower is not loaded (vLLM --language-model-only)")
     w_total = wb.total_bytes
     w_gpu = wb.per_gpu_bytes(spec, tp)
+    if engine == "vllm" and spec.quant.method == "mxfp4" and spec.moe is not None and "B200" not in gpu.name:
+        # vLLM's Triton/Marlin MXFP4 MoE layout pads hidden to 256 and the expert intermediate to 128
+        h, ie = spec.hidden_size, spec.moe.expert_intermediate_size // tp
+        pad = (-(-h // 256) * 256) * (-(-ie // 128) * 128) / (h * ie)
+        if pad > 1.0:
+            extra = int(wb.bytes.get("experts", 0) / tp * (pad - 1))
+            w_gpu += extra
+            warnings.append(
+                f"MXFP4 MoE on {gpu.name}: vLLM pads expert weights ×{pad:.3f} (+{extra / GIB:.2f} GiB per GPU); "
+                "vLLM logs for gpt-oss on Hopper also show several GiB more profiling overhead than estimated here"
+            )
     kv_name, _ = kv_dtype_bytes(spec, o.kv_dtype)
     if kv_name == "fp8_ds_mla" and spec.mla is None:
         raise InputError("[--kv-dtype] fp8_ds_mla applies only to MLA models (DeepSeek-V2/V3, Kimi)")
