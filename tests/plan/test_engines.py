@@ -193,3 +193,23 @@ def test_gpt_oss_mxfp4_padding_on_hopper_matches_logged_weights() -> None:
     assert any("MXFP4" in w for w in r.warnings)
     b = plan(load_spec("gpt-oss-120b"), PlanOptions(gpu="B200", max_model_len=8192))
     assert b.weights_bytes_per_gpu == b.weights_bytes  # native FP4 path: no padding
+
+
+def test_hybrid_prefix_caching_align_mode_reproduces_a_vllm_log() -> None:
+    # vLLM v0.24.0, Qwen3.6-35B-A3B NVFP4 on an RTX 5090, fp8 KV, max_model_len 131072, prefix caching on:
+    # "Available KV cache memory: 5.98 GiB", "GPU KV cache size: 567,978 tokens", "... 4.33x".
+    # With prefix caching each GDN group pins 2 state blocks per request (mamba_cache_mode "align").
+    specs = layer_specs(load_spec("Qwen3.5-35B-A3B"), tp=1, kv_dtype="fp8")
+    layout, _ = vllm_layout(specs, int(5.98 * GIB), 131072, 8192, mamba_cache_mode="align")
+    assert layout.block_size == 2096
+    assert abs(layout.max_concurrency - 4.33) < 0.02
+    assert abs(layout.kv_cache_tokens - 567_978) / 567_978 < 0.01
+    none, _ = vllm_layout(specs, int(5.98 * GIB), 131072, 8192)
+    assert none.max_concurrency > layout.max_concurrency
+    r = plan(
+        load_spec("Qwen3.5-35B-A3B"),
+        PlanOptions(
+            gpu="RTX-5090", kv_dtype="fp8", max_model_len=131072, max_num_seqs=1, prefix_caching=True
+        ),
+    )
+    assert r.layout.block_size == 2096

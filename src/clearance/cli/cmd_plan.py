@@ -147,6 +147,13 @@ def plan(
             "--text-only", help="Serve text only: do not count the vision tower (vLLM --language-model-only)."
         ),
     ] = False,
+    prefix_caching: Annotated[
+        bool,
+        typer.Option(
+            "--prefix-caching",
+            help="vLLM prefix caching on: hybrid GDN/Mamba models keep 2 state blocks per request (mamba_cache_mode=align).",
+        ),
+    ] = False,
     fit: Annotated[
         bool,
         typer.Option(
@@ -261,6 +268,7 @@ def plan(
         output_tokens=output_tokens,
         cudagraph_in_budget=cudagraph_in_budget,
         text_only=text_only,
+        prefix_caching=prefix_caching,
     )
     result = run_plan(spec, opts)
     if charts is not None:

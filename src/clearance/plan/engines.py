@@ -172,7 +172,12 @@ def _group_size(counts: list[int]) -> int:
 
 
 def vllm_layout(
-    specs: list[LayerSpec], available: int, max_model_len: int, max_num_batched_tokens: int, align: int = 16
+    specs: list[LayerSpec],
+    available: int,
+    max_model_len: int,
+    max_num_batched_tokens: int,
+    align: int = 16,
+    mamba_cache_mode: str = "none",
 ) -> tuple[KVLayout, list[LayerSpec]]:
     """vLLM's KV-cache configuration for these per-layer specs and this much KV memory."""
     notes: list[str] = []
@@ -189,7 +194,7 @@ def vllm_layout(
         specs = [
             s.with_block_size(block)
             if not isinstance(s, MambaSpec)
-            else MambaSpec(s.shapes, s.dtype_bytes, block, padded)
+            else MambaSpec(s.shapes, s.dtype_bytes, block, padded, cache_mode=mamba_cache_mode)
             for s in specs
         ]
         notes.append(

@@ -13,7 +13,8 @@ Formulas (vLLM v1, ``vllm/v1/kv_cache_interface.py``):
 - ``MLASpec``: page = block_size × 1 × (kv_lora_rank + qk_rope_head_dim) × dtype bytes (no separate V; the
   latent is not split by TP); ``fp8_ds_mla`` stores 656 bytes per token.
 - ``MambaSpec`` (Gated DeltaNet, Mamba2): page = Σ prod(state shape) × dtype, independent of length;
-  usage = page × (1 + speculative tokens) in cache mode "none".
+  usage = page × (1 + speculative tokens) in cache mode "none", page × (2 + speculative tokens) in "align"
+  (prefix caching on).
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ class MambaSpec:
     block_size: int = 16
     page_size_padded: int | None = None
     num_speculative_blocks: int = 0
+    cache_mode: str = "none"  # "align" when prefix caching is on (vLLM mamba_cache_mode)
 
     @property
     def state_bytes(self) -> int:
@@ -131,8 +133,8 @@ class MambaSpec:
         return self.page_size_padded if self.page_size_padded is not None else self.state_bytes
 
     def max_memory_usage_bytes(self, max_model_len: int, max_num_batched_tokens: int) -> int:
-        """Cache mode "none": one slot per request (+ one per speculative token)."""
-        return self.page_size_bytes * (1 + self.num_speculative_blocks)
+        """One slot per request in mode "none", two in "align" (prefix caching), + one per speculative token."""
+        return self.page_size_bytes * ((2 if self.cache_mode == "align" else 1) + self.num_speculative_blocks)
 
     def with_block_size(self, block_size: int) -> MambaSpec:
         """The same spec with the attention block size recorded."""

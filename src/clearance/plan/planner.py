@@ -109,6 +109,7 @@ class PlanOptions(BaseModel):
     block_size: int | None = Field(default=None, ge=1)
     cudagraph_in_budget: bool = False
     text_only: bool = False
+    prefix_caching: bool = False
     prompt_tokens: int = Field(default=1024, ge=1)
     output_tokens: int = Field(default=256, ge=1)
 
@@ -337,6 +338,7 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
     estimated: list[str] = []
     mnbt, max_seqs = vllm_defaults(gpu, max_len, o.max_num_batched_tokens, o.max_num_seqs)
     cg = cudagraph_bytes(spec, tp)
+    mamba_mode = "align" if o.prefix_caching else "none"
     if engine == "vllm":
         requested = int(usable * o.gpu_memory_utilization)
         nt = non_torch_bytes(
@@ -347,7 +349,7 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
         act = activation_peak_bytes(spec, tp, mnbt, max_seqs)
         estimated += ["non_torch_bytes", "activation_peak_bytes", "cudagraph_bytes"]
         available = requested - w_gpu - nt - act - (cg if o.cudagraph_in_budget else 0)
-        layout, specs = vllm_layout(specs, max(available, 0), max_len, mnbt)
+        layout, specs = vllm_layout(specs, max(available, 0), max_len, mnbt, mamba_cache_mode=mamba_mode)
         if (
             spec.is_hybrid_state
             and o.max_num_seqs is None
@@ -362,7 +364,11 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
             act = activation_peak_bytes(spec, tp, mnbt, max_seqs)
             available = requested - w_gpu - nt - act - (cg if o.cudagraph_in_budget else 0)
             layout, specs = vllm_layout(
-                layer_specs(spec, tp=tp, kv_dtype=kv_name, block_size=block), max(available, 0), max_len, mnbt
+                layer_specs(spec, tp=tp, kv_dtype=kv_name, block_size=block),
+                max(available, 0),
+                max_len,
+                mnbt,
+                mamba_cache_mode=mamba_mode,
             )
         elif spec.is_hybrid_state and layout.num_blocks and max_seqs > layout.num_blocks:
             reasons.append(
