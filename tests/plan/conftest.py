@@ -79,3 +79,39 @@ def tiny_model_dir(tmp_path: Path) -> Path:
     (d / "config.json").write_text(json.dumps(TINY_LLAMA))
     write_safetensors(d / "model.safetensors", tiny_llama_tensors())
     return d
+
+
+def write_gguf(path: Path, metadata: dict[str, object], tensors: dict[str, list[int]]) -> int:
+    """Write a valid GGUF v3 file with F32 tensors (zero data); return the tensor data bytes."""
+
+    def s(x: str) -> bytes:
+        b = x.encode()
+        return struct.pack("<Q", len(b)) + b
+
+    def kv(key: str, val: object) -> bytes:
+        if isinstance(val, bool):
+            return s(key) + struct.pack("<I", 7) + struct.pack("<?", val)
+        if isinstance(val, int):
+            return s(key) + struct.pack("<I", 4) + struct.pack("<I", val)  # UINT32
+        if isinstance(val, str):
+            return s(key) + struct.pack("<I", 8) + s(val)
+        raise TypeError(val)
+
+    head = b"GGUF" + struct.pack("<I", 3) + struct.pack("<Q", len(tensors)) + struct.pack("<Q", len(metadata))
+    body = b"".join(kv(k, v) for k, v in metadata.items())
+    infos = b""
+    offset = 0
+    sizes = []
+    for name, shape in tensors.items():
+        n = 4
+        for d in shape:
+            n *= d
+        infos += s(name) + struct.pack("<I", len(shape)) + b"".join(struct.pack("<Q", d) for d in shape)
+        infos += struct.pack("<I", 0) + struct.pack("<Q", offset)  # F32
+        sizes.append(n)
+        offset += n + (-n % 32)
+    raw = head + body + infos
+    raw += b"\0" * (-len(raw) % 32)
+    data = b"".join(b"\0" * n + b"\0" * (-n % 32) for n in sizes)
+    path.write_bytes(raw + data)
+    return sum(sizes)

@@ -246,3 +246,37 @@ def test_every_error_is_a_clearance_error_with_one_line(tmp_path: Path) -> None:
     with pytest.raises(ClearanceError) as exc:
         load_spec(p)
     assert "\n" not in str(exc.value)
+
+
+def test_split_gguf_sums_every_shard(tmp_path: Path) -> None:
+    from .conftest import write_gguf
+
+    meta = {
+        "general.architecture": "llama",
+        "llama.block_count": 2,
+        "llama.embedding_length": 64,
+        "llama.attention.head_count": 4,
+        "llama.attention.head_count_kv": 2,
+        "llama.attention.key_length": 16,
+        "llama.attention.value_length": 16,
+        "llama.feed_forward_length": 128,
+        "llama.context_length": 512,
+        "llama.vocab_size": 256,
+        "split.count": 2,
+    }
+    a = write_gguf(
+        tmp_path / "m-00001-of-00002.gguf",
+        meta,
+        {"token_embd.weight": [64, 256], "blk.0.attn_k.weight": [64, 32]},
+    )
+    b = write_gguf(
+        tmp_path / "m-00002-of-00002.gguf",
+        {"split.count": 2},
+        {"blk.1.attn_k.weight": [64, 32], "output.weight": [64, 256]},
+    )
+    r = plan(load_spec(tmp_path), PlanOptions(gpu="L4", engine="llama.cpp", max_model_len=512))
+    assert r.weights_exact and r.weights_bytes == a + b
+    assert r.kv_bytes_per_token == 2 * 2 * 2 * 16 * 2
+    (tmp_path / "m-00002-of-00002.gguf").unlink()
+    with pytest.raises(ModelSourceError, match="missing shard"):
+        load_spec(tmp_path / "m-00001-of-00002.gguf")

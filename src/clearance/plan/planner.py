@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -51,13 +52,28 @@ def _attach_exact(spec: ModelSpec, wb: WeightsBreakdown) -> ModelSpec:
     )
 
 
+_SPLIT = re.compile(r"^(?P<stem>.+)-(?P<i>\d{5})-of-(?P<n>\d{5})\.gguf$")
+
+
 def _from_gguf(path: Path) -> ModelSpec:
+    """Spec from one GGUF file, or from every shard of a split GGUF (``name-00001-of-00003.gguf``)."""
     from clearance.model.gguf import read_gguf
 
-    g = read_gguf(path)
-    spec = spec_from_gguf_metadata(g.metadata, name=path.stem, origin=str(path))
-    wb = weights_from_gguf_tensors(spec, [(t.name, t.numel, t.nbytes) for t in g.tensors])
-    return _attach_exact(spec, wb)
+    m = _SPLIT.match(path.name)
+    shards = [path]
+    if m:
+        n = int(m.group("n"))
+        shards = [path.with_name(f"{m.group('stem')}-{i:05d}-of-{n:05d}.gguf") for i in range(1, n + 1)]
+        missing = [s.name for s in shards if not s.is_file()]
+        if missing:
+            raise ModelSourceError(f"{path}: split GGUF is missing shard(s): {', '.join(missing)}")
+    first = read_gguf(shards[0])
+    name = m.group("stem") if m else path.stem
+    spec = spec_from_gguf_metadata(first.metadata, name=name, origin=str(shards[0]))
+    tensors = [(t.name, t.numel, t.nbytes) for t in first.tensors]
+    for shard in shards[1:]:
+        tensors += [(t.name, t.numel, t.nbytes) for t in read_gguf(shard).tensors]
+    return _attach_exact(spec, weights_from_gguf_tensors(spec, tensors))
 
 
 def load_spec(source: str | Path) -> ModelSpec:
@@ -73,7 +89,7 @@ def load_spec(source: str | Path) -> ModelSpec:
                 spec = _attach_exact(spec, weights_from_safetensors(spec, files))
             return spec
         ggufs = sorted(p.glob("*.gguf"))
-        if len(ggufs) == 1:
+        if len(ggufs) == 1 or (ggufs and all(_SPLIT.match(g.name) for g in ggufs)):
             return _from_gguf(ggufs[0])
         raise ModelSourceError(f"{p}: no config.json (and not exactly one .gguf file) in this directory")
     if p.is_file():
