@@ -104,7 +104,9 @@ def _spec(name: str, configs: dict[str, Any]) -> ModelSpec:
 
 
 def table2(points: list[dict[str, Any]], configs: dict[str, Any]) -> list[float]:
-    print("\n2) Engine KV-cache size in tokens against startup logs (vLLM 'GPU KV cache size', SGLang '#tokens')")
+    print(
+        "\n2) Engine KV-cache size in tokens against startup logs (vLLM 'GPU KV cache size', SGLang '#tokens')"
+    )
     print(f"{'point':34s} {'logged':>9s} {'Clearance':>10s} {'err':>7s} {'weights-only':>13s} {'err':>8s}")
     errs = []
     for p in points:
