@@ -13,7 +13,8 @@ vLLM (semantics of v0.11–v0.13, V1 engine, ``gpu_worker.determine_available_me
   ``num_blocks = available // page // layers_per_group``;
 - "Maximum concurrency" = ``num_blocks / Σ_groups cdiv(max_memory_usage(group), page)``;
   "GPU KV cache size: N tokens" = ``int(max_concurrency × max_model_len)`` (current vLLM ``_report_kv_cache_config``;
-  v0.10–v0.13 printed ``num_blocks // num_groups × block_size``, kept as ``kv_cache_tokens_legacy``).
+  releases up to v0.20 printed ``num_blocks // num_groups × block_size``, kept as ``kv_cache_tokens_legacy``;
+  the switch shows as a ~10× jump for sliding-window models in v0.21, vllm#43308).
   The two agree for full-attention models; they differ for hybrid and sliding-window models.
 
 The non-torch and activation figures are *estimates* calibrated on vLLM startup logs (see

@@ -390,7 +390,7 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
             reasons.append(
                 f"max_num_seqs {max_seqs} exceeds the {layout.num_blocks} available state (Mamba) cache blocks: vLLM refuses to start"
             )
-        semantics = "vLLM 'GPU KV cache size' = int(max_concurrency × max_model_len) (current _report_kv_cache_config; legacy num_blocks // groups × block_size in layout.kv_cache_tokens_legacy)"
+        semantics = "vLLM 'GPU KV cache size' = int(max_concurrency × max_model_len) (vLLM v0.21+; up to v0.20 num_blocks // groups × block_size, in layout.kv_cache_tokens_legacy)"
         if not o.cudagraph_in_budget:
             assumptions.append(
                 f"CUDA graphs (~{cg / GIB:.2f} GiB/GPU, estimate) are captured after the KV cache and use memory beyond gpu_memory_utilization"
