@@ -213,3 +213,19 @@ def test_hybrid_prefix_caching_align_mode_reproduces_a_vllm_log() -> None:
         ),
     )
     assert r.layout.block_size == 2096
+
+
+def test_engine_version_selects_the_legacy_kv_size_figure() -> None:
+    spec = load_spec("gpt-oss-120b")
+    new = plan(spec, PlanOptions(gpu="H200", max_model_len=131072))
+    old = plan(spec, PlanOptions(gpu="H200", max_model_len=131072, engine_version="0.20.1"))
+    assert old.kv_cache_tokens == new.layout.kv_cache_tokens_legacy == old.layout.num_blocks // 2 * 16
+    assert new.kv_cache_tokens > 1.5 * old.kv_cache_tokens  # sliding layers: the v0.21 jump
+    assert "0.20.1" in old.kv_cache_tokens_semantics
+    llama = [
+        plan(load_spec("Llama-3.1-8B"), PlanOptions(gpu="H100", max_model_len=131072, engine_version=v))
+        for v in ("0.11.0", None)
+    ]
+    assert llama[0].kv_cache_tokens == llama[1].kv_cache_tokens  # full attention: both figures agree
+    with pytest.raises(InputError, match="engine-version"):
+        plan(spec, PlanOptions(gpu="H200", engine_version="latest"))

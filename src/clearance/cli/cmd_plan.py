@@ -147,6 +147,13 @@ def plan(
             "--text-only", help="Serve text only: do not count the vision tower (vLLM --language-model-only)."
         ),
     ] = False,
+    engine_version: Annotated[
+        str | None,
+        typer.Option(
+            "--engine-version",
+            help="Engine release whose reporting to follow, e.g. 0.20.1 (vLLM ≤ 0.20 logs the legacy KV-size figure).",
+        ),
+    ] = None,
     prefix_caching: Annotated[
         bool,
         typer.Option(
@@ -269,6 +276,7 @@ def plan(
         cudagraph_in_budget=cudagraph_in_budget,
         text_only=text_only,
         prefix_caching=prefix_caching,
+        engine_version=engine_version,
     )
     result = run_plan(spec, opts)
     if charts is not None:

@@ -126,6 +126,7 @@ class PlanOptions(BaseModel):
     cudagraph_in_budget: bool = False
     text_only: bool = False
     prefix_caching: bool = False
+    engine_version: str | None = None  # e.g. "0.20.1": vLLM ≤ 0.20 reports the legacy KV-size figure
     prompt_tokens: int = Field(default=1024, ge=1)
     output_tokens: int = Field(default=256, ge=1)
 
@@ -215,6 +216,21 @@ class PlanResult(BaseModel):
             "plan.ttft_s": round(p.ttft_s, 4),
             "plan.tpot_s": round(p.tpot_s, 5),
         }
+
+
+def _version_tuple(v: str | None) -> tuple[int, ...]:
+    """``"0.20.1"`` → (0, 20, 1); None or unparsable → a version newer than any release."""
+    if not v:
+        return (999,)
+    parts = []
+    for piece in v.lstrip("v").split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    if not parts:
+        raise InputError(f"[--engine-version] cannot read version {v!r}; use e.g. 0.20.1")
+    return tuple(parts)
 
 
 def _tp_problem(spec: ModelSpec, t: int) -> str | None:
@@ -391,6 +407,9 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
                 f"max_num_seqs {max_seqs} exceeds the {layout.num_blocks} available state (Mamba) cache blocks: vLLM refuses to start"
             )
         semantics = "vLLM 'GPU KV cache size' = int(max_concurrency × max_model_len) (vLLM v0.21+; up to v0.20 num_blocks // groups × block_size, in layout.kv_cache_tokens_legacy)"
+        if _version_tuple(o.engine_version) < (0, 21):
+            layout = layout.model_copy(update={"kv_cache_tokens": layout.kv_cache_tokens_legacy})
+            semantics = f"vLLM {o.engine_version} 'GPU KV cache size' = num_blocks // num_kv_cache_groups × block_size (releases up to v0.20)"
         if not o.cudagraph_in_budget:
             assumptions.append(
                 f"CUDA graphs (~{cg / GIB:.2f} GiB/GPU, estimate) are captured after the KV cache and use memory beyond gpu_memory_utilization"
