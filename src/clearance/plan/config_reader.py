@@ -294,7 +294,7 @@ def _layer_kinds(cfg: _Cfg, n: int, model_type: str, is_mla: bool) -> list[Layer
     return [LayerKind.FULL] * n
 
 
-def hp_dense(cfg: _Cfg, i: int) -> bool:
+def _hp_dense(cfg: _Cfg, i: int) -> bool:
     """Nemotron-H: '-' layers are dense MLP, 'E' layers MoE."""
     hp = cfg.data.get("hybrid_override_pattern")
     return isinstance(hp, str) and i < len(hp) and hp[i] == "-"
@@ -439,7 +439,7 @@ def _spec_from_config(
         step = cfg.int_("decoder_sparse_step", "interleave_moe_layer_step", default=1, required=False) or 1
         if step > 1:
             dense.extend(i for i in range(n_layers) if (i + 1) % step != 0)
-        dense.extend(i for i, k in enumerate(kinds) if k == LayerKind.NONE and hp_dense(cfg, i))
+        dense.extend(i for i, k in enumerate(kinds) if k == LayerKind.NONE and _hp_dense(cfg, i))
         moe = MoEShape(
             num_experts=n_exp,
             top_k=top_k,

@@ -41,7 +41,7 @@ from clearance.plan.kv_cache import (
     SlidingWindowSpec,
     cdiv,
 )
-from clearance.plan.spec import LayerKind, ModelSpec
+from clearance.plan.spec import ModelSpec
 
 ENGINES = ("vllm", "sglang", "llama.cpp")
 VERSION_SEMANTICS = {
@@ -72,18 +72,6 @@ def normalize_engine(name: str) -> str:
     if key not in aliases:
         raise InputError(f"[--engine] unknown engine {name!r}; use one of {', '.join(ENGINES)}")
     return aliases[key]
-
-
-class EngineSettings(BaseModel):
-    """The engine knobs the budget depends on, resolved to the values the engine itself would use."""
-
-    engine: str = "vllm"
-    version_semantics: str = VERSION_SEMANTICS["vllm"]
-    gpu_memory_utilization: float = 0.9
-    max_num_batched_tokens: int = 8192
-    max_num_seqs: int = 1024
-    block_size: int = 16
-    cudagraph_in_budget: bool = False
 
 
 def vllm_defaults(gpu: GPU, max_model_len: int, mnbt: int | None, max_seqs: int | None) -> tuple[int, int]:
@@ -356,8 +344,3 @@ def llamacpp_layout(
 def llamacpp_compute_buffer(spec: ModelSpec, n_ubatch: int = 512) -> int:
     """Estimated llama.cpp compute buffer (logits for one micro-batch + per-layer scratch)."""
     return int(n_ubatch * 4 * (spec.vocab_size + 8 * spec.hidden_size))
-
-
-def sliding_present(spec: ModelSpec) -> bool:
-    """True when any layer uses a sliding window."""
-    return LayerKind.SLIDING in spec.layers
