@@ -160,6 +160,7 @@ def test_fake_open_loop_keeps_schedule_while_server_is_slow() -> None:
             wall = time.perf_counter() - t0
         assert res.completed == 20
         assert res.achieved_rate is not None and res.achieved_rate == pytest.approx(40.0, rel=0.2)
+        assert res.scheduled_rate == pytest.approx(40.0)
         assert res.send_lag is not None and res.send_lag.p99 < 0.15
         assert h.peak >= 10  # many in flight at once, because sends do not wait for completions
         assert wall < 3.0  # a closed loop at c=1 would need 20 × 0.4 s

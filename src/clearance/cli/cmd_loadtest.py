@@ -72,7 +72,11 @@ def _summary_lines(res: LoadResult) -> list[str]:
         + ")",
     ]
     if res.target_rate is not None and res.achieved_rate is not None:
-        lines.append(f"arrivals: target {res.target_rate:g} req/s, achieved {res.achieved_rate:.2f} req/s")
+        sample = f", this {res.config.arrival} sample {res.scheduled_rate:.2f}" if res.scheduled_rate else ""
+        lines.append(
+            f"arrivals: target {res.target_rate:g} req/s{sample}, sent {res.achieved_rate:.2f} req/s "
+            "(see send lag for client lateness)"
+        )
     for kind, n in res.errors_by_type.items():
         lines.append(f"errors {kind}: {n}")
     lines += [f"  e.g. {e}" for e in res.first_errors[:2]]

@@ -309,8 +309,11 @@ def summarize(
         starts = sorted(r.start_s for r in records)
         span = starts[-1] - starts[0] if len(starts) > 1 else 0.0
         achieved = (len(starts) - 1) / span if span > 0 else None
+        sched = sorted(r.scheduled_s for r in records if r.scheduled_s is not None)
+        sched_span = sched[-1] - sched[0] if len(sched) > 1 else 0.0
+        scheduled = (len(sched) - 1) / sched_span if sched_span > 0 else None
     else:
-        achieved = None
+        achieved = scheduled = None
     return LoadResult(
         config=config,
         endpoint=endpoint,
@@ -336,6 +339,7 @@ def summarize(
         send_lag=Distribution.of(lag) if open_loop else None,
         target_rate=config.rate,
         achieved_rate=achieved,
+        scheduled_rate=scheduled,
         records_path=records_path,
     )
 

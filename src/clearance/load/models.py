@@ -132,6 +132,7 @@ class LoadResult(BaseModel):
     send_lag: Distribution | None = None
     target_rate: float | None = None
     achieved_rate: float | None = None
+    scheduled_rate: float | None = None
     records_path: str | None = None
     measured_how: str = (
         "client-side, time.perf_counter on the load generator host; streaming chat completions; "
