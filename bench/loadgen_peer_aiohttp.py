@@ -19,7 +19,20 @@ import time
 
 import aiohttp
 
-WORDS = "river mountain signal harbor copper lantern meadow orbit granite willow ember canyon".split()
+WORDS = [
+    "river",
+    "mountain",
+    "signal",
+    "harbor",
+    "copper",
+    "lantern",
+    "meadow",
+    "orbit",
+    "granite",
+    "willow",
+    "ember",
+    "canyon",
+]
 
 
 def pct(xs: list[float], q: float) -> float | None:
@@ -32,8 +45,9 @@ def pct(xs: list[float], q: float) -> float | None:
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
-async def one(session: aiohttp.ClientSession, url: str, i: int, max_tokens: int, t0: float,
-              scheduled: float | None) -> dict:
+async def one(
+    session: aiohttp.ClientSession, url: str, i: int, max_tokens: int, t0: float, scheduled: float | None
+) -> dict:
     rng = random.Random(i)
     prompt = f"Request {i}. " + " ".join(rng.choice(WORDS) for _ in range(56))
     payload = {
@@ -97,7 +111,9 @@ async def main() -> None:
     url = a.url.rstrip("/") + "/v1/chat/completions"
     conn = aiohttp.TCPConnector(limit=a.concurrency or 0, keepalive_timeout=60)
     timeout = aiohttp.ClientTimeout(total=6 * 60 * 60)
-    async with aiohttp.ClientSession(connector=conn, timeout=timeout, read_bufsize=4 * 1024 * 1024) as session:
+    async with aiohttp.ClientSession(
+        connector=conn, timeout=timeout, read_bufsize=4 * 1024 * 1024
+    ) as session:
         t0 = time.perf_counter()
         if a.concurrency:
             sem = asyncio.Semaphore(a.concurrency)
@@ -118,22 +134,32 @@ async def main() -> None:
             results = await asyncio.gather(*tasks)
     ok = [r for r in results if r["error"] is None]
     dur = max(r["end"] for r in results) - min(r["start"] for r in results)
-    tpot = [(r["last"] - r["ttft"]) / (r["tokens"] - 1) for r in ok if r["tokens"] and r["tokens"] > 1 and r["ttft"]]
+    tpot = [
+        (r["last"] - r["ttft"]) / (r["tokens"] - 1)
+        for r in ok
+        if r["tokens"] and r["tokens"] > 1 and r["ttft"]
+    ]
     starts = sorted(r["start"] for r in results)
-    print(json.dumps({
-        "tool": f"aiohttp {aiohttp.__version__} vLLM-style reference client",
-        "completed": len(ok),
-        "failed": len(results) - len(ok),
-        "duration_s": dur,
-        "requests_per_s": len(ok) / dur,
-        "ttft_p50_s": pct([r["ttft"] for r in ok if r["ttft"] is not None], 50),
-        "ttft_p99_s": pct([r["ttft"] for r in ok if r["ttft"] is not None], 99),
-        "tpot_p50_s": pct(tpot, 50),
-        "itl_p50_s": pct([g for r in ok for g in r["itl"]], 50),
-        "e2e_p50_s": statistics.median(r["end"] - r["start"] for r in ok) if ok else None,
-        "send_lag_p99_s": pct([r["lag"] for r in results if r["lag"] is not None], 99),
-        "achieved_rate": (len(starts) - 1) / (starts[-1] - starts[0]) if a.rate and len(starts) > 1 else None,
-    }))
+    print(
+        json.dumps(
+            {
+                "tool": f"aiohttp {aiohttp.__version__} vLLM-style reference client",
+                "completed": len(ok),
+                "failed": len(results) - len(ok),
+                "duration_s": dur,
+                "requests_per_s": len(ok) / dur,
+                "ttft_p50_s": pct([r["ttft"] for r in ok if r["ttft"] is not None], 50),
+                "ttft_p99_s": pct([r["ttft"] for r in ok if r["ttft"] is not None], 99),
+                "tpot_p50_s": pct(tpot, 50),
+                "itl_p50_s": pct([g for r in ok for g in r["itl"]], 50),
+                "e2e_p50_s": statistics.median(r["end"] - r["start"] for r in ok) if ok else None,
+                "send_lag_p99_s": pct([r["lag"] for r in results if r["lag"] is not None], 99),
+                "achieved_rate": (len(starts) - 1) / (starts[-1] - starts[0])
+                if a.rate and len(starts) > 1
+                else None,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -72,7 +72,20 @@ def fake(ttft: float, tpot: float, tokens: int) -> tuple[subprocess.Popen[str], 
 
 def run_clearance(url: str, c: int | None, r: float | None, n: int, tokens: int) -> dict[str, Any]:
     shape = ["-c", str(c)] if c else ["-r", str(r), "--arrival", "constant"]
-    cmd = [PY, "-m", "clearance", "loadtest", "-e", url, *shape, "-n", str(n), "--max-tokens", str(tokens), "--json"]
+    cmd = [
+        PY,
+        "-m",
+        "clearance",
+        "loadtest",
+        "-e",
+        url,
+        *shape,
+        "-n",
+        str(n),
+        "--max-tokens",
+        str(tokens),
+        "--json",
+    ]
     out, wall, cpu = timed(cmd)
     d = json.loads(out)["loadtest"]
     return {

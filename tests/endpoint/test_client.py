@@ -420,3 +420,28 @@ def test_fake_stream_with_done_but_nothing_generated_is_protocol_error() -> None
 
     with pytest.raises(EndpointProtocolError, match="no generated text and no finish_reason"):
         run(go)
+
+
+def test_fake_client_reused_across_event_loops() -> None:
+    """A client used under two successive asyncio.run calls opens fresh connections for the second."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    fakes = Path(__file__).with_name("fakes.py")
+    proc = subprocess.Popen(
+        [sys.executable, str(fakes), "--port", str(port), "--tokens", "2"], stdout=subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        c = OpenAIClient(f"http://127.0.0.1:{port}", max_retries=0)
+        assert asyncio.run(c.chat(Q)).text == "tok tok"  # leaves a pooled keep-alive connection behind
+        assert asyncio.run(c.chat(Q)).text == "tok tok"
+        asyncio.run(c.aclose())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)

@@ -220,7 +220,8 @@ async def _run(
     slo_ttft: float | None,
     slo_itl: float | None,
 ) -> dict[str, Any]:
-    conns = max(256, (cfg.concurrency or 0) * 2)
+    # closed loop: one connection per worker; open loop: room for a deep backlog of in-flight requests
+    conns = max(256, 2 * cfg.concurrency) if cfg.concurrency is not None else 1024
     client = OpenAIClient(
         url, api_key=api_key, timeouts=Timeouts(read=timeout), max_retries=0, max_connections=conns
     )

@@ -99,6 +99,7 @@ class OpenAIClient:
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
         self._pool: H1Pool | None = None
+        self._pool_loop: asyncio.AbstractEventLoop | None = None
         self._path = urlsplit(self.base_url).path.rstrip("/")
         self._served: str | None = None
 
@@ -118,7 +119,12 @@ class OpenAIClient:
             await pool.close()
 
     def _h1(self) -> H1Pool:
+        loop = asyncio.get_running_loop()
+        if self._pool is not None and self._pool_loop is not loop:
+            # used again under a new event loop (e.g. a second asyncio.run): old connections are unusable
+            self._pool = None
         if self._pool is None:
+            self._pool_loop = loop
             headers = {"Accept": "application/json, text/event-stream", "User-Agent": "clearance"}
             if self.api_key:
                 headers["Authorization"] = f"Bearer {self.api_key}"
