@@ -152,8 +152,8 @@ def loadtest(
 
       clearance loadtest -e http://127.0.0.1:8000 -c 1 --slo-ttft-p95 0.5 --slo-itl-p95 0.05
 
-    Exit status: 0 when at least one request completed; 1 when every request failed; 2 when the
-    endpoint cannot be reached before the run (or on bad options).
+    Exit status: 0 when at least one request completed; 1 when every request failed;
+    2 when the endpoint cannot be reached before the run (or on bad options).
     """
     slo = slo_ttft_p95 is not None or slo_itl_p95 is not None
     if slo and concurrency is None and rate is None:
