@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import sys
 
+# Each module registers its commands on ``app`` when imported.
+from clearance.cli import commands  # noqa: F401  (registration side effect)
 from clearance.cli.app import app
 from clearance.cli.output import error_line
 from clearance.errors import ClearanceError
-
-# Each module registers its commands on ``app`` when imported.
-from clearance.cli import commands  # noqa: E402,F401  (registration side effect)
 
 
 def main(argv: list[str] | None = None) -> None:
