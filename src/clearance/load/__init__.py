@@ -11,7 +11,8 @@ from clearance.load.determinism import DeterminismResult, probe_determinism
 from clearance.load.generator import arrival_schedule, load_records, run_loadtest, summarize, synthetic_prompt
 from clearance.load.models import LoadConfig, LoadResult, RequestRecord
 from clearance.load.slo import SLOSearchResult, SLOStep, slo_search
-from clearance.load.stats import Distribution, percentile, wilson_interval
+from clearance.load.stats import Distribution, percentile
+from clearance.stats import wilson_interval
 
 __all__ = [
     "DeterminismResult",

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from clearance.endpoint import ChatRequest, OpenAIClient
 from clearance.errors import EndpointError, InputError
 from clearance.evidence import EndpointRef, ToolInfo, utc_now
-from clearance.load.stats import wilson_interval
+from clearance.stats import wilson_interval
 
 DEFAULT_PROMPTS = [
     "Explain in three sentences why the sky is blue.",

@@ -24,7 +24,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from clearance.errors import InputError
 from clearance.evidence import EndpointRef, ToolInfo
-from clearance.load.stats import Distribution, wilson_interval
+from clearance.load.stats import Distribution
+from clearance.stats import wilson_interval
 
 
 class LoadConfig(BaseModel):

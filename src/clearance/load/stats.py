@@ -1,4 +1,4 @@
-"""Small statistics helpers for load results: interpolated percentiles and Wilson intervals."""
+"""Small statistics helpers for load results: interpolated percentiles and latency distributions."""
 
 from __future__ import annotations
 
@@ -45,16 +45,3 @@ class Distribution(BaseModel):
             max=max(values),
             **{f"p{q}": percentile(values, q) for q in PERCENTILES},
         )
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Wilson score interval (95 % by default) for a proportion ``successes / n``; (0, 1) when n == 0."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    lo = 0.0 if successes == 0 else max(0.0, centre - half)
-    hi = 1.0 if successes == n else min(1.0, centre + half)
-    return lo, hi
