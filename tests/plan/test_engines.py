@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from clearance.errors import InputError
+from clearance.errors import InputError, ModelSourceError
 from clearance.plan import PlanOptions, load_spec, plan
-from clearance.plan.engines import sglang_reserved_bytes, vllm_defaults, vllm_layout
+from clearance.plan.config_reader import spec_from_config
+from clearance.plan.engines import rope_cache_bytes, sglang_reserved_bytes, vllm_defaults, vllm_layout
 from clearance.plan.gpus import GIB, get_gpu
 from clearance.plan.kv_cache import FullAttentionSpec, MambaSpec, layer_specs
 
@@ -129,7 +130,10 @@ def test_sglang_pool_is_total_fraction_minus_weights() -> None:
         PlanOptions(gpu="H100", engine="sglang", gpu_memory_utilization=0.88, max_model_len=8192),
     )
     expected_bytes = (
-        int(get_gpu("H100").usable_bytes * 0.88) - r.weights_bytes_per_gpu - sglang_reserved_bytes(1)
+        int(get_gpu("H100").usable_bytes * 0.88)
+        - r.weights_bytes_per_gpu
+        - 131072 * 128 * 2  # RoPE cos/sin cache: max_position_embeddings × head_dim × bf16
+        - sglang_reserved_bytes(1)
     )
     assert r.kv_cache_bytes_per_gpu == expected_bytes
     assert r.kv_cache_tokens == expected_bytes // (128 * 1024)
@@ -229,3 +233,51 @@ def test_engine_version_selects_the_legacy_kv_size_figure() -> None:
     assert llama[0].kv_cache_tokens == llama[1].kv_cache_tokens  # full attention: both figures agree
     with pytest.raises(InputError, match="engine-version"):
         plan(spec, PlanOptions(gpu="H200", engine_version="latest"))
+
+
+def test_rope_cache_closes_the_gap_to_vllm_model_loading_logs() -> None:
+    # Held-out logs (not in sizing.md): "Loading model weights took 14.9888 GB" (GiB) for Llama-3.1-8B on an
+    # RTX 3090 (vllm-project/vllm#10517) and "Model loading took 14.2474 GiB" per rank for Qwen3-30B-A3B TP4
+    # (vllm-project/vllm#17469). Checkpoint bytes alone miss by the RoPE cos/sin buffer.
+    llama = plan(load_spec("Llama-3.1-8B"), PlanOptions(gpu="RTX-3090", max_model_len=8192))
+    assert llama.budget.rope_cache_bytes == 131072 * 128 * 2
+    loaded = (llama.weights_bytes_per_gpu + llama.budget.rope_cache_bytes) / GIB
+    assert abs(loaded - 14.9888) < 0.001
+    assert abs(llama.weights_bytes_per_gpu / GIB - 14.9888) > 0.03  # without it the gap is 32 MiB
+    q30 = spec_from_config(QWEN3_30B_A3B, name="Qwen3-30B-A3B")
+    r = plan(q30, PlanOptions(gpu="H100", gpus=4, tp=4, max_model_len=8192))
+    assert abs((r.weights_bytes_per_gpu + r.budget.rope_cache_bytes) / GIB - 14.2474) < 0.005
+
+
+def test_rope_cache_uses_partial_rotary_factor_and_mla_rope_dim() -> None:
+    q35 = load_spec("Qwen3.5-27B")
+    assert q35.partial_rotary_factor == 0.25
+    assert rope_cache_bytes(q35) == q35.max_position_embeddings * 64 * 2
+    ds = load_spec("DeepSeek-V3")
+    assert rope_cache_bytes(ds) == ds.max_position_embeddings * 64 * 2
+    with pytest.raises(ModelSourceError, match=r"partial_rotary_factor\] must be a number in \(0, 1\]"):
+        spec_from_config({**QWEN3_30B_A3B, "partial_rotary_factor": 1.5}, name="bad")
+    gguf = plan(
+        load_spec("Llama-3.1-8B"), PlanOptions(gpu="RTX-4090", engine="llama.cpp", max_model_len=8192)
+    )
+    assert gguf.budget.rope_cache_bytes == 0
+
+
+QWEN3_30B_A3B = {
+    "architectures": ["Qwen3MoeForCausalLM"],
+    "model_type": "qwen3_moe",
+    "hidden_size": 2048,
+    "intermediate_size": 6144,
+    "moe_intermediate_size": 768,
+    "num_hidden_layers": 48,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 4,
+    "head_dim": 128,
+    "num_experts": 128,
+    "num_experts_per_tok": 8,
+    "norm_topk_prob": True,
+    "vocab_size": 151936,
+    "max_position_embeddings": 40960,
+    "torch_dtype": "bfloat16",
+    "tie_word_embeddings": False,
+}

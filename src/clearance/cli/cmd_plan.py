@@ -344,7 +344,8 @@ def _print_result(r: object) -> None:
     )
     row(
         "runtime overhead",
-        f"{_gib(b.non_torch_bytes)} non-torch + {_gib(b.activation_peak_bytes)} activation peak",
+        f"{_gib(b.non_torch_bytes)} non-torch + {_gib(b.activation_peak_bytes)} activation peak"
+        + (f" + {_gib(b.rope_cache_bytes)} RoPE cache" if b.rope_cache_bytes else ""),
         "estimate (calibrated on vLLM logs)",
     )
     row("KV cache per GPU", _gib(r.kv_cache_bytes_per_gpu), "what is left for KV / state")

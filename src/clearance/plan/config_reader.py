@@ -110,6 +110,24 @@ class _Cfg:
         return v
 
 
+def _rotary_factor(cfg: _Cfg) -> float:
+    """``partial_rotary_factor`` (top level or inside ``rope_parameters``), 1.0 when absent; must lie in (0, 1]."""
+    rp = cfg.data.get("rope_parameters")
+    for where, v in (
+        ("partial_rotary_factor", cfg.data.get("partial_rotary_factor")),
+        (
+            "rope_parameters.partial_rotary_factor",
+            rp.get("partial_rotary_factor") if isinstance(rp, dict) else None,
+        ),
+    ):
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= 1:
+            raise cfg.fail(where, f"must be a number in (0, 1], got {v!r}")
+        return float(v)
+    return 1.0
+
+
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Read and parse a ``config.json``; ``ModelSourceError`` naming the file when unreadable or malformed."""
     p = Path(path)
@@ -475,6 +493,7 @@ def _spec_from_config(
         vocab_size=vocab,
         intermediate_size=inter,
         max_position_embeddings=max_pos,
+        partial_rotary_factor=_rotary_factor(cfg),
         tie_word_embeddings=bool(tie),
         dtype=dtype,
         layers=kinds,

@@ -41,7 +41,7 @@ from clearance.plan.kv_cache import (
     SlidingWindowSpec,
     cdiv,
 )
-from clearance.plan.spec import ModelSpec
+from clearance.plan.spec import LayerKind, ModelSpec
 
 ENGINES = ("vllm", "sglang", "llama.cpp")
 VERSION_SEMANTICS = {
@@ -131,6 +131,26 @@ def sglang_reserved_bytes(tp: int) -> int:
     "KV Cache is allocated. #tokens: 367404" (vllm-project/vllm#21348).
     """
     return int(0.75 * GIB + 0.3 * GIB * tp)
+
+
+def rope_cache_bytes(spec: ModelSpec) -> int:
+    """RoPE cos/sin cache every GPU holds next to the weights: max_position_embeddings × rotary_dim × 2 B.
+
+    vLLM builds it in ``vllm/model_executor/layers/rotary_embedding`` (``_compute_cos_sin_cache``, cast to the
+    model dtype, ``register_buffer("cos_sin_cache", ..., persistent=False)``; ``get_rope`` shares one instance
+    per model), so it is counted in "Model loading took X GiB" but is not in the checkpoint. SGLang copies the
+    same class. rotary_dim = head_dim × partial_rotary_factor, or qk_rope_head_dim for MLA. Llama-3.1-8B:
+    131072 × 128 × 2 B = 32 MiB, the whole gap between its safetensors bytes and vLLM's logged 14.9888 GiB.
+    """
+    if spec.mla is not None:
+        rot = spec.mla.qk_rope_head_dim
+    elif spec.attention is not None and any(
+        k in (LayerKind.FULL, LayerKind.SLIDING, LayerKind.CHUNKED) for k in spec.layers
+    ):
+        rot = int(spec.attention.head_dim * spec.partial_rotary_factor)
+    else:
+        return 0
+    return spec.max_position_embeddings * rot * 2
 
 
 def cudagraph_bytes(spec: ModelSpec, tp: int) -> int:

@@ -19,6 +19,7 @@ from clearance.plan.engines import (
     llamacpp_layout,
     non_torch_bytes,
     normalize_engine,
+    rope_cache_bytes,
     sglang_layout,
     sglang_reserved_bytes,
     vllm_defaults,
@@ -138,6 +139,8 @@ class MemoryBudget(BaseModel):
     requested_bytes: int
     weights_bytes: int
     non_torch_bytes: int
+    #: RoPE cos/sin cache buffer (exact; held by every GPU, not in the checkpoint; 0 for llama.cpp)
+    rope_cache_bytes: int = 0
     activation_peak_bytes: int
     cudagraph_bytes: int
     cudagraph_in_budget: bool
@@ -380,7 +383,8 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
         )
         act = activation_peak_bytes(spec, tp, mnbt, max_seqs)
         estimated += ["non_torch_bytes", "activation_peak_bytes", "cudagraph_bytes"]
-        available = requested - w_gpu - nt - act - (cg if o.cudagraph_in_budget else 0)
+        rope = rope_cache_bytes(spec)
+        available = requested - w_gpu - rope - nt - act - (cg if o.cudagraph_in_budget else 0)
         layout, specs = vllm_layout(specs, max(available, 0), max_len, mnbt, mamba_cache_mode=mamba_mode)
         if (
             spec.is_hybrid_state
@@ -394,7 +398,7 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
             )
             max_seqs = capped
             act = activation_peak_bytes(spec, tp, mnbt, max_seqs)
-            available = requested - w_gpu - nt - act - (cg if o.cudagraph_in_budget else 0)
+            available = requested - w_gpu - rope - nt - act - (cg if o.cudagraph_in_budget else 0)
             layout, specs = vllm_layout(
                 layer_specs(spec, tp=tp, kv_dtype=kv_name, block_size=block),
                 max(available, 0),
@@ -418,8 +422,9 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
         requested = int(usable * o.gpu_memory_utilization)
         nt = sglang_reserved_bytes(tp)  # CUDA context, NCCL, all-reduce buffers at load (estimate)
         act = 0
+        rope = rope_cache_bytes(spec)
         estimated += ["non_torch_bytes"]
-        available = requested - w_gpu - nt
+        available = requested - w_gpu - rope - nt
         layout = sglang_layout(specs, max(available, 0), max_len, o.concurrency)
         semantics = "SGLang 'KV Cache is allocated. #tokens' = pool // cell size (mem_fraction_static = --gpu-memory-utilization)"
         max_seqs = o.max_num_seqs or max_seqs
@@ -427,6 +432,7 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
     else:
         requested = usable - GIB
         nt = 0
+        rope = 0
         act = llamacpp_compute_buffer(spec)
         estimated += ["activation_peak_bytes (compute buffer)"]
         available = requested - w_gpu - act
@@ -440,6 +446,7 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
         requested_bytes=requested,
         weights_bytes=w_gpu,
         non_torch_bytes=nt,
+        rope_cache_bytes=rope,
         activation_peak_bytes=act,
         cudagraph_bytes=cg if engine == "vllm" else 0,
         cudagraph_in_budget=o.cudagraph_in_budget,
@@ -455,7 +462,7 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
     elif available <= 0:
         starts = False
         reasons.append(
-            f"no memory left for the KV cache after weights and runtime overhead ({(w_gpu + nt + act) / GIB:.2f} GiB of {requested / GIB:.2f} GiB)"
+            f"no memory left for the KV cache after weights and runtime overhead ({(w_gpu + rope + nt + act) / GIB:.2f} GiB of {requested / GIB:.2f} GiB)"
         )
     elif layout.max_concurrency < 1:
         starts = False

@@ -138,6 +138,8 @@ class ModelSpec(BaseModel):
     vocab_size: int = Field(gt=0)
     intermediate_size: int = 0
     max_position_embeddings: int = 4096
+    #: fraction of head_dim that RoPE rotates (``partial_rotary_factor``; 0.25 for Qwen3.5 / Qwen3-Next)
+    partial_rotary_factor: float = Field(default=1.0, gt=0, le=1)
     tie_word_embeddings: bool = False
     dtype: str = "bfloat16"
     layers: list[LayerKind]
