@@ -15,7 +15,10 @@ Run: ``.venv/bin/python bench/planner_accuracy/run.py`` (no network, no GPU; a f
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,9 @@ import yaml
 
 from clearance.plan import PlanOptions, list_models, load_gpu_catalog, load_spec, plan
 from clearance.plan.config_reader import spec_from_config
-from clearance.plan.gpus import get_gpu
+from clearance.plan.engines import vllm_layout
+from clearance.plan.gpus import GIB, get_gpu
+from clearance.plan.kv_cache import layer_specs
 from clearance.plan.spec import LayerKind, ModelSpec
 
 HERE = Path(__file__).parent
@@ -168,18 +173,95 @@ def table3(points: list[dict[str, Any]], configs: dict[str, Any]) -> list[float]
     return errs
 
 
+def _cli_plan(p: dict[str, Any], configs: dict[str, Any], gpu_file: Path, tmp: Path) -> dict[str, Any]:
+    """Run `clearance plan MODEL --gpu G ... --json` in a subprocess, as a user (or the issue's checker) would."""
+    model = p["model"]
+    if model in configs:
+        d = tmp / model
+        d.mkdir(exist_ok=True)
+        (d / "config.json").write_text(json.dumps(configs[model]["config"]))
+        model = str(d / "config.json")
+    exe = Path(sys.executable).with_name("clearance")
+    cmd = [
+        str(exe),
+        "plan",
+        model,
+        "--gpu",
+        p["gpu"],
+        "--gpu-catalog",
+        str(gpu_file),
+        *p.get("args", []),
+        "--json",
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120)
+    return json.loads(out.stdout)
+
+
+def table4(points: list[dict[str, Any]], configs: dict[str, Any], gpu_file: Path) -> list[float]:
+    """Held-out logs (not in sizing.md, not used for calibration), through `clearance plan --json`."""
+    print(
+        "\n4) HELD-OUT vLLM startup logs (collected after calibration; `clearance plan --json` unless 'layout')"
+    )
+    print(f"{'point':42s} {'kind':9s} {'logged':>10s} {'Clearance':>10s} {'err':>8s}  naive")
+    errs = []
+    with tempfile.TemporaryDirectory() as t:
+        for p in points:
+            kind = p["kind"]
+            naive = ""
+            if kind == "layout":
+                spec = _spec(p["model"], configs)
+                specs = layer_specs(spec, tp=1, kv_dtype=p.get("kv_dtype"))
+                mode = "align" if p.get("prefix_caching") else "none"
+                layout, _ = vllm_layout(
+                    specs, int(p["pool_gib"] * GIB), p["max_model_len"], 8192, mamba_cache_mode=mode
+                )
+                logged, est = p["logged_kv_cache_tokens"], float(layout.kv_cache_tokens)
+                per_tok = (
+                    spec.num_layers
+                    * 2
+                    * (spec.attention.num_kv_heads * spec.attention.head_dim if spec.attention else 0)
+                    * 2
+                )
+                naive = f"pool/(2·L·kv·hd·2 B, all layers): {pct(p['pool_gib'] * GIB / per_tok, logged)}"
+            else:
+                d = _cli_plan(p, configs, gpu_file, Path(t))
+                b = d["budget"]
+                if kind == "weights":
+                    logged = p["logged_gib"]
+                    est = (d["weights_bytes_per_gpu"] + b.get("rope_cache_bytes", 0)) / GIB
+                    naive = f"checkpoint bytes only: {pct(d['weights_bytes_per_gpu'] / GIB, logged)}"
+                elif kind == "kv_memory":
+                    logged = p["logged_gib"]
+                    signed = b["requested_bytes"] - b["weights_bytes"] - b.get("rope_cache_bytes", 0)
+                    signed -= b["non_torch_bytes"] + b["activation_peak_bytes"]
+                    est = signed / GIB
+                    naive = f"util×total − weights: {(b['requested_bytes'] - b['weights_bytes']) / GIB:.2f} GiB; fits={d['fits']}"
+                else:
+                    logged, est = p["logged_kv_cache_tokens"], float(d["kv_cache_tokens"])
+                    naive = f"weights-only: {pct((b['requested_bytes'] - b['weights_bytes']) / d['kv_bytes_per_token'], logged)}"
+            err = (est - logged) / abs(logged)
+            if kind != "kv_memory":
+                errs.append(abs(err))
+            shown = f"{logged:,.4g}" if kind in ("weights", "kv_memory") else f"{int(logged):,d}"
+            mine = f"{est:,.4g}" if kind in ("weights", "kv_memory") else f"{int(est):,d}"
+            e = f"{err * 100:+.2f}%" if kind != "kv_memory" else f"{est - logged:+.2f}GiB"
+            print(f"{p['id']:42s} {kind:9s} {shown:>10s} {mine:>10s} {e:>8s}  {naive}")
+    return errs
+
+
 def main() -> int:
     data = yaml.safe_load((HERE / "reference_points.yaml").read_text())
     gpu_file = HERE / ".bench_gpus.yaml"
     gpu_file.write_text(yaml.safe_dump({"gpus": data["gpus"]}))
     try:
         load_gpu_catalog(gpu_file)
+        t0 = time.perf_counter()
+        table1()
+        kv_errs = table2(data["kv_logs"], data["configs"])
+        dec_errs = table3(data["decode"], data["configs"])
+        ho_errs = table4(data["held_out"], data["configs"], gpu_file)
     finally:
         gpu_file.unlink()
-    t0 = time.perf_counter()
-    table1()
-    kv_errs = table2(data["kv_logs"], data["configs"])
-    dec_errs = table3(data["decode"], data["configs"])
     n = 200
     t1 = time.perf_counter()
     spec = load_spec("Qwen3.5-122B-A10B")
@@ -188,7 +270,8 @@ def main() -> int:
     per_plan = (time.perf_counter() - t1) / n * 1000
     print(
         f"\nkv_cache_tokens: {sum(e < 0.03 for e in kv_errs)}/{len(kv_errs)} points within 3%; "
-        f"decode: {sum(e < 0.25 for e in dec_errs)}/{len(dec_errs)} within 25%"
+        f"decode: {sum(e < 0.25 for e in dec_errs)}/{len(dec_errs)} within 25% (in-sample); "
+        f"held-out weights/tokens/layout: {sum(e < 0.03 for e in ho_errs)}/{len(ho_errs)} within 3%"
     )
     print(
         f"one plan() call: {per_plan:.2f} ms (Qwen3.5-122B-A10B, TP4); whole bench {time.perf_counter() - t0:.1f} s"
