@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from clearance.cli.app import app
-from clearance.cli.output import console, emit_json, err_console
+from clearance.cli.output import INTERRUPTED_EXIT, console, emit_json, err_console, report_interrupt
 from clearance.endpoint.server import EmbeddedServer
 
 
@@ -75,6 +75,8 @@ def serve(
         )
         raise typer.Exit(2)
     except KeyboardInterrupt:
-        err_console.print("stopping…")
+        srv.stop()
+        report_interrupt("stopped by Ctrl-C; the server is stopped")
+        raise typer.Exit(INTERRUPTED_EXIT) from None
     finally:
         srv.stop()

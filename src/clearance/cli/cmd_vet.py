@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from clearance.cli.app import app
-from clearance.cli.output import console, emit_json, err_console, error_line
+from clearance.cli.output import INTERRUPTED_EXIT, console, emit_json, err_console, report_interrupt
 from clearance.dossier import StageRecord
 from clearance.vet import VetOptions, VetResult, default_out_dir, run_vet
 
@@ -44,10 +44,10 @@ def _run(opts: VetOptions) -> VetResult:
     try:
         return run_vet(opts, on_stage=_print_stage)
     except KeyboardInterrupt:
-        error_line(
-            f"interrupted; results so far are kept in {opts.out} (marked unfinished by its .partial file)"
+        report_interrupt(
+            f"stopped by Ctrl-C; results so far are kept in {opts.out} (marked unfinished by its .partial file)"
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(INTERRUPTED_EXIT) from None
 
 
 def _report(res: VetResult, as_json: bool) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -32,4 +33,20 @@ def emit_json(obj: Any) -> None:
 
 def error_line(message: str) -> None:
     """Print the one readable error line on stderr."""
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+
+
+INTERRUPTED_EXIT = 130
+_interrupt_reported = False
+
+
+def report_interrupt(message: str) -> None:
+    """Print the one Ctrl-C line (a command that knows where its partial results are says so here)."""
+    global _interrupt_reported
+    _interrupt_reported = True
+    err_console.print(f"[bold yellow]interrupted:[/] {escape(message)}", soft_wrap=True)
+
+
+def interrupt_reported() -> bool:
+    """Whether a command already printed its Ctrl-C line (so ``main`` does not print a second one)."""
+    return _interrupt_reported
