@@ -76,3 +76,7 @@ class DossierError(ClearanceError):
 
 class SignatureError(DossierError):
     """A signature, key, certificate chain or signed digest does not verify."""
+
+
+class RegistryError(ClearanceError):
+    """The approval registry cannot be opened, or a registry operation is refused (unknown run, bad sign-off)."""

@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "dossier",
     "sign",
     "bom",
+    "registry",
 ]
 
 for _name in COMMAND_MODULES:

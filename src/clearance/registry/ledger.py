@@ -1,0 +1,127 @@
+"""The tamper-evident ledger: a hash chain where each entry holds the previous entry's sha256.
+
+``entry_hash = sha256(canonical_json({seq, prev_hash, kind, run_id, recorded_at, data}))`` with
+``prev_hash`` of entry 1 being 64 zeros. Editing, deleting or reordering any entry breaks the chain at
+that entry; deleting the newest entries is caught against the stored head or an anchored one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clearance.registry.db import ChainHead, LedgerRow
+from clearance.registry.models import LedgerEntry, LedgerProblem
+
+GENESIS = "0" * 64
+
+
+def canonical(obj: Any) -> str:
+    """Canonical JSON: sorted keys, compact separators, UTF-8 kept (payloads hold no floats)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_hash(
+    seq: int, prev_hash: str, kind: str, run_id: int | None, recorded_at: str, data: Mapping[str, Any]
+) -> str:
+    """The sha256 (hex) of one entry's canonical JSON, which includes the previous entry's hash."""
+    body = {
+        "seq": seq,
+        "prev_hash": prev_hash,
+        "kind": kind,
+        "run_id": run_id,
+        "recorded_at": recorded_at,
+        "data": data,
+    }
+    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+
+
+def ensure_head(session: Session) -> None:
+    """Create the chain-head row (seq 0, genesis hash) if the store has none, so appends can lock it."""
+    if session.get(ChainHead, 1) is None:
+        session.add(ChainHead(id=1, seq=0, entry_hash=GENESIS))
+
+
+def append(session: Session, kind: str, run_id: int | None, recorded_at: str, data: Mapping[str, Any]) -> int:
+    """Append one entry inside the caller's transaction, holding the chain head locked; returns its seq."""
+    head = session.execute(select(ChainHead).where(ChainHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = ChainHead(id=1, seq=0, entry_hash=GENESIS)
+        session.add(head)
+    seq = head.seq + 1
+    h = entry_hash(seq, head.entry_hash, kind, run_id, recorded_at, data)
+    session.add(
+        LedgerRow(
+            seq=seq,
+            prev_hash=head.entry_hash,
+            entry_hash=h,
+            kind=kind,
+            run_id=run_id,
+            recorded_at=recorded_at,
+            data=canonical(data),
+        )
+    )
+    head.seq, head.entry_hash = seq, h
+    session.flush()
+    return seq
+
+
+def to_entry(row: LedgerRow) -> LedgerEntry:
+    """A ledger row as plain data (the exported, offline-verifiable form)."""
+    return LedgerEntry(
+        seq=row.seq,
+        prev_hash=row.prev_hash,
+        entry_hash=row.entry_hash,
+        kind=row.kind,
+        run_id=row.run_id,
+        recorded_at=row.recorded_at,
+        data=json.loads(row.data) if row.data else {},
+    )
+
+
+def verify_chain(
+    entries: Iterable[LedgerEntry], *, raw: Mapping[int, str] | None = None
+) -> list[LedgerProblem]:
+    """Walk the chain from genesis; one problem per broken entry (edited, missing, reordered, bad link).
+
+    ``raw`` maps seq to the stored JSON text, so an edit that keeps the JSON meaning is still caught.
+    """
+    problems: list[LedgerProblem] = []
+    prev = GENESIS
+    expected_seq = 1
+    for e in entries:
+        if e.seq != expected_seq:
+            what = "missing (deleted)" if e.seq > expected_seq else "out of order or duplicated"
+            problems.append(
+                LedgerProblem(
+                    seq=expected_seq, problem=f"entry {expected_seq} is {what}; next stored is {e.seq}"
+                )
+            )
+            expected_seq = e.seq
+        if raw is not None and raw.get(e.seq) is not None and raw[e.seq] != canonical(e.data):
+            problems.append(LedgerProblem(seq=e.seq, problem="stored data is not in canonical form (edited)"))
+        recomputed = entry_hash(e.seq, e.prev_hash, e.kind, e.run_id, e.recorded_at, e.data)
+        if recomputed != e.entry_hash:
+            problems.append(
+                LedgerProblem(
+                    seq=e.seq,
+                    problem=f"entry {e.seq} ({e.kind}) was edited: its content hashes to "
+                    f"{recomputed[:16]}…, recorded {e.entry_hash[:16]}…",
+                )
+            )
+        if e.prev_hash != prev:
+            problems.append(
+                LedgerProblem(
+                    seq=e.seq,
+                    problem=f"entry {e.seq} ({e.kind}) does not follow the entry before it "
+                    "(previous-hash link broken: an entry was edited, deleted or reordered)",
+                )
+            )
+        prev = e.entry_hash
+        expected_seq += 1
+    return problems
