@@ -37,7 +37,7 @@ def bar_chart(bars: list[Bar], *, vmax: float | None = None, unit: str = "", tit
     """Horizontal bars with CI whiskers and dashed threshold lines; ``vmax`` fixes the scale (e.g. 1.0)."""
     if not bars:
         return ""
-    label_w, plot_w, row_h, top = 230, 380, 26, 28 if title else 8
+    label_w, plot_w, row_h, top = 330, 380, 26, 28 if title else 8
     top_val = vmax or max(max(b.value, b.ci_high or 0.0, b.threshold or 0.0) for b in bars) * 1.1 or 1.0
     height = top + row_h * len(bars) + 24
     x0 = label_w
@@ -52,7 +52,7 @@ def bar_chart(bars: list[Bar], *, vmax: float | None = None, unit: str = "", tit
         y = top + i * row_h
         color = "#c53030" if b.bad else PALETTE[0]
         w = max(0.0, min(b.value, top_val)) * sx
-        out.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(b.label[:34])}</text>')
+        out.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(b.label[:52])}</text>')
         out.append(f'<rect x="{x0}" y="{y + 4}" width="{w:.1f}" height="14" fill="{color}" opacity="0.85"/>')
         if b.ci_low is not None and b.ci_high is not None:
             lo, hi = x0 + b.ci_low * sx, x0 + min(b.ci_high, top_val) * sx

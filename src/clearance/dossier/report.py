@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import re
+from collections.abc import Callable
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -13,6 +15,7 @@ from clearance.dossier.models import DossierInput, SigningInfo
 
 PROMPT_CHARS = 500
 ANSWER_CHARS = 700
+SAMPLES_OPEN_PER_SUITE = 5  # more failing samples of a suite sit in a collapsed <details>
 _CI_SUFFIXES = (".ci_low", ".ci_high")
 
 
@@ -124,6 +127,112 @@ def _plan_chart(plan: dict[str, Any]) -> str:
     return stacked_chart(stacks, unit_div=2**30, unit="GiB", title="Estimated memory per GPU (GiB)")
 
 
+def svg_img(svg: str, alt: str) -> str:
+    """An SVG as an ``<img>`` with a data URI: self-contained, and its ids cannot clash with other charts."""
+    if not svg.strip():
+        return ""
+    b64 = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img class="chart" alt="{_attr(alt)}" src="data:image/svg+xml;base64,{b64}">'
+
+
+def _attr(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def _chart(draw: Callable[[], str], alt: str, notes: list[str]) -> str:
+    """Draw one box chart; a chart that cannot be drawn is a note in the report, never a failed dossier."""
+    try:
+        return svg_img(draw(), alt)
+    except Exception as exc:  # charts are illustration: the numbers are in the tables next to them
+        notes.append(f"{alt}: chart not drawn ({type(exc).__name__}: {exc})")
+        return ""
+
+
+def plan_charts(plan: dict[str, Any], notes: list[str]) -> list[str]:
+    """The planner's own charts (memory breakdown, speed against concurrency) for the chosen GPU."""
+    chosen = plan.get("chosen") if isinstance(plan, dict) else None
+    if not isinstance(chosen, dict):
+        return []
+    try:
+        from clearance.plan import PlanResult, render_charts
+
+        result = PlanResult.model_validate(chosen)
+    except Exception as exc:  # an older or foreign plan record: the table still shows its numbers
+        notes.append(f"plan charts not drawn ({type(exc).__name__})")
+        return []
+    try:
+        charts = render_charts(result)
+    except Exception as exc:  # charts are illustration: the numbers are in the table next to them
+        notes.append(f"plan charts not drawn ({type(exc).__name__}: {exc})")
+        return []
+    alts = {
+        "memory": f"Estimated memory per GPU on {result.gpu}",
+        "concurrency": f"Estimated speed against concurrency on {result.gpu}",
+    }
+    return [Markup(svg_img(svg, alts.get(name, f"plan {name}"))) for name, svg in charts.items()]
+
+
+def cost_view(cost: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """Options table, break-even rows, stale figures and the two cost charts from a ``CostReport`` record."""
+    if not isinstance(cost, dict) or not cost:
+        return {}
+    try:
+        from clearance.tco import CostReport
+        from clearance.tco.charts import cumulative_cost_svg, tornado_svg
+
+        rep = CostReport.model_validate(cost)
+    except Exception as exc:
+        notes.append(f"cost details not shown ({type(exc).__name__})")
+        return {}
+    return {
+        "report": rep,
+        "rows": rep.summary(),
+        "break_even": [b for b in rep.break_even if b.a == "onprem"],
+        "stale": rep.stale,
+        "charts": [
+            Markup(c)
+            for c in (
+                _chart(lambda: cumulative_cost_svg(rep), "Cumulative cost per option (estimate)", notes),
+                _chart(lambda: tornado_svg(rep), "Cost sensitivity (estimate)", notes),
+            )
+            if c
+        ],
+    }
+
+
+def group_samples(samples: list[Any], data: DossierInput) -> list[dict[str, Any]]:
+    """Failing samples per suite (in ``order_samples`` order) with the gate outcome behind each suite."""
+    gate_of: dict[str, Any] = {}
+    for g in data.decision.gates:
+        if g.fact.startswith("evals."):
+            suite = g.fact.split(".")[1]
+            if suite not in gate_of or g.outcome == "failed":
+                gate_of[suite] = g
+    evals = data.results.get("evals")
+    totals: dict[str, int] = {}
+    if isinstance(evals, dict):
+        for suite, res in evals.items():
+            failing = res.get("failing_samples") if isinstance(res, dict) else None
+            if isinstance(failing, list):
+                totals[str(suite)] = len(failing)
+    groups: dict[str, list[Any]] = {}
+    for s in samples:
+        groups.setdefault(s.suite, []).append(s)
+    out = []
+    for suite, items in groups.items():
+        out.append(
+            {
+                "suite": suite,
+                "gate": gate_of.get(suite),
+                "open": items[:SAMPLES_OPEN_PER_SUITE],
+                "more": items[SAMPLES_OPEN_PER_SUITE:],
+                "n": len(items),
+                "total": totals.get(suite, len(items)),
+            }
+        )
+    return out
+
+
 def order_samples(data: DossierInput) -> list[Any]:
     """Failing samples of suites behind a rejecting gate first, then reviewing gates, then the rest."""
     rank: dict[str, int] = {}
@@ -152,10 +261,16 @@ def render_report(data: DossierInput, signing: SigningInfo | None = None) -> str
     tco_facts = {k: v for k, v in facts.items() if k.startswith("tco.")}
     load_facts = {k: v for k, v in facts.items() if k.startswith("load.")}
     stages = {s.name: s for s in data.stages}
+    chart_notes: list[str] = []
+    cost = data.results.get("cost")
     template = _env().get_template("report.html.j2")
     return template.render(
         d=data,
         samples=samples,
+        sample_groups=group_samples(samples, data),
+        plan_charts=plan_charts(plan or {}, chart_notes),
+        cost=cost_view(cost if isinstance(cost, dict) else {}, chart_notes),
+        chart_notes=chart_notes,
         decision=data.decision,
         stages=stages,
         signing=signing,
