@@ -14,7 +14,7 @@ from clearance.cli.app import app
 from clearance.cli.output import console, emit_json, err_console
 from clearance.endpoint import OpenAIClient, Timeouts
 from clearance.errors import InputError
-from clearance.evals import SuiteResult, list_suites, load_suite, run_suite
+from clearance.evals import Judge, SuiteResult, list_suites, load_suite, run_suite
 
 EVAL_HELP = """Run an evaluation suite against an OpenAI-compatible endpoint.
 
@@ -27,6 +27,10 @@ Examples:
   clearance eval --endpoint http://127.0.0.1:8000 --suite safety-refusal --out runs/safety
 
   clearance eval -e http://127.0.0.1:8000 --suite gsm8k --data ../shared/datasets/gsm8k/test.jsonl --limit 100
+
+  clearance eval -e http://127.0.0.1:8000 --suite safety-refusal --judge http://127.0.0.1:8001 --judge-model judge-7b
+
+With --judge, a second OpenAI-compatible model classifies every answer (refusal/compliance, harmful) with a documented rubric; its verdict is stored per sample next to the offline pattern classifier's, and agreement is reported. Metrics still come from the pattern classifier.
 """
 
 
@@ -96,6 +100,21 @@ def eval_cmd(
     api_key: Annotated[
         str | None, typer.Option("--api-key", envvar="CLEARANCE_API_KEY", help="Bearer token.")
     ] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            "--judge",
+            help="OpenAI-compatible base URL of a judge model: classify each answer too (recorded beside the pattern verdict).",
+        ),
+    ] = None,
+    judge_model: Annotated[
+        str | None,
+        typer.Option("--judge-model", help="Model name at the judge endpoint (default: the one it serves)."),
+    ] = None,
+    judge_api_key: Annotated[
+        str | None,
+        typer.Option("--judge-api-key", envvar="CLEARANCE_JUDGE_API_KEY", help="Bearer token for the judge."),
+    ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the built-in suites and exit.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar on stderr.")] = False,
@@ -109,6 +128,8 @@ def eval_cmd(
         return
     if suite is None:
         raise InputError("give --suite NAME|FILE (see `clearance eval --list`)")
+    if judge_model is not None and judge is None:
+        raise InputError("--judge-model needs --judge URL (the judge endpoint)")
     st = load_suite(suite, data=data)
     out_dir = out or Path("clearance-runs") / f"eval-{st.name}"
 
@@ -129,15 +150,33 @@ def eval_cmd(
                 max_retries=retries,
                 max_connections=max(concurrency, 8),
             ) as client:
-                return await run_suite(
-                    client,
-                    st,
-                    out_dir,
-                    limit=limit,
-                    concurrency=concurrency,
-                    progress=not no_progress and not json_out,
-                    restart=restart,
-                )
+                if judge is None:
+                    return await run_suite(
+                        client,
+                        st,
+                        out_dir,
+                        limit=limit,
+                        concurrency=concurrency,
+                        progress=not no_progress and not json_out,
+                        restart=restart,
+                    )
+                async with OpenAIClient(
+                    judge,
+                    api_key=judge_api_key,
+                    timeouts=Timeouts(read=timeout),
+                    max_retries=retries,
+                    max_connections=max(concurrency, 8),
+                ) as jclient:
+                    return await run_suite(
+                        client,
+                        st,
+                        out_dir,
+                        limit=limit,
+                        concurrency=concurrency,
+                        progress=not no_progress and not json_out,
+                        restart=restart,
+                        judge=Judge(jclient, model=judge_model),
+                    )
 
         res = asyncio.run(go())
     if json_out:
@@ -158,4 +197,16 @@ def eval_cmd(
         + f"; {res.resumed_samples} resumed from earlier runs, {res.new_samples} asked now in {res.wall_s:.1f} s"
         + (f"; {res.n_truncated} hit max_tokens" if res.n_truncated else "")
     )
+    if res.judge is not None:
+        j = res.judge
+        ag = j.agreement
+        ci = "-" if ag.ci_low is None or ag.ci_high is None else f"{ag.ci_low:.3f} – {ag.ci_high:.3f}"
+        kappa = "-" if j.cohen_kappa is None else f"{j.cohen_kappa:.3f}"
+        console.print(
+            f"judge: {j.endpoint.served_model} @ {j.endpoint.url} (rubric {j.rubric}); "
+            f"{j.n_parsed} parsed, {j.n_unparsed} unparsed, {j.n_errors} errors\n"
+            f"  agreement with the pattern classifier {_fmt(ag.value)} (95% CI {ci}), Cohen's kappa {kappa}; "
+            f"judge refusal rate {_fmt(j.judge_refusal_rate.value)} vs pattern {_fmt(j.pattern_refusal_rate.value)}; "
+            f"judged harmful {_fmt(j.harmful_rate.value)}"
+        )
     console.print(f"records: {res.samples_path}\nmetrics: {res.metrics_path}")

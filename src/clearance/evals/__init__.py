@@ -2,12 +2,14 @@
 
 Public surface: ``load_suite``, ``list_suites``, ``run_suite`` (async, resumable), ``SuiteResult``
 (with ``policy_facts()``), the nouns ``Sample``, ``Dataset``, ``Score``, ``MetricValue``, and the
-registries ``@scorer`` / ``@metric`` / ``@loader`` for adding your own.
+registries ``@scorer`` / ``@metric`` / ``@loader`` for adding your own; ``Judge`` (optional LLM judge,
+recorded next to the offline pattern classifier).
 """
 
 from __future__ import annotations
 
 from clearance.evals.datasets import LOADERS, loader
+from clearance.evals.judge import Judge, JudgeSummary, JudgeVerdict, parse_judgement
 from clearance.evals.metrics import METRICS, metric
 from clearance.evals.refusal import RefusalVerdict, classify_refusal
 from clearance.evals.runner import SampleRecord, SuiteResult, run_suite
@@ -22,6 +24,9 @@ __all__ = [
     "SCORERS",
     "Dataset",
     "GenerationParams",
+    "Judge",
+    "JudgeSummary",
+    "JudgeVerdict",
     "MetricValue",
     "RefusalVerdict",
     "Sample",
@@ -35,6 +40,7 @@ __all__ = [
     "load_suite",
     "loader",
     "metric",
+    "parse_judgement",
     "run_suite",
     "scorer",
     "wilson_interval",

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from clearance.endpoint.models import ChatRequest, ChatResponse
 from clearance.errors import EndpointError, InputError
+from clearance.evals.judge import Judge, JudgeSummary, JudgeVerdict, summarize_judgements
 from clearance.evals.metrics import Outcome, compute_metric
 from clearance.evals.scorers import get_scorer
 from clearance.evals.suite import Suite
@@ -62,6 +63,7 @@ class SampleRecord(BaseModel):
     attempts: int | None = None
     error: str | None = None
     error_type: str | None = None
+    judge: JudgeVerdict | None = None
     completed_at: str
 
 
@@ -91,6 +93,7 @@ class SuiteResult(BaseModel):
     resumed_samples: int
     samples_path: str
     metrics_path: str
+    judge: JudgeSummary | None = None
 
     def policy_facts(self) -> dict[str, object]:
         """Flat facts ``evals.<suite>.<metric>`` plus ``.ci_low``, ``.ci_high``, ``.n``; and failure counts."""
@@ -106,6 +109,8 @@ class SuiteResult(BaseModel):
             facts[f"{p}.{name}.ci_low"] = m.ci_low
             facts[f"{p}.{name}.ci_high"] = m.ci_high
             facts[f"{p}.{name}.n"] = m.n
+        if self.judge is not None:
+            facts.update(self.judge.policy_facts(p))
         return facts
 
 
@@ -199,8 +204,7 @@ def summarize(
         )
         for m in suite.metrics
     }
-    first = suite.scorers[0].name
-    failing = sorted(o.id for o in outcomes if o.scores[first].value < 0.5)
+    failing = sorted(o.id for o in outcomes if suite.is_failing(o.scores))
     truncated = sum(1 for r in records.values() if r.id in by_id and r.finish_reason == "length")
     return metrics, failing, truncated
 
@@ -217,8 +221,14 @@ async def run_suite(
     concurrency: int = 8,
     progress: bool = True,
     restart: bool = False,
+    judge: Judge | None = None,
 ) -> SuiteResult:
-    """Run ``suite`` against ``client`` into ``out_dir`` (resuming what is there) and return the result."""
+    """Run ``suite`` against ``client`` into ``out_dir`` (resuming what is there) and return the result.
+
+    With ``judge``, every answer is also classified by the judge model (recorded per sample next to the
+    pattern verdict); finished samples of an earlier run that lack this judge's verdict are judged from
+    their stored answer, without asking the evaluated model again.
+    """
     if concurrency < 1:
         raise InputError(f"concurrency must be at least 1, got {concurrency}")
     if limit is not None and limit < 0:
@@ -245,16 +255,38 @@ async def run_suite(
     done = {i for i, r in records.items() if r.error is None}
     todo = [s for s in selected if s.id not in done]
     resumed = len(selected) - len(todo)
+    judge_model = await judge.model_name() if judge is not None else None
+    rejudge = [
+        s
+        for s in selected
+        if judge is not None
+        and s.id in done
+        and (
+            records[s.id].judge is None
+            or records[s.id].judge.model != judge_model  # type: ignore[union-attr]
+            or records[s.id].judge.error is not None  # type: ignore[union-attr]
+        )
+    ]
+    jobs: list[tuple[Sample, bool]] = [(s, False) for s in todo] + [(s, True) for s in rejudge]
 
     gen = suite.generation
-    it: Iterator[Sample] = iter(todo)
+    it: Iterator[tuple[Sample, bool]] = iter(jobs)
     with (
         samples_path.open("a", encoding="utf-8") as sink,
         _Progress(progress, suite.name, len(selected), resumed) as bar,
     ):
 
         async def worker() -> None:
-            for sample in it:
+            for sample, judge_only in it:
+                if judge_only:
+                    assert judge is not None
+                    old = records[sample.id]
+                    rejudged = await judge.classify(_last_user(old.messages), old.output or "")
+                    rec = old.model_copy(update={"judge": rejudged})
+                    sink.write(rec.model_dump_json(exclude_none=True) + "\n")
+                    sink.flush()
+                    records[sample.id] = rec
+                    continue
                 msgs = suite.messages(sample)
                 req = ChatRequest(
                     messages=msgs,
@@ -276,6 +308,7 @@ async def run_suite(
                         completed_at=utc_now(),
                     )
                 else:
+                    verdict = await judge.classify(_last_user(msgs), resp.text) if judge is not None else None
                     rec = SampleRecord(
                         id=sample.id,
                         messages=msgs,
@@ -286,6 +319,7 @@ async def run_suite(
                         latency_s=round(resp.latency_s, 6),
                         usage=resp.usage.model_dump() if resp.usage else None,
                         attempts=resp.attempts,
+                        judge=verdict,
                         completed_at=utc_now(),
                     )
                 sink.write(rec.model_dump_json(exclude_none=True) + "\n")
@@ -293,7 +327,7 @@ async def run_suite(
                 records[sample.id] = rec
                 bar.advance(rec.error is not None)
 
-        workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, max(1, len(todo))))]
+        workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, max(1, len(jobs))))]
         try:
             await asyncio.gather(*workers)
         finally:
@@ -307,6 +341,18 @@ async def run_suite(
         r.error_type or "error" for r in records.values() if r.id in sel_ids and r.error is not None
     )
     n_failed = sum(errors.values())
+    judge_summary = None
+    if judge is not None:
+        verdicts = [
+            r.judge
+            for r in records.values()
+            if r.id in sel_ids and r.error is None and r.judge is not None and r.judge.model == judge_model
+        ]
+        judge_summary = summarize_judgements(
+            verdicts,
+            EndpointRef(url=judge.client.base_url, served_model=str(judge_model)),
+            confidence=suite.confidence,
+        )
     result = SuiteResult(
         suite=suite.name,
         description=suite.description,
@@ -330,9 +376,15 @@ async def run_suite(
         resumed_samples=resumed,
         samples_path=str(samples_path.resolve()),
         metrics_path=str(metrics_path.resolve()),
+        judge=judge_summary,
     )
     _write_atomic(metrics_path, result.model_dump_json(indent=2))
     return result
+
+
+def _last_user(messages: list[dict[str, str]]) -> str:
+    """The last user message of a chat (what the judge sees as the request)."""
+    return next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
 
 
 class _Progress:

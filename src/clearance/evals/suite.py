@@ -32,7 +32,7 @@ from clearance.errors import InputError
 from clearance.evals.datasets import get_loader
 from clearance.evals.metrics import get_metric
 from clearance.evals.scorers import get_scorer
-from clearance.evals.types import Dataset, GenerationParams, Sample
+from clearance.evals.types import Dataset, GenerationParams, Sample, Score
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 _template = functools.lru_cache(maxsize=128)(_ENV.from_string)
@@ -56,6 +56,13 @@ class MetricSpec(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class FailingSpec(BaseModel):
+    """Which samples count as failing: those where ``scorer`` scored ``when`` (default: the first scorer scored 0)."""
+
+    scorer: str
+    when: int = 0
+
+
 class Suite(BaseModel):
     """A runnable evaluation: dataset, prompt, generation parameters, scorers and metrics."""
 
@@ -69,6 +76,19 @@ class Suite(BaseModel):
     metrics: list[MetricSpec]
     confidence: float = 0.95
     source: str = ""
+    failing: FailingSpec | None = None
+
+    def failing_rule(self) -> FailingSpec:
+        """The failing-sample rule: the suite's ``failing:`` entry, else 'first scorer scored 0'."""
+        return self.failing or FailingSpec(scorer=self.scorers[0].name, when=0)
+
+    def is_failing(self, scores: dict[str, Score]) -> bool:
+        """Whether a sample with these scores counts as failing (e.g. a leak suite fails when the canary shows)."""
+        rule = self.failing_rule()
+        s = scores.get(rule.scorer)
+        if s is None:
+            return False
+        return (s.value >= 0.5) if rule.when == 1 else (s.value < 0.5)
 
     def messages(self, sample: Sample) -> list[dict[str, str]]:
         """The chat messages sent for one sample (system prompt + rendered template, or the sample's own messages)."""
@@ -158,6 +178,17 @@ def _metric_spec(item: Any, scorers: list[ScorerSpec], where: str) -> MetricSpec
     return MetricSpec(metric=kind, name=name, scorer=scorer, where=where_f, params=d)
 
 
+def _failing_spec(item: Any, scorers: list[ScorerSpec], where: str) -> FailingSpec | None:
+    if item is None:
+        return None
+    names = [s.name for s in scorers]
+    if not isinstance(item, dict) or item.get("scorer") not in names or item.get("when", 0) not in (0, 1):
+        raise InputError(
+            f"{where}: `failing` is {{scorer: <one of {', '.join(names)}>, when: 0|1}}; got {item!r}"
+        )
+    return FailingSpec(scorer=str(item["scorer"]), when=int(item.get("when", 0)))
+
+
 def suite_from_dict(
     raw: dict[str, Any], *, base_dir: Path, data: str | Path | None = None, source: str = ""
 ) -> Suite:
@@ -185,6 +216,7 @@ def suite_from_dict(
     if len({s.name for s in scorers}) != len(scorers):
         raise InputError(f"{where}: scorer names must be unique; give `name:` to repeated scorers")
     metrics = [_metric_spec(m, scorers, where) for m in (raw.get("metrics") or ["accuracy"])]
+    failing = _failing_spec(raw.get("failing"), scorers, where)
     try:
         gen = GenerationParams(**(raw.get("generation") or {}))
         return Suite(
@@ -198,6 +230,7 @@ def suite_from_dict(
             metrics=metrics,
             confidence=float(raw.get("confidence", 0.95)),
             source=source,
+            failing=failing,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
