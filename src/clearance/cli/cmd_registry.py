@@ -248,10 +248,12 @@ def _print_verify(res: LedgerVerifyResult, what: str) -> None:
     else:
         console.print(f"[bold red]FAILED[/] {what}: {len(res.problems)} problem(s)", soft_wrap=True)
         for p in res.problems[:30]:
-            where = f"entry {p.seq}" if p.seq is not None else (p.record or "")
+            parts = [f"entry {p.seq}" if p.seq is not None else "", f"({p.record})" if p.record else ""]
+            where = " ".join(x for x in parts if x)
             console.print(f"  {where}: {p.problem}", soft_wrap=True)
     console.print(
-        f"head {res.head_seq}:{res.head_hash}  (keep it outside the database; check with --expect-head)"
+        f"head {res.head_seq}:{res.head_hash}  (keep it outside the database; check with --expect-head)",
+        soft_wrap=True,
     )
 
 
