@@ -172,6 +172,8 @@ def score_match(sample: Sample, output: str, **params: Any) -> Score:
     raise InputError(f"sample {sample.id}: unknown check {check!r} (number, word, exact, exact_case, regex)")
 
 
+_OPTION_LINE = re.compile(r"^\s*\(?([A-J])[.)]\s+\S", re.M)
+
 _LETTER_PATTERNS = [
     ("answer_is", re.compile(r"answer\s*(?:is|:)\s*:?\s*\(?\**([A-J])\b", re.I)),
     ("leading_letter", re.compile(r"^\W*\(?([A-J])(?:[).:\]]|\s*$|\s+[-–])")),
@@ -191,12 +193,19 @@ def score_choice(sample: Sample, output: str, **_: Any) -> Score:
     letters = string.ascii_uppercase[: n or 10]
     picked: str | None = None
     rule = "no_choice"
+    # An answer that lists two or more options ("A. …\nB. …") repeats the question; its leading letter is
+    # not a choice. Only an explicit "answer is X" counts then.
+    echoed = len({m.upper() for m in _OPTION_LINE.findall(body) if m.upper() in letters}) >= 2
     for name, pat in _LETTER_PATTERNS:
+        if echoed and name != "answer_is":
+            continue
         m = pat.search(body)
         if m and m.group(1).upper() in letters:
             picked, rule = m.group(1).upper(), name
             break
-    if picked is None and sample.choices:
+    if echoed and picked is None:
+        rule = "options_echoed"
+    elif picked is None and sample.choices:
         norm = f" {normalize(body)} "
         hits = [i for i, c in enumerate(sample.choices) if normalize(c) and f" {normalize(c)} " in norm]
         if len(hits) == 1:
