@@ -124,6 +124,7 @@ def table2(points: list[dict[str, Any]], configs: dict[str, Any]) -> list[float]
             engine=p.get("engine", "vllm"),
             gpu_memory_utilization=p["gpu_memory_utilization"],
             max_model_len=p["max_model_len"],
+            engine_version=p.get("engine_version"),
         )
         r = plan(spec, o)
         logged = p["logged_kv_cache_tokens"]

@@ -154,6 +154,14 @@ def plan(
             help="Engine release whose reporting to follow, e.g. 0.20.1 (vLLM ≤ 0.20 logs the legacy KV-size figure).",
         ),
     ] = None,
+    sampler: Annotated[
+        str | None,
+        typer.Option(
+            "--sampler",
+            help="vLLM sampler warm-up: 'sort' (PyTorch-native top-k/top-p, vLLM 0.8–0.15 pip installs) or 'kernel' "
+            "(FlashInfer/Triton). Default: from --engine-version; when neither is given, 'fits' must hold for both.",
+        ),
+    ] = None,
     prefix_caching: Annotated[
         bool,
         typer.Option(
@@ -277,6 +285,7 @@ def plan(
         text_only=text_only,
         prefix_caching=prefix_caching,
         engine_version=engine_version,
+        sampler=sampler,
     )
     result = run_plan(spec, opts)
     if charts is not None:
@@ -346,7 +355,8 @@ def _print_result(r: object) -> None:
         "runtime overhead",
         f"{_gib(b.non_torch_bytes)} non-torch + {_gib(b.activation_peak_bytes)} activation peak"
         + (f" + {_gib(b.rope_cache_bytes)} RoPE cache" if b.rope_cache_bytes else ""),
-        "estimate (calibrated on vLLM logs)",
+        "estimate (calibrated on vLLM logs)"
+        + (f"; sampler warm-up {_gib(b.sampler_peak_bytes)} ({b.sampler})" if b.sampler else ""),
     )
     row("KV cache per GPU", _gib(r.kv_cache_bytes_per_gpu), "what is left for KV / state")
     row(

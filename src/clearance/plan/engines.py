@@ -92,8 +92,68 @@ def vllm_defaults(gpu: GPU, max_model_len: int, mnbt: int | None, max_seqs: int 
     return tokens, seqs
 
 
-def activation_peak_bytes(spec: ModelSpec, tp: int, max_num_batched_tokens: int, max_num_seqs: int) -> int:
-    """Estimated torch activation peak of vLLM's profiling run (dummy forward + dummy sampler)."""
+#: vLLM releases whose default CUDA sampler sorts the whole vocabulary (PyTorch-native top-k/top-p): V1 from
+#: v0.8; pip wheels carried no FlashInfer until v0.11.1 (vllm#26443), v0.11.1 turned the FlashInfer sampler off
+#: by default (vllm#26859), and the Triton top-k/top-p kernel (vllm#33538, Feb 2026) replaced the sort from
+#: about v0.16. Docker images of v0.9–v0.11.0 ship FlashInfer and do not sort (pass ``sampler="kernel"``).
+SORT_SAMPLER_RELEASES = ((0, 8), (0, 16))
+SAMPLERS = ("sort", "kernel")
+
+
+def sampler_for_version(version: tuple[int, ...] | None) -> str | None:
+    """The sampler implementation a vLLM release uses by default (``"sort"``/``"kernel"``; None when unknown)."""
+    if version is None:
+        return None
+    lo, hi = SORT_SAMPLER_RELEASES
+    return "sort" if lo <= version < hi else "kernel"
+
+
+def sort_sampler_bytes_per_logit(rows: int, logits_dtype_bytes: int = 2) -> int:
+    """Peak bytes per logit of vLLM's PyTorch-native top-k/top-p sampler warm-up (the full-vocabulary sort).
+
+    ``_dummy_sampler_run`` (``vllm/v1/worker/gpu_model_runner.py``) samples ``rows`` dummy requests with
+    top_p 0.9 and top_k = vocab − 1, so ``apply_top_k_top_p`` (``vllm/v1/sample/ops/topk_topp_sampler.py``)
+    sorts every row. Alive at the sort, per logit: the model-dtype logits from ``compute_logits`` (held by the
+    caller), the fp32 copy ``Sampler.forward`` makes (``logits.to(torch.float32)``; none when already fp32),
+    the sorted values (4 B) and int64 indices (8 B), and PyTorch's sort scratch
+    (``aten/src/ATen/native/cuda/Sort.cu``): ≥ 128 rows ``segmented_sort_pairs`` fills int64 reverse indices
+    (8 B) and cub's ``DeviceSegmentedRadixSort::SortPairs`` allocates alternate key and value buffers
+    (4 + 8 B); 2–127 rows ``segmented_sort_pairs_by_full_sort`` holds two int2 index arrays (8 + 8 B), a keys
+    output (4 B) and cub's alternates (4 + 8 B); one row sorts in place of a vocab-sized index array.
+    """
+    base = (logits_dtype_bytes if logits_dtype_bytes < 4 else 0) + 4 + 4 + 8
+    if rows >= 128:
+        return base + 8 + 12
+    if rows >= 2:
+        return base + 8 + 8 + 4 + 12
+    return base
+
+
+def sampler_peak_bytes(spec: ModelSpec, max_num_batched_tokens: int, max_num_seqs: int, sampler: str) -> int:
+    """Torch memory of vLLM's dummy sampler run over min(max_num_seqs, tokens) rows × vocab logits.
+
+    ``"sort"``: exact per-logit itemisation of the PyTorch-native path (``sort_sampler_bytes_per_logit``);
+    ``"kernel"`` (FlashInfer/Triton top-k/top-p, no sort): the calibrated ``SAMPLER_FACTOR`` × 4 B per logit.
+    """
+    rows = min(max_num_seqs, max_num_batched_tokens)
+    if sampler == "sort":
+        dtype_bytes = 4 if spec.dtype == "float32" else 2
+        return rows * spec.vocab_size * sort_sampler_bytes_per_logit(rows, dtype_bytes)
+    return int(SAMPLER_FACTOR * rows * spec.vocab_size * 4)
+
+
+def activation_peak_bytes(
+    spec: ModelSpec, tp: int, max_num_batched_tokens: int, max_num_seqs: int, sampler: str = "kernel"
+) -> int:
+    """Estimated torch activation peak of vLLM's profiling run (dummy forward + dummy sampler).
+
+    ``sampler="kernel"``: forward + sampler + quantized-kernel scratch, summed as calibrated on logs of
+    releases whose sampler does not sort. ``sampler="sort"``: the forward's intermediates are freed before
+    ``_dummy_sampler_run``, so the peak is the larger of the forward (+ kernel scratch) and the sort peak plus
+    the hidden states the dummy run keeps (``max_num_batched_tokens × hidden × 2 B``).
+    """
+    if sampler not in SAMPLERS:
+        raise InputError(f"[--sampler] unknown vLLM sampler {sampler!r}; use one of {', '.join(SAMPLERS)}")
     h = spec.hidden_size
     act = 2  # bf16 activations
     has_dense = any(spec.moe is None or i in spec.moe.dense_layers for i in range(spec.num_layers))
@@ -110,9 +170,12 @@ def activation_peak_bytes(spec: ModelSpec, tp: int, max_num_batched_tokens: int,
         widths.append((2 * a.num_heads * a.head_dim + 2 * a.num_kv_heads * a.head_dim) // tp)
     per_token = act * (max(widths or [2 * h]) + 2 * h)
     forward = max_num_batched_tokens * per_token
-    sampler = SAMPLER_FACTOR * min(max_num_seqs, max_num_batched_tokens) * spec.vocab_size * 4
     quantized = spec.quant.method not in ("none", "gguf")
-    return int(forward + sampler + (QUANT_WORKSPACE if quantized else 0))
+    scratch = QUANT_WORKSPACE if quantized else 0
+    peak = sampler_peak_bytes(spec, max_num_batched_tokens, max_num_seqs, sampler)
+    if sampler == "sort":
+        return int(max(forward + scratch, peak + max_num_batched_tokens * h * act))
+    return int(forward + peak + scratch)
 
 
 def non_torch_bytes(tp: int, nvlink: bool = True) -> int:

@@ -11,6 +11,7 @@ from clearance.errors import InputError, ModelSourceError
 from clearance.plan.catalog import find_model
 from clearance.plan.config_reader import load_config_file, spec_from_config, spec_from_gguf_metadata
 from clearance.plan.engines import (
+    SAMPLERS,
     VERSION_SEMANTICS,
     KVLayout,
     activation_peak_bytes,
@@ -20,6 +21,8 @@ from clearance.plan.engines import (
     non_torch_bytes,
     normalize_engine,
     rope_cache_bytes,
+    sampler_for_version,
+    sampler_peak_bytes,
     sglang_layout,
     sglang_reserved_bytes,
     vllm_defaults,
@@ -128,6 +131,9 @@ class PlanOptions(BaseModel):
     text_only: bool = False
     prefix_caching: bool = False
     engine_version: str | None = None  # e.g. "0.20.1": vLLM ≤ 0.20 reports the legacy KV-size figure
+    #: vLLM sampler warm-up: "sort" (PyTorch-native top-k/top-p), "kernel" (FlashInfer/Triton); None: from
+    #: ``engine_version``, and when that is not given either, fits must hold under both
+    sampler: str | None = None
     prompt_tokens: int = Field(default=1024, ge=1)
     output_tokens: int = Field(default=256, ge=1)
 
@@ -142,6 +148,12 @@ class MemoryBudget(BaseModel):
     #: RoPE cos/sin cache buffer (exact; held by every GPU, not in the checkpoint; 0 for llama.cpp)
     rope_cache_bytes: int = 0
     activation_peak_bytes: int
+    #: part of the activation peak from the dummy sampler run (rows × vocab logits)
+    sampler_peak_bytes: int = 0
+    #: sampler implementation assumed: "sort", "kernel" ("" for other engines)
+    sampler: str = ""
+    #: KV memory if the vLLM release sorts the vocabulary at warm-up (only when the sampler is not known)
+    kv_cache_bytes_sort_sampler: int | None = None
     cudagraph_bytes: int
     cudagraph_in_budget: bool
     kv_cache_bytes: int
@@ -352,8 +364,7 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
             extra = int(wb.bytes.get("experts", 0) / tp * (pad - 1))
             w_gpu += extra
             warnings.append(
-                f"MXFP4 MoE on {gpu.name}: vLLM pads expert weights ×{pad:.3f} (+{extra / GIB:.2f} GiB per GPU); "
-                "vLLM logs for gpt-oss on Hopper also show several GiB more profiling overhead than estimated here"
+                f"MXFP4 MoE on {gpu.name}: vLLM pads expert weights ×{pad:.3f} (+{extra / GIB:.2f} GiB per GPU)"
             )
     kv_name, _ = kv_dtype_bytes(spec, o.kv_dtype)
     if kv_name == "fp8_ds_mla" and spec.mla is None:
@@ -374,6 +385,15 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
     mnbt, max_seqs = vllm_defaults(gpu, max_len, o.max_num_batched_tokens, o.max_num_seqs)
     cg = cudagraph_bytes(spec, tp)
     mamba_mode = "align" if o.prefix_caching else "none"
+    if o.sampler is not None and o.sampler not in SAMPLERS:
+        raise InputError(f"[--sampler] unknown vLLM sampler {o.sampler!r}; use one of {', '.join(SAMPLERS)}")
+    known_sampler = o.sampler or sampler_for_version(
+        _version_tuple(o.engine_version) if o.engine_version else None
+    )
+    sampler = known_sampler or "kernel"
+    sampler_bytes = 0
+    kv_sort: int | None = None
+    sort_layout: KVLayout | None = None
     if engine == "vllm":
         requested = int(usable * o.gpu_memory_utilization)
         nt = non_torch_bytes(
@@ -381,7 +401,7 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
             nvlink=any(k in gpu.interconnect for k in ("NVLink", "Infinity"))
             and "bridge" not in gpu.interconnect,
         )
-        act = activation_peak_bytes(spec, tp, mnbt, max_seqs)
+        act = activation_peak_bytes(spec, tp, mnbt, max_seqs, sampler)
         estimated += ["non_torch_bytes", "activation_peak_bytes", "cudagraph_bytes"]
         rope = rope_cache_bytes(spec)
         available = requested - w_gpu - rope - nt - act - (cg if o.cudagraph_in_budget else 0)
@@ -397,7 +417,7 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
                 f"vLLM's default max_num_seqs {max_seqs} exceeds the {layout.num_blocks} state (Mamba) cache blocks and would refuse to start; planned with --max-num-seqs {capped}"
             )
             max_seqs = capped
-            act = activation_peak_bytes(spec, tp, mnbt, max_seqs)
+            act = activation_peak_bytes(spec, tp, mnbt, max_seqs, sampler)
             available = requested - w_gpu - rope - nt - act - (cg if o.cudagraph_in_budget else 0)
             layout, specs = vllm_layout(
                 layer_specs(spec, tp=tp, kv_dtype=kv_name, block_size=block),
@@ -414,6 +434,36 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
         if _version_tuple(o.engine_version) < (0, 21):
             layout = layout.model_copy(update={"kv_cache_tokens": layout.kv_cache_tokens_legacy})
             semantics = f"vLLM {o.engine_version} 'GPU KV cache size' = num_blocks // num_kv_cache_groups × block_size (releases up to v0.20)"
+        sampler_bytes = sampler_peak_bytes(spec, mnbt, max_seqs, sampler)
+        rows = min(max_seqs, mnbt)
+        if known_sampler is None:
+            # the release is unknown: vLLM 0.8–0.15 (pip) sorts rows × vocab logits at warm-up; fits must hold then too
+            delta = activation_peak_bytes(spec, tp, mnbt, max_seqs, "sort") - act
+            if delta > 0:
+                kv_sort = available - delta
+                sort_layout, _ = vllm_layout(
+                    layer_specs(spec, tp=tp, kv_dtype=kv_name, block_size=block),
+                    max(kv_sort, 0),
+                    max_len,
+                    mnbt,
+                    mamba_cache_mode=mamba_mode,
+                )
+                if delta >= GIB or delta >= 0.05 * max(available, 1):
+                    warnings.append(
+                        f"sampler warm-up: vLLM 0.8–0.15 (pip installs) sorts {rows} × {spec.vocab_size:,} logits "
+                        f"while profiling ({sampler_peak_bytes(spec, mnbt, max_seqs, 'sort') / GIB:.2f} GiB), leaving "
+                        f"{max(kv_sort, 0) / GIB:.2f} GiB for KV instead of {max(available, 0) / GIB:.2f} GiB "
+                        f"({sort_layout.max_concurrency:.2f} sequences); pass --engine-version or --sampler, "
+                        "or lower --max-num-seqs"
+                    )
+        assumptions.append(
+            f"sampler warm-up over {rows} rows × {spec.vocab_size:,} vocab: "
+            + (
+                "PyTorch-native full-vocabulary sort (vLLM 0.8–0.15 pip installs; exact per-logit bytes)"
+                if sampler == "sort"
+                else "FlashInfer/Triton top-k/top-p kernel, no sort (vLLM 0.16+ or FlashInfer present; calibrated)"
+            )
+        )
         if not o.cudagraph_in_budget:
             assumptions.append(
                 f"CUDA graphs (~{cg / GIB:.2f} GiB/GPU, estimate) are captured after the KV cache and use memory beyond gpu_memory_utilization"
@@ -448,6 +498,9 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
         non_torch_bytes=nt,
         rope_cache_bytes=rope,
         activation_peak_bytes=act,
+        sampler_peak_bytes=sampler_bytes,
+        sampler=sampler if engine == "vllm" else "",
+        kv_cache_bytes_sort_sampler=max(kv_sort, 0) if kv_sort is not None else None,
         cudagraph_bytes=cg if engine == "vllm" else 0,
         cudagraph_in_budget=o.cudagraph_in_budget,
         kv_cache_bytes=kv_bytes,
@@ -476,6 +529,15 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
         reasons.append(
             f"only {layout.max_concurrency:.2f} sequences of {max_len} tokens fit; {o.concurrency} requested"
         )
+    if fits and kv_sort is not None and sort_layout is not None:
+        need = max(o.concurrency, 1)
+        if kv_sort <= 0 or sort_layout.max_concurrency < need:
+            fits = False
+            reasons.append(
+                f"fits only if the vLLM release does not sort the vocabulary at sampler warm-up: with vLLM 0.8–0.15 "
+                f"(pip) {max(kv_sort, 0) / GIB:.2f} GiB of KV holds {sort_layout.max_concurrency:.2f} sequences of "
+                f"{max_len} tokens ({need} requested); pass --engine-version/--sampler for that release's figure"
+            )
     specs_now = specs
     perf = estimate_performance(
         spec,
