@@ -6,10 +6,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from clearance.cli.app import app
 from clearance.cli.output import INTERRUPTED_EXIT, console, emit_json, err_console, report_interrupt
 from clearance.dossier import StageRecord
+from clearance.dossier.report import fmt_value
+from clearance.policy import GateResult
 from clearance.vet import VetOptions, VetResult, default_out_dir, run_vet
 
 _STATUS_STYLE = {
@@ -34,7 +37,17 @@ def _print_stage(rec: StageRecord) -> None:
     took = f" [dim]{rec.duration_s:.1f}s[/]" if rec.duration_s is not None else ""
     text = rec.error if rec.status == "failed" else rec.summary
     kind = rec.kind if rec.status in ("ok", "failed") else rec.status
-    err_console.print(f"  {mark} [bold]{rec.name:<24}[/] [dim]{kind:<11}[/] {text}{took}", soft_wrap=True)
+    err_console.print(
+        f"  {mark} [bold]{rec.name:<24}[/] [dim]{kind:<11}[/] {escape(text or '')}{took}", soft_wrap=True
+    )
+
+
+def _observed(g: GateResult) -> str:
+    """``fact = value (required op threshold)`` for one gate, short enough for one terminal line."""
+    if g.outcome in ("missing", "skipped"):
+        return f"{g.fact} not measured" if g.outcome == "missing" else g.reason
+    point = f", point estimate {fmt_value(g.point_estimate)}" if g.point_estimate is not None else ""
+    return f"{g.fact} = {fmt_value(g.observed)}{point} (required {g.operator} {fmt_value(g.threshold)})"
 
 
 def _run(opts: VetOptions) -> VetResult:
@@ -67,20 +80,33 @@ def _report(res: VetResult, as_json: bool) -> None:
     d = res.decision
     console.print()
     console.print(
-        f"[{_STATUS_STYLE[d.status]}] {d.status.upper().replace('_', ' ')} [/]  policy {d.policy_name}"
+        f"[{_STATUS_STYLE[d.status]}] {d.status.upper().replace('_', ' ')} [/]  policy {d.policy_name}",
+        soft_wrap=True,
     )
     console.print("Reasons:")
     for r in d.reasons:
         console.print(f"  • {r}", soft_wrap=True, markup=False)
-    console.print("Gates:")
+    counts = d.counts()
+    console.print(
+        f"Gates: {counts['passed']} passed, {counts['failed']} failed, {counts['missing']} not measured, "
+        f"{counts['skipped']} skipped",
+        soft_wrap=True,
+    )
     for g in d.gates:
         style = {"passed": "green", "failed": "red", "missing": "yellow", "skipped": "dim"}[g.outcome]
-        console.print(f"  [{style}]{g.outcome:<8}[/] {g.id}: {g.reason}", soft_wrap=True)
+        action = f" → {g.action}" if g.outcome != "passed" and g.action != "none" else ""
+        console.print(
+            f"  [{style}]{g.outcome:<8}[/] {escape(g.id)}{action}: {escape(_observed(g))}", soft_wrap=True
+        )
     s = res.dossier.signing
-    console.print(f"Report:  {res.dossier.report_html}")
-    console.print(f"Dossier: {res.out_dir}  (signed, {s.algorithm}, key fingerprint {s.fingerprint[:16]}…)")
+    console.print(f"Report:  {Path(res.dossier.report_html).resolve()}", soft_wrap=True)
+    console.print(
+        f"Dossier: {Path(res.out_dir).resolve()}  (signed, {s.algorithm}, key fingerprint "
+        f"{s.fingerprint[:16]}…; check with: clearance dossier verify {res.out_dir})",
+        soft_wrap=True,
+    )
     if s.ephemeral:
-        console.print(f"[dim]{s.note}[/]", soft_wrap=True)
+        console.print(f"[dim]{escape(s.note)}[/]", soft_wrap=True)
     raise typer.Exit(res.exit_code)
 
 
@@ -148,7 +174,7 @@ def vet(
         eval_concurrency=concurrency,
         key=str(key) if key else None,
     )
-    err_console.print(f"[bold]clearance vet[/] {model}")
+    err_console.print(f"[bold]clearance vet[/] {escape(model)}", soft_wrap=True)
     _report(_run(opts), as_json)
 
 
@@ -189,6 +215,8 @@ def demo(
         determinism_max_tokens=max_tokens,
     )
     err_console.print(
-        f"[bold]clearance demo[/]: vetting the embedded model {gguf.name} with the default policy"
+        f"[bold]clearance demo[/]: vetting the embedded model {gguf.name} with the default policy "
+        "(about two minutes on two CPU cores)",
+        soft_wrap=True,
     )
     _report(_run(opts), as_json)
