@@ -38,7 +38,7 @@ def _print_stage(rec: StageRecord) -> None:
     text = rec.error if rec.status == "failed" else rec.summary
     kind = rec.kind if rec.status in ("ok", "failed") else rec.status
     err_console.print(
-        f"  {mark} [bold]{rec.name:<24}[/] [dim]{kind:<11}[/] {escape(text or '')}{took}", soft_wrap=True
+        f"  {mark} [bold]{rec.name:<29}[/] [dim]{kind:<11}[/] {escape(text or '')}{took}", soft_wrap=True
     )
 
 
@@ -216,7 +216,7 @@ def demo(
     )
     err_console.print(
         f"[bold]clearance demo[/]: vetting the embedded model {gguf.name} with the default policy "
-        "(about two minutes on two CPU cores)",
+        "(a few minutes on two CPU cores)",
         soft_wrap=True,
     )
     _report(_run(opts), as_json)
