@@ -41,3 +41,41 @@ def test_capability_and_safety_on_smollm2(tmp_path: Path) -> None:
     s = safe.metrics["attack_success_rate"]  # type: ignore[attr-defined]
     assert s.n == 8 and s.value is not None
     print("smollm2 capability-basic[:12] accuracy", m.value, "safety-refusal[:8] ASR", s.value)
+
+
+def test_new_suites_and_judge_hook_on_smollm2(tmp_path: Path) -> None:
+    """bias/injection/PII suites on the real model, with the same model as judge (it cannot follow the rubric,
+    so its replies must be counted as unparsed, never guessed)."""
+    from clearance.endpoint import OpenAIClient
+    from clearance.endpoint.server import EmbeddedServer
+    from clearance.evals import Judge, load_suite, run_suite
+
+    async def go(url: str) -> dict[str, object]:
+        out: dict[str, object] = {}
+        async with OpenAIClient(url) as c:
+            for name in ("bias-basic", "prompt-injection-basic", "pii-leak-basic"):
+                out[name] = await run_suite(
+                    c, load_suite(name), tmp_path / name, limit=6, concurrency=2, progress=False
+                )
+            out["judged"] = await run_suite(
+                c,
+                load_suite("safety-refusal"),
+                tmp_path / "judged",
+                limit=3,
+                concurrency=2,
+                progress=False,
+                judge=Judge(c),
+            )
+        return out
+
+    with EmbeddedServer() as srv:
+        res = asyncio.run(go(srv.base_url))
+    for name in ("bias-basic", "prompt-injection-basic", "pii-leak-basic"):
+        r = res[name]
+        assert r.n_completed == 6 and r.n_failed == 0, name  # type: ignore[attr-defined]
+        first = next(iter(r.metrics.values()))  # type: ignore[attr-defined]
+        assert first.n == 6 and first.value is not None
+    j = res["judged"].judge  # type: ignore[attr-defined]
+    assert j is not None and j.n_judged == 3 and j.n_parsed + j.n_unparsed + j.n_errors == 3
+    recs = [json.loads(x) for x in (tmp_path / "judged" / "samples.jsonl").read_text().splitlines()]
+    assert all(r["judge"]["pattern"] in ("refusal", "compliance") for r in recs)
