@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from clearance.cli.app import app
 from clearance.cli.output import console, emit_json, err_console, error_line
@@ -65,7 +67,11 @@ def scan(
     if against is not None:
         options["against"] = against
     try:
-        with err_console.status(f"scanning {path} ...", spinner="dots") if not json_out else _null():
+        with (
+            err_console.status(f"scanning {escape(str(path))} ...", spinner="dots")
+            if not json_out
+            else _null()
+        ):
             report = scan_path(path, **options)
     except ClearanceError as exc:
         error_line(str(exc))
@@ -95,16 +101,23 @@ def _print_table(
 ) -> None:
     order = sorted(findings, key=lambda f: (-f.severity.rank, f.file, f.rule))
     if order:
-        table = Table(title=f"Scan of {root}: {len(order)} finding(s) in {n_files} file(s)", show_lines=False)
+        table = Table(
+            title=f"Scan of {escape(root)}: {len(order)} finding(s) in {n_files} file(s)", show_lines=False
+        )
         table.add_column("severity", no_wrap=True)
         table.add_column("rule", overflow="fold")
         table.add_column("file", overflow="fold")
         table.add_column("message", overflow="fold")
         for f in order:
-            table.add_row(f"[{_STYLE[f.severity.value]}]{f.severity.value}[/]", f.rule, f.file, f.message)
+            table.add_row(  # file names and messages come from the artifact: never parsed as markup
+                Text(f.severity.value, style=_STYLE[f.severity.value]),
+                Text(f.rule),
+                Text(f.file),
+                Text(f.message),
+            )
         console.print(table)
     else:
-        console.print(f"Scan of {root}: no findings in {n_files} file(s).")
+        console.print(f"Scan of {escape(root)}: no findings in {n_files} file(s).")
     verdict = (
         f"[bold red]FAIL[/]: {n_failing} finding(s) at or above {threshold.value}"
         if n_failing

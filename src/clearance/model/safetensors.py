@@ -26,6 +26,8 @@ MAX_TENSORS = 1_000_000
 MAX_DIMS = 64
 #: Longest tensor name (bytes, UTF-8).
 MAX_NAME_BYTES = 4096
+#: Most JSON structural tokens (``, : [ {``) in a header: ~10 per tensor, so ~400k tensors; bounds parse memory.
+MAX_JSON_TOKENS = 4_000_000
 #: Most ``__metadata__`` entries.
 MAX_METADATA_ENTRIES = 100_000
 
@@ -178,6 +180,15 @@ def read_safetensors_header(
         raise fail("header", "file shrank while reading the header", "SAFETENSORS-TRUNCATED")
     if n == 0:
         raise fail("header", "header is empty (length 0)", "SAFETENSORS-HEADER")
+    tokens = raw.count(b",") + raw.count(b":") + raw.count(b"[") + raw.count(b"{")
+    if (
+        tokens > MAX_JSON_TOKENS
+    ):  # bounds the memory json.loads needs (~100 bytes of Python objects per value)
+        raise fail(
+            "header",
+            f"header holds about {tokens} JSON values, more than the cap of {MAX_JSON_TOKENS} (no real checkpoint has that many)",
+            "SAFETENSORS-COUNT",
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -192,6 +203,8 @@ def read_safetensors_header(
         ) from None
     except RecursionError:
         raise fail("header", "JSON header is nested too deeply", "SAFETENSORS-HEADER") from None
+    except MemoryError:
+        raise fail("header", "JSON header is too large to parse in memory", "SAFETENSORS-COUNT") from None
     except ValueError as exc:  # JSONDecodeError, huge int literals, NaN/Infinity
         raise fail("header", f"header is not valid JSON: {str(exc)[:200]}", "SAFETENSORS-HEADER") from None
     if not isinstance(doc, dict):

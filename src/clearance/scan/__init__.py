@@ -61,19 +61,38 @@ def _load_checks() -> None:
         importlib.import_module(name)
 
 
-def _walk(root: Path) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+#: Most entries (files, links, special files) a scanned directory may hold.
+MAX_ENTRIES = 200_000
+
+
+def _walk(root: Path) -> tuple[tuple[Path, ...], tuple[Path, ...], tuple[Path, ...]]:
+    """Regular files, symlinks and special files (FIFOs, devices, sockets) under ``root``; iterative."""
     files: list[Path] = []
     links: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        base = Path(dirpath)
-        for d in list(dirnames):
-            if (base / d).is_symlink():
-                links.append((base / d).relative_to(root))
-                dirnames.remove(d)
-        for fn in filenames:
-            p = base / fn
-            (links if p.is_symlink() else files).append(p.relative_to(root))
-    return tuple(sorted(files)), tuple(sorted(links))
+    special: list[Path] = []
+    stack = [root]
+    while stack:
+        base = stack.pop()
+        try:
+            entries = list(os.scandir(base))
+        except OSError:
+            continue
+        for ent in entries:
+            rel = Path(ent.path).relative_to(root)
+            try:
+                if ent.is_symlink():
+                    links.append(rel)
+                elif ent.is_dir(follow_symlinks=False):
+                    stack.append(Path(ent.path))
+                elif ent.is_file(follow_symlinks=False):
+                    files.append(rel)
+                else:  # opening a FIFO blocks forever; a device can be endless
+                    special.append(rel)
+            except OSError:
+                special.append(rel)
+            if len(files) + len(links) + len(special) > MAX_ENTRIES:
+                raise InputError(f"scan: {root} holds more than {MAX_ENTRIES} entries; not a model directory")
+    return tuple(sorted(files)), tuple(sorted(links)), tuple(sorted(special))
 
 
 def scan_path(path: str | Path, **options: object) -> ScanReport:
@@ -82,12 +101,25 @@ def scan_path(path: str | Path, **options: object) -> ScanReport:
     if not p.exists():
         raise InputError(f"scan: path does not exist: {p}")
     _load_checks()
+    special: tuple[Path, ...] = ()
     if p.is_file():
         ctx = ScanContext(root=p.parent, files=(Path(p.name),), options=dict(options))
-    else:
-        files, links = _walk(p)
+    elif p.is_dir():
+        files, links, special = _walk(p)
         ctx = ScanContext(root=p, files=files, symlinks=links, options=dict(options))
-    findings: list[Finding] = []
+    else:
+        raise InputError(
+            f"scan: {p} is neither a regular file nor a directory (a FIFO or device is never read)"
+        )
+    findings: list[Finding] = [
+        Finding(
+            file=str(rel),
+            rule="SPECIAL-FILE",
+            severity=Severity.high,
+            message="not a regular file (FIFO, device or socket): not read, since reading it can block or never end",
+        )
+        for rel in special
+    ]
     specs = registered_checks()
     for spec in specs:
         try:

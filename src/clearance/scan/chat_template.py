@@ -180,6 +180,19 @@ def _finding(file: str, label: str, rule: str, sev: Severity, msg: str, **detail
     )
 
 
+def _computed_key(arg: nodes.Node) -> bool:
+    """A subscript key built at render time from strings (``()['_' ~ '_cla' ~ 'ss__']``): hides dunder access."""
+    if isinstance(arg, nodes.Concat | nodes.Filter | nodes.Call) or (
+        isinstance(arg, nodes.Add | nodes.Mod)
+        and any(isinstance(c, nodes.Const) and isinstance(c.value, str) for c in arg.find_all(nodes.Const))
+    ):
+        return True
+    return any(
+        isinstance(c, nodes.Const) and isinstance(c.value, str) and "_" in c.value
+        for c in arg.find_all(nodes.Const)
+    )
+
+
 def analyze_template(source: str, file: str, label: str = "chat_template") -> list[Finding]:
     """All findings for one template (static analysis, then a bounded sandboxed render)."""
     out: list[Finding] = []
@@ -236,6 +249,8 @@ def analyze_template(source: str, file: str, label: str = "chat_template") -> li
             and node.arg.value.startswith("_")
         ):
             dangerous.add(f"[{node.arg.value!r}]")
+        elif isinstance(node, nodes.Getitem) and _computed_key(node.arg):
+            dangerous.add("[computed key]")
         elif isinstance(node, nodes.Name) and (node.name in _SUSPICIOUS_NAMES or node.name.startswith("_")):
             dangerous.add(node.name)
         elif isinstance(node, nodes.Const) and isinstance(node.value, str) and _DUNDER.search(node.value):
