@@ -139,7 +139,9 @@ def test_vet_hf_dir_against_clearance_serve_then_ctrl_c_stops_the_server(tmp_pat
     finally:
         srv.send_signal(signal.SIGINT)
         _, err = srv.communicate(timeout=60)
-    assert srv.returncode == 130 and "interrupted:" in err and "Traceback" not in err
+    assert (
+        srv.returncode == 0 and "stopped" in err and "Traceback" not in err
+    )  # Ctrl-C is serve's normal stop
     deadline = time.monotonic() + 10
     while info["pid"] in _llama_pids() and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from clearance.cli.app import app
-from clearance.cli.output import INTERRUPTED_EXIT, console, emit_json, err_console, report_interrupt
+from clearance.cli.output import console, emit_json, err_console
 from clearance.endpoint.server import EmbeddedServer
 
 
@@ -75,8 +75,8 @@ def serve(
         )
         raise typer.Exit(2)
     except KeyboardInterrupt:
+        # Ctrl-C is how a foreground server is meant to stop: one line, exit 0 (like python -m http.server)
         srv.stop()
-        report_interrupt("stopped by Ctrl-C; the server is stopped")
-        raise typer.Exit(INTERRUPTED_EXIT) from None
+        err_console.print("stopped: the llama.cpp server is down (Ctrl-C)")
     finally:
         srv.stop()
