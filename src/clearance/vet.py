@@ -407,7 +407,7 @@ class _Pipeline:
         self.run.save_stage("decision", decision)
         self.provenance.datasets = self.datasets
         self.provenance.finished_at = utc_now()
-        title = str(self.facts.get("model.name") or Path(self.opts.model).name)
+        title = _title(self.facts.get("model.name"), self.opts.model)
         data = DossierInput(
             title=title,
             decision=decision,
@@ -448,6 +448,19 @@ class _Pipeline:
             asyncio.run(self.endpoint_stages(srv.base_url, "llama.cpp (embedded, llama-cpp-python)"))
         finally:
             srv.stop()
+
+
+def _title(name: object, model: str) -> str:
+    """The report title: the artifact's own name, with the path's name beside it when they differ.
+
+    GGUF metadata often names the training run (``Smollm2 135M 8k Lc100K Mix1 Ep2``), not the file
+    the user passed (``SmolLM2-135M-Instruct.Q4_1.gguf``); showing both avoids a puzzled reader.
+    """
+    base = Path(model.rstrip("/")).name
+    if not name:
+        return base
+    text = str(name)
+    return text if base.lower().startswith(text.lower()) else f"{text} ({base})"
 
 
 def _plan_row(gpu: str, res: Any) -> dict[str, Any]:

@@ -146,3 +146,13 @@ def test_vet_hf_dir_against_clearance_serve_then_ctrl_c_stops_the_server(tmp_pat
     while info["pid"] in _llama_pids() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert info["pid"] not in _llama_pids(), "the served llama.cpp process survived Ctrl-C"
+
+
+def test_report_title_names_the_file_when_gguf_metadata_names_a_training_run() -> None:
+    from clearance.vet import _title
+
+    gguf = "/x/SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert _title("Smollm2 135M 8k Lc100K Mix1 Ep2", gguf) == (
+        "Smollm2 135M 8k Lc100K Mix1 Ep2 (SmolLM2-135M-Instruct.Q4_1.gguf)"
+    )
+    assert _title("tiny", "/t/tiny/") == "tiny" and _title(None, "/t/m.gguf") == "m.gguf"
