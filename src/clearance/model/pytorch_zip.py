@@ -295,6 +295,9 @@ def read_member(
     if start + entry.compressed_size > size:
         raise fail("member data runs past the end of the file")
     fh.seek(start)
+    declared = entry.uncompressed_size
+    # Loaders (PyTorch's miniz) allocate the declared size; never inflate much past it (lying-size bomb).
+    max_bytes = min(max_bytes, declared + 1)
     if entry.method == 0:
         data = fh.read(min(entry.compressed_size, max_bytes))
     elif entry.method == 8:
@@ -315,7 +318,17 @@ def read_member(
         data = bytes(out)
     else:
         raise fail(f"compression method {entry.method} is not one PyTorch can read")
-    if len(data) >= max_bytes and entry.uncompressed_size > max_bytes:
+    if len(data) > declared:
+        issues.append(
+            ZipIssue(
+                rule="ZIP-BOMB",
+                severity=Severity.high,
+                message=f"member inflates past its declared {declared} bytes (lying size: a decompression bomb)",
+                member=entry.name,
+            )
+        )
+        data = data[:declared]
+    elif len(data) >= max_bytes and entry.uncompressed_size > max_bytes:
         issues.append(
             ZipIssue(
                 rule="ZIP-LIMIT",

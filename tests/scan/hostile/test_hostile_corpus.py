@@ -54,10 +54,35 @@ def corpus_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[s
     for line in proc.stdout.splitlines():
         o = json.loads(line)
         results[o["name"]] = o
+    _remove_deep(base / "hf-deep-directories")  # pytest's own cleanup recurses and would overflow
     if proc.returncode != 0:
         last = [ln for ln in proc.stderr.splitlines() if ln.startswith("START ")][-1:]
         pytest.fail(f"corpus child died (rc {proc.returncode}) during {last}: {proc.stderr[-2000:]}")
     return results
+
+
+def _remove_deep(root: Path) -> None:
+    """Delete a very deep directory tree bottom-up without recursion."""
+    for dirpath, _subdirs, filenames in _walk_bottom_up(root):
+        for fn in filenames:
+            os.unlink(os.path.join(dirpath, fn))
+        os.rmdir(dirpath)
+
+
+def _walk_bottom_up(root: Path) -> list[tuple[str, list[str], list[str]]]:
+    """(dir, subdirs, files) deepest first, iteratively."""
+    out: list[tuple[str, list[str], list[str]]] = []
+    stack = [str(root)]
+    while stack:
+        d = stack.pop()
+        if not os.path.isdir(d):
+            continue
+        subdirs, files = [], []
+        for e in os.scandir(d):
+            (subdirs if e.is_dir(follow_symlinks=False) else files).append(e.name)
+        out.append((d, subdirs, files))
+        stack.extend(os.path.join(d, s) for s in subdirs)
+    return out[::-1]
 
 
 def _verdict(c: Case, o: dict[str, object]) -> str | None:
