@@ -197,7 +197,7 @@ def read_zip_directory(fh: BinaryIO, size: int, *, name: str, limits: ZipLimits 
                 ZipIssue(
                     rule="ZIP-ENCRYPTED",
                     severity=Severity.medium,
-                    message=f"member {mname!r} is encrypted and cannot be scanned",
+                    message=f"member {mname!r} is flagged encrypted (a flag PyTorch ignores; still analysed when readable)",
                     member=mname,
                 )
             )
