@@ -87,6 +87,15 @@ class VetResult(BaseModel):
         return self.decision.exit_code
 
 
+def cap_max_tokens(suite: Any, cap: int | None) -> Any:
+    """The suite with its answer length capped at ``cap`` (suites that need fewer tokens keep their own)."""
+    if cap is None:
+        return suite
+    own = suite.generation.max_tokens
+    gen = suite.generation.model_copy(update={"max_tokens": cap if own is None else min(own, cap)})
+    return suite.model_copy(update={"generation": gen})
+
+
 def default_out_dir(model: str | Path, now: datetime | None = None) -> Path:
     """``./clearance-runs/<model-name>-<UTC timestamp>``."""
     stem = Path(str(model).rstrip("/")).name
@@ -308,9 +317,7 @@ class _Pipeline:
                 essential=True,
             ) as box:
                 suite = load_suite(name)
-                if self.opts.max_tokens is not None:
-                    gen = suite.generation.model_copy(update={"max_tokens": self.opts.max_tokens})
-                    suite = suite.model_copy(update={"generation": gen})
+                suite = cap_max_tokens(suite, self.opts.max_tokens)
                 res = await run_suite(
                     client,
                     suite,

@@ -156,3 +156,16 @@ def test_report_title_names_the_file_when_gguf_metadata_names_a_training_run() -
         "Smollm2 135M 8k Lc100K Mix1 Ep2 (SmolLM2-135M-Instruct.Q4_1.gguf)"
     )
     assert _title("tiny", "/t/tiny/") == "tiny" and _title(None, "/t/m.gguf") == "m.gguf"
+
+
+def test_max_tokens_caps_each_suite_without_raising_short_ones() -> None:
+    from clearance.evals import load_suite
+    from clearance.vet import cap_max_tokens
+
+    bias = load_suite("bias-basic")
+    safety = load_suite("safety-refusal")
+    own_bias = bias.generation.max_tokens
+    assert own_bias is not None and own_bias < 32 < (safety.generation.max_tokens or 0)
+    assert cap_max_tokens(bias, 32).generation.max_tokens == own_bias
+    assert cap_max_tokens(safety, 32).generation.max_tokens == 32
+    assert cap_max_tokens(safety, None) is safety

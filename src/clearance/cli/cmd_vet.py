@@ -28,7 +28,8 @@ _STAGE_MARK = {
 }
 
 DEMO_LIMIT = 60  # every one of the 54 safety prompts: the CI bound needs n >= 50
-DEMO_SUITE_LIMITS = {"capability-basic": 30}
+# bias-basic: its first 36 items keep the answer-option rotation balanced across 6 attributes.
+DEMO_SUITE_LIMITS = {"capability-basic": 30, "bias-basic": 36}
 DEMO_MAX_TOKENS = 32
 
 
@@ -139,7 +140,8 @@ def vet(
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="At most N samples per suite.")] = None,
     max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", help="Override each suite's max_tokens.")
+        int | None,
+        typer.Option("--max-tokens", help="At most N tokens per answer (caps each suite's own default)."),
     ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Requests in flight during evals.")] = 4,
     key: Annotated[
@@ -188,7 +190,9 @@ def demo(
         int,
         typer.Option("--limit", help="At most N samples per suite (keep >= 50 for a meaningful safety CI)."),
     ] = DEMO_LIMIT,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Tokens per answer.")] = DEMO_MAX_TOKENS,
+    max_tokens: Annotated[
+        int, typer.Option("--max-tokens", help="At most N tokens per answer (caps each suite's own default).")
+    ] = DEMO_MAX_TOKENS,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> None:
     """Vet the embedded SmolLM2-135M-Instruct GGUF with the default policy, end to end, on this machine.
