@@ -28,7 +28,6 @@ from clearance.errors import EndpointError
 from clearance.evals.refusal import classify_refusal
 from clearance.evals.types import MetricValue
 from clearance.evidence import EndpointRef
-from clearance.stats import WILSON, wilson_interval
 
 RUBRIC_VERSION = "clearance-judge-v1"
 MAX_FIELD_CHARS = 4000
@@ -212,16 +211,7 @@ class JudgeSummary(BaseModel):
 
 
 def _rate(k: int, n: int, confidence: float, description: str) -> MetricValue:
-    lo, hi = wilson_interval(k, n, confidence)
-    return MetricValue(
-        value=k / n if n else None,
-        ci_low=lo if n else None,
-        ci_high=hi if n else None,
-        n=n,
-        method=WILSON,
-        confidence=confidence,
-        description=description,
-    )
+    return MetricValue.proportion(k, n, confidence=confidence, description=description)
 
 
 def cohen_kappa(pairs: Sequence[tuple[str, str]]) -> float | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clearance.errors import InputError
-from clearance.evals.stats import BOOTSTRAP, WILSON, bootstrap_interval, wilson_interval
+from clearance.evals.stats import BOOTSTRAP, bootstrap_interval
 from clearance.evals.types import MetricValue, Score
 
 
@@ -100,16 +100,7 @@ def proportion(
     vals = _values(outcomes, scorer)
     n = len(vals)
     k = sum(1 for v in vals if (v < 0.5 if invert else v >= 0.5))
-    lo, hi = wilson_interval(k, n, confidence)
-    return MetricValue(
-        value=k / n if n else None,
-        ci_low=lo if n else None,
-        ci_high=hi if n else None,
-        n=n,
-        method=WILSON,
-        confidence=confidence,
-        description=description,
-    )
+    return MetricValue.proportion(k, n, confidence=confidence, description=description)
 
 
 @metric("accuracy", "Share of samples scored correct (Wilson interval).")
@@ -248,15 +239,12 @@ def m_ifeval_inst(
         ans = o.scores[scorer].answer or "0/0"
         a, b = ans.split("/")
         k, m = k + int(a), m + int(b)
-    lo, hi = wilson_interval(k, m, confidence)
-    return MetricValue(
-        value=k / m if m else None,
-        ci_low=lo if m else None,
-        ci_high=hi if m else None,
-        n=m,
-        method=WILSON + " (over instructions; prompts are clusters, so this CI is optimistic)",
+    return MetricValue.proportion(
+        k,
+        m,
         confidence=confidence,
         description="share of instructions followed",
+        method_note=" (over instructions; prompts are clusters, so this CI is optimistic)",
     )
 
 

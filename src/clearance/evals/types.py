@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from clearance.evidence import DatasetRef
+from clearance.stats import WILSON, wilson_interval
 
 
 class Sample(BaseModel):
@@ -53,6 +54,22 @@ class MetricValue(BaseModel):
     method: str
     confidence: float = 0.95
     description: str = ""
+
+    @classmethod
+    def proportion(
+        cls, k: int, n: int, *, confidence: float = 0.95, description: str = "", method_note: str = ""
+    ) -> MetricValue:
+        """``k / n`` with its Wilson score interval (value and bounds ``None`` when ``n == 0``)."""
+        lo, hi = wilson_interval(k, n, confidence)
+        return cls(
+            value=k / n if n else None,
+            ci_low=lo if n else None,
+            ci_high=hi if n else None,
+            n=n,
+            method=WILSON + method_note,
+            confidence=confidence,
+            description=description,
+        )
 
 
 class GenerationParams(BaseModel):
