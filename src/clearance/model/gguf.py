@@ -9,6 +9,7 @@ Violations raise ``FormatViolation`` (a ``FormatError``) with a stable rule id (
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 from dataclasses import dataclass
@@ -162,10 +163,7 @@ class GGUFTensor(BaseModel):
     @property
     def numel(self) -> int:
         """Number of elements."""
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
+        return math.prod(self.shape)
 
 
 class GGUFFile(BaseModel):

@@ -8,6 +8,7 @@ the field at fault and a stable rule id (``SAFETENSORS-HEADER``, ``SAFETENSORS-D
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 from collections.abc import Callable
@@ -76,10 +77,7 @@ class TensorInfo(BaseModel):
     @property
     def numel(self) -> int:
         """Number of elements (product of the shape; 1 for a scalar)."""
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
+        return math.prod(self.shape)
 
 
 class SafetensorsHeader(BaseModel):
