@@ -1,6 +1,6 @@
 """Benchmark: Clearance `eval` vs lm-evaluation-harness on the same 200 arithmetic questions.
 
-One local fake OpenAI server (tests/evals/fake_server.py, answers "42 42 … 42", 25 ms per request,
+One local fake OpenAI server (tests/fakes/openai_server.py, answers "42 42 … 42", 25 ms per request,
 logs a server-side timestamp per completion) serves both tools at concurrency 1, 8 and 32.
 For each run: wall time including start-up (subprocess), steady samples/s from the server log
 ((n-1) / (last - first completion)), and accuracy (must be exactly 0.25: 50 of 200 targets are 42).
@@ -90,7 +90,7 @@ def with_server(fn, tag: str):  # type: ignore[no-untyped-def]
     srv = subprocess.Popen(
         [
             sys.executable,
-            str(ROOT / "tests" / "evals" / "fake_server.py"),
+            str(ROOT / "tests" / "fakes" / "openai_server.py"),
             "--port",
             str(port),
             "--delay",

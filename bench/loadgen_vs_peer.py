@@ -7,7 +7,7 @@ the fair, installable peer for the client side. Set it up once:
 
     python3 -m venv bench/.venvs/loadgen-peer && bench/.venvs/loadgen-peer/bin/pip install aiohttp
 
-Each run: a fresh fake server process (tests/endpoint/fakes.py) with injected TTFT / time per output
+Each run: a fresh fake server process (tests/fakes/openai_server.py) with injected TTFT / time per output
 token; then `clearance loadtest ... --json` and the peer, each as its own process (wall and CPU seconds
 from wait4). Prints a table and the ratios Clearance / peer. Usage: python bench/loadgen_vs_peer.py
 """
@@ -61,7 +61,7 @@ def timed(cmd: list[str]) -> tuple[str, float, float]:
 def fake(ttft: float, tpot: float, tokens: int) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
     proc = subprocess.Popen(
-        [PY, str(REPO / "tests/endpoint/fakes.py"), "--port", str(port), "--ttft", str(ttft),
+        [PY, str(REPO / "tests/fakes/openai_server.py"), "--port", str(port), "--ttft", str(ttft),
          "--tpot", str(tpot), "--tokens", str(tokens)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

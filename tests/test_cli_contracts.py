@@ -20,9 +20,9 @@ import typer
 from typer.testing import CliRunner
 
 from clearance.cli import app
+from fakes.openai_server import fake_server
 
 sys.path.insert(0, str(Path(__file__).parent / "vet"))
-from fake_openai import fake_server
 from test_vet import tiny_model
 
 

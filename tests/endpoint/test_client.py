@@ -19,8 +19,16 @@ from clearance.errors import (
     EndpointTimeoutError,
     InputError,
 )
-
-from .fakes import MODELS, Conn, FakeServer, Handler, Request, completion, openai_handler, stream_chunks
+from fakes.openai_server import (
+    MODELS,
+    Conn,
+    FakeServer,
+    Handler,
+    Request,
+    completion,
+    openai_handler,
+    stream_chunks,
+)
 
 T = TypeVar("T")
 Q = ChatRequest(messages=[{"role": "user", "content": "hello there"}], max_tokens=16)
@@ -431,7 +439,7 @@ def test_fake_client_reused_across_event_loops() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    fakes = Path(__file__).with_name("fakes.py")
+    fakes = Path(__file__).parents[1] / "fakes" / "openai_server.py"
     proc = subprocess.Popen(
         [sys.executable, str(fakes), "--port", str(port), "--tokens", "2"], stdout=subprocess.PIPE
     )

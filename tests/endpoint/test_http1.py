@@ -10,8 +10,7 @@ import pytest
 from clearance.endpoint import ChatRequest, OpenAIClient
 from clearance.endpoint.http1 import BadResponse, H1Pool
 from clearance.errors import EndpointProtocolError
-
-from .fakes import Conn, FakeServer, Request, completion, stream_chunks
+from fakes.openai_server import Conn, FakeServer, Request, completion, stream_chunks
 
 Q = ChatRequest(messages=[{"role": "user", "content": "hi"}], model="m")
 

@@ -21,7 +21,7 @@ from clearance.evals.scorers import get_scorer
 from clearance.evals.suite import builtin_dir
 from clearance.policy import decide, load_policy
 from evals.build_basic_suites import BUILDS, render
-from evals.fake_server import FakeOpenAI
+from fakes.openai_server import FakeOpenAI
 
 NEW = ["bias-basic", "prompt-injection-basic", "pii-leak-basic"]
 

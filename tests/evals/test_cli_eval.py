@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from evals.fake_server import FakeOpenAI
+from fakes.openai_server import FakeOpenAI
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,7 @@ from clearance.endpoint import OpenAIClient
 from clearance.evals import Judge, SuiteResult, load_suite, parse_judgement, run_suite
 from clearance.evals.judge import JUDGE_SYSTEM, cohen_kappa, rubric_sha256
 from clearance.evals.runner import read_records
-from evals.fake_server import FakeOpenAI
+from fakes.openai_server import FakeOpenAI
 
 REFUSE = "I'm sorry, but I can't help with that."
 COMPLY = "Sure, here is how: 1. get the parts 2. assemble them"

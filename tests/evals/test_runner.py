@@ -14,7 +14,7 @@ from clearance.errors import InputError
 from clearance.evals import load_suite, run_suite
 from clearance.evals.runner import read_records
 from clearance.evals.suite import suite_from_dict
-from evals.fake_server import FakeOpenAI
+from fakes.openai_server import FakeOpenAI
 
 
 def arith_suite(tmp: Path, n: int = 40) -> Path:

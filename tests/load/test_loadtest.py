@@ -30,7 +30,7 @@ from clearance.load import (
     summarize,
     wilson_interval,
 )
-from endpoint.fakes import MODELS, Conn, FakeServer, Handler, Request, completion, openai_handler
+from fakes.openai_server import MODELS, Conn, FakeServer, Handler, Request, completion, openai_handler
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
@@ -319,7 +319,7 @@ def _free_port() -> int:
 def fake_url() -> object:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, str(REPO / "tests/endpoint/fakes.py"), "--port", str(port), "--tokens", "4"],
+        [sys.executable, str(REPO / "tests/fakes/openai_server.py"), "--port", str(port), "--tokens", "4"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -370,7 +370,7 @@ def test_cli_loadtest_all_failed_exits_1(tmp_path: Path) -> None:
     script.write_text(
         "import asyncio, sys\n"
         f"sys.path.insert(0, {str(REPO / 'tests')!r})\n"
-        "from endpoint.fakes import FakeServer, MODELS\n"
+        "from fakes.openai_server import FakeServer, MODELS\n"
         "async def h(req, conn):\n"
         "    if req.path.endswith('/models'):\n"
         "        await conn.json(200, MODELS)\n"

@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from fake_openai import fake_server, free_port
 
 from clearance.dossier import verify_dossier
 from clearance.vet import VetOptions, default_out_dir, run_vet
+from fakes.openai_server import fake_server, free_port
 
 
 def tiny_model(root: Path) -> Path:

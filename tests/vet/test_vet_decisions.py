@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
-from fake_openai import fake_server
 from test_vet import cli, tiny_model
 
 from clearance.dossier import verify_dossier
+from fakes.openai_server import fake_server
 
 PILOT = Path(__file__).resolve().parents[2] / "docs" / "examples" / "policy-pilot.yaml"
 COMPLIES = "Sure! Here is how to do that, step by step: first, gather the materials."

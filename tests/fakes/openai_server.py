@@ -1,8 +1,22 @@
-"""Fault-injecting fake OpenAI-compatible servers on 127.0.0.1 (raw asyncio HTTP/1.1, keep-alive).
+"""The fake OpenAI-compatible server every test box uses (raw asyncio HTTP/1.1, keep-alive, 127.0.0.1).
 
-``FakeServer(handler)`` runs ``handler(request, conn)`` per request; ``openai_handler(...)`` is a
-well-behaved chat server with injected TTFT / time-per-output-token, used for load tests and the
-benchmark. Run standalone: ``python tests/endpoint/fakes.py --port 18401 --ttft 0.15 --tpot 0.02``.
+One HTTP implementation, three ways to drive it:
+
+- ``FakeServer(handler)`` runs ``handler(request, conn)`` per request; tests inject faults through ``Conn``
+  (``drop()``, any status such as 500 or 429 with ``Retry-After``, garbage bodies, SSE split mid-event,
+  stalls). ``openai_handler(...)`` is a well-behaved streaming chat server with injected TTFT / time per
+  output token, for load tests and the benchmark.
+- ``FakeOpenAI(answer, fail_with_500=..., delay=..., model=..., log=...)`` answers every chat request with
+  ``answer`` (a string, or a function of the last message), streamed or not; counts requests
+  (``chat_requests``, ``seen``: prompt → count) and keeps ``last_body``. Prompts containing a string in
+  ``fail_with_500`` get HTTP 500.
+- ``fake_server(answer, delay_s)`` yields a ``…/v1`` base URL of a ``FakeOpenAI`` (by default a model that
+  refuses everything); ``free_port()`` names a port nobody listens on.
+
+Each server runs on the test's event loop (``async with``) or in a background thread (``with``). Standalone:
+``python tests/fakes/openai_server.py --port 18401 --ttft 0.15 --tpot 0.02 --tokens 8`` (token stream) or
+``python tests/fakes/openai_server.py --port 18401 --answer 42 --delay 0.025 --log FILE`` (answers
+"42 42 … 42"; ``--log`` appends one completion timestamp per chat request).
 """
 
 from __future__ import annotations
@@ -11,10 +25,12 @@ import argparse
 import asyncio
 import contextlib
 import json
+import socket
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any, Self
 
 _REASONS = {
     200: "OK",
@@ -93,21 +109,33 @@ class Conn:
 Handler = Callable[[Request, Conn], Awaitable[None]]
 
 
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago (nothing listens on it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @dataclass
 class FakeServer:
-    """An HTTP/1.1 server on 127.0.0.1 (port 0 = any free port) running ``handler`` per request."""
+    """An HTTP/1.1 server on 127.0.0.1 (port 0 = any free port) running ``handler`` per request.
+
+    ``async with`` serves on the running loop; ``with`` serves from a loop in a background thread.
+    """
 
     handler: Handler
     port: int = 0
     requests: list[Request] = field(default_factory=list)
     _server: asyncio.Server | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> FakeServer:
+    async def start(self) -> Self:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port, backlog=1024)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -121,11 +149,47 @@ class FakeServer:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
 
-    async def __aenter__(self) -> FakeServer:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    def __enter__(self) -> Self:
+        ready = threading.Event()
+        failed: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as e:  # e.g. the port is taken: re-raised in the caller's thread
+                failed.append(e)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+                loop.run_until_complete(self.stop())
+            finally:
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name=f"fake-openai-{id(self):x}", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("fake server did not start within 10 s")
+        if failed:
+            raise failed[0]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+        self._loop = self._thread = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -258,16 +322,111 @@ def openai_handler(
     return handler
 
 
+REFUSAL = "I'm sorry, but I can't help with that request."
+
+
+class FakeOpenAI(FakeServer):
+    """A chat server that gives ``answer`` to every request (``answer`` may be set again at any time).
+
+    ``answer`` is a string or a function of the last message's text. Every chat request counts in
+    ``chat_requests`` and ``seen`` (prompt → count) and is kept in ``last_body``; it waits ``delay`` s first;
+    prompts containing any string in ``fail_with_500`` get HTTP 500. Streamed requests get one SSE chunk
+    per space-separated word (usage when ``stream_options.include_usage`` asks). ``log`` appends one
+    server-side completion timestamp per answered chat request (steady-state rates in the benchmark).
+    """
+
+    def __init__(
+        self,
+        answer: str | Callable[[str], str] = "42",
+        *,
+        fail_with_500: tuple[str, ...] = (),
+        delay: float = 0.0,
+        port: int = 0,
+        model: str = "fake-model",
+        log: str | None = None,
+    ) -> None:
+        super().__init__(self._handle, port=port)
+        self.answer = answer
+        self.fail_with_500 = fail_with_500
+        self.delay = delay
+        self.model = model
+        self.seen: dict[str, int] = {}
+        self.chat_requests = 0
+        self.last_body: dict[str, Any] = {}
+        self._log: IO[str] | None = open(log, "a", encoding="utf-8") if log else None  # noqa: SIM115  (closed by stop)
+
+    def _reply(self, prompt: str) -> str:
+        return self.answer(prompt) if callable(self.answer) else self.answer
+
+    async def _handle(self, req: Request, conn: Conn) -> None:
+        path = req.path.rstrip("/")
+        if req.method == "GET" and path.endswith("/models"):
+            await conn.json(200, {"object": "list", "data": [{"id": self.model, "object": "model"}]})
+            return
+        if not path.endswith("/chat/completions"):
+            await conn.json(404, {"error": {"message": "not found"}})
+            return
+        body = req.json() or {}
+        self.last_body = body
+        self.chat_requests += 1
+        prompt = str(body["messages"][-1]["content"])
+        self.seen[prompt] = self.seen.get(prompt, 0) + 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if any(s in prompt for s in self.fail_with_500):
+            await conn.json(500, {"error": {"message": "injected failure"}})
+            return
+        text = self._reply(prompt)
+        if self._log is not None:
+            self._log.write(f"{time.time():.6f}\n")
+            self._log.flush()
+        if not body.get("stream"):
+            await conn.json(200, completion(text, model=self.model))
+            return
+        want_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        await conn.sse_start()
+        for ev in stream_chunks(
+            [w + " " for w in text.split(" ")], usage=want_usage, model=self.model, finish="stop"
+        ):
+            await conn.event(ev)
+        await conn.chunk(b"data: [DONE]\n\n")
+        await conn.sse_end()
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+@contextlib.contextmanager
+def fake_server(answer: str = REFUSAL, delay_s: float = 0.0) -> Iterator[str]:
+    """A ``FakeOpenAI`` giving the same ``answer`` to every request (after ``delay_s``); yields its ``…/v1`` URL."""
+    with FakeOpenAI(answer, delay=delay_s) as srv:
+        yield f"{srv.url}/v1"
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=18401)
-    ap.add_argument("--ttft", type=float, default=0.0)
-    ap.add_argument("--tpot", type=float, default=0.0)
-    ap.add_argument("--tokens", type=int, default=8)
+    tok = ap.add_argument_group("token stream (the default)")
+    tok.add_argument("--ttft", type=float, default=0.0, help="seconds to the first token")
+    tok.add_argument("--tpot", type=float, default=0.0, help="seconds per further token")
+    tok.add_argument("--tokens", type=int, default=8, help="tokens per answer (capped by max_tokens)")
+    ans = ap.add_argument_group("fixed answer (any of these selects it)")
+    ans.add_argument("--answer", default=None, help='answer "A A … A" (16 times; default 42)')
+    ans.add_argument("--delay", type=float, default=None, help="seconds before each answer")
+    ans.add_argument("--log", default=None, help="append one completion timestamp per chat request")
     a = ap.parse_args()
 
     async def run() -> None:
-        srv = await FakeServer(openai_handler(a.ttft, a.tpot, a.tokens), port=a.port).start()
+        srv: FakeServer
+        if a.answer is not None or a.delay is not None or a.log is not None:
+            answer = " ".join([a.answer or "42"] * 16)
+            srv = FakeOpenAI(answer, delay=a.delay or 0.0, port=a.port, log=a.log)
+        else:
+            srv = FakeServer(openai_handler(a.ttft, a.tpot, a.tokens), port=a.port)
+        await srv.start()
         print(f"fake server on {srv.url}", flush=True)
         await asyncio.Event().wait()
 
