@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from clearance.cli.app import app
-from clearance.cli.output import console, emit_json, err_console
+from clearance.cli.output import JsonOption, console, emit_json, err_console
 from clearance.endpoint import OpenAIClient, Timeouts
 from clearance.errors import InputError
 from clearance.evals import Judge, SuiteResult, list_suites, load_suite, run_suite
@@ -116,7 +116,7 @@ def eval_cmd(
         typer.Option("--judge-api-key", envvar="CLEARANCE_JUDGE_API_KEY", help="Bearer token for the judge."),
     ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the built-in suites and exit.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    json_out: JsonOption = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar on stderr.")] = False,
 ) -> None:
     """Run an evaluation suite (see the help text above)."""

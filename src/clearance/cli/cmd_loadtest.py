@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from clearance.cli.app import app
-from clearance.cli.output import console, emit_json, err_console, to_jsonable
+from clearance.cli.output import JsonOption, console, emit_json, err_console, to_jsonable
 from clearance.endpoint import OpenAIClient, Timeouts
 from clearance.endpoint.server import EmbeddedServer
 from clearance.load import (
@@ -139,7 +139,7 @@ def loadtest(
         Path | None,
         typer.Option("--out", help="Directory for requests.jsonl (written live) and result.json."),
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    json_out: JsonOption = False,
 ) -> None:
     """Load-test an OpenAI-compatible endpoint with streaming chat requests and report TTFT, ITL, TPOT,
     E2E percentiles, throughput and errors.

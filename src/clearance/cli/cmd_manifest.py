@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from clearance.cli.app import app
-from clearance.cli.output import console, emit_json, err_console
+from clearance.cli.output import JsonOption, console, emit_json, err_console
 from clearance.model.manifest import build_manifest, compare, load_reference, write_manifest
 
 
@@ -32,7 +32,7 @@ def manifest_cmd(
     workers: Annotated[
         int | None, typer.Option("--workers", "-w", min=1, max=256, help="Files hashed in parallel.")
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    json_out: JsonOption = False,
 ) -> None:
     """Hash every file of MODEL (sha256, parallel, large sequential reads) into a manifest.
 

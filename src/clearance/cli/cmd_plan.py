@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from clearance.cli.app import app
-from clearance.cli.output import console, emit_json
+from clearance.cli.output import JsonOption, console, emit_json
 from clearance.errors import InputError
 
 GIB = 1 << 30
@@ -191,7 +191,7 @@ def plan(
         bool, typer.Option("--list-models", help="List the built-in model catalog.")
     ] = False,
     list_gpus_: Annotated[bool, typer.Option("--list-gpus", help="List the GPU catalog.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    json_out: JsonOption = False,
 ) -> None:
     """Plan serving MODEL: exact weight bytes, KV cache and fixed state per GPU, the engine's own KV budget
     ("GPU KV cache size" in tokens), max concurrency, fit, and a labelled decode/TTFT estimate.

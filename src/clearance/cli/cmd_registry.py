@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from clearance.cli.app import app
-from clearance.cli.output import console, emit_json, err_console
+from clearance.cli.output import JsonOption, console, emit_json, err_console
 from clearance.errors import InputError
 from clearance.registry import (
     ROLES,
@@ -43,7 +43,6 @@ RegistryOpt = Annotated[
         show_envvar=True,
     ),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 RunArg = Annotated[
     str, typer.Argument(help="Run id (from registry list) or 8+ hex digits of its dossier digest.")
 ]
@@ -87,7 +86,7 @@ def add(
     approval_days: Annotated[
         int | None, typer.Option("--approval-days", help="Approvals expire after this many days (re-review).")
     ] = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Verify a dossier's signature and digests, then register it as a run (a tampered dossier is refused).
 
@@ -109,7 +108,7 @@ def add(
 
 
 @registry_app.command("list")
-def list_runs(registry: RegistryOpt = None, as_json: JsonOpt = False) -> None:
+def list_runs(registry: RegistryOpt = None, as_json: JsonOption = False) -> None:
     """List registered runs with their policy decision and final status.
 
     Example: [bold]clearance registry list --registry /srv/clearance/registry.db[/]
@@ -135,7 +134,7 @@ def list_runs(registry: RegistryOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @registry_app.command("show")
-def show(run: RunArg, registry: RegistryOpt = None, as_json: JsonOpt = False) -> None:
+def show(run: RunArg, registry: RegistryOpt = None, as_json: JsonOption = False) -> None:
     """Show one run: dossier, decision, gates needing review, sign-offs and waivers (signatures checked).
 
     Example: [bold]clearance registry show 1[/]
@@ -220,7 +219,7 @@ def status(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Judge expiries at this date/time (UTC) instead of now.")
     ] = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """The final status: policy decision, waivers of needs-review gates, required sign-offs, expiries.
 
@@ -269,7 +268,7 @@ def verify(
     export: Annotated[
         Path | None, typer.Option("--export", help="Verify this export file offline instead of a registry.")
     ] = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Check the ledger's hash chain, every row against its ledger entry, and every sign-off/waiver signature.
 
@@ -296,7 +295,7 @@ def export(
     run: RunArg,
     out: Annotated[Path, typer.Option("--out", help="The JSON file to write.")],
     registry: RegistryOpt = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Write one run, its signed sign-offs and waivers (with public keys) and the ledger to a JSON file.
 
@@ -342,7 +341,7 @@ def config(
     approval_days: Annotated[
         int | None, typer.Option("--approval-days", help="Approvals expire after this many days.")
     ] = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Show or set the registry's defaults for new runs (the change is recorded in the ledger).
 
@@ -371,7 +370,7 @@ def signoff(
     comment: Annotated[str, typer.Option("--comment", help="Why; stored and signed.")] = "",
     by: Annotated[str | None, typer.Option("--by", help="Your name (default: your user name).")] = None,
     registry: RegistryOpt = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Sign off a registered run for one role: a signature over the run's dossier digest, recorded in the ledger.
 
@@ -401,7 +400,7 @@ def waive(
     key: Annotated[Path, typer.Option("--key", help="The approver's PEM private key.")],
     by: Annotated[str | None, typer.Option("--by", help="Approver's name (default: your user name).")] = None,
     registry: RegistryOpt = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Waive one needs-review gate of a run until a date (a rejecting gate cannot be waived).
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from clearance.cli.app import app
-from clearance.cli.output import console, emit_json
+from clearance.cli.output import JsonOption, console, emit_json
 from clearance.signing.keys import generate_keypair, key_fingerprint, load_public_key
 from clearance.signing.oms import sign_model, verify_model
 
@@ -22,7 +22,7 @@ def keygen_cmd(
         str, typer.Option("--kind", help="ecdsa-p256 (default, OMS-compatible), ecdsa-p384 or ed25519.")
     ] = "ecdsa-p256",
     name: Annotated[str, typer.Option("--name", help="File name stem.")] = "clearance",
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    json_out: JsonOption = False,
 ) -> None:
     """Generate a signing key pair (PEM).
 
@@ -53,7 +53,7 @@ def sign_cmd(
     ignore: Annotated[
         list[str] | None, typer.Option("--ignore", help="Relative path to leave unsigned.")
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    json_out: JsonOption = False,
 ) -> None:
     """Sign a model in the OpenSSF model-signing (OMS v1.0) format, offline (key or certificate method).
 
@@ -89,7 +89,7 @@ def verify_signature_cmd(
     ignore_unsigned: Annotated[
         bool, typer.Option("--ignore-unsigned-files", help="Accept files that the signature does not list.")
     ] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    json_out: JsonOption = False,
 ) -> None:
     """Verify a model's OMS signature: the signature, the key or CA chain, and every file's sha256.
 

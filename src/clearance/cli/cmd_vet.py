@@ -9,7 +9,14 @@ import typer
 from rich.markup import escape
 
 from clearance.cli.app import app
-from clearance.cli.output import INTERRUPTED_EXIT, console, emit_json, err_console, report_interrupt
+from clearance.cli.output import (
+    INTERRUPTED_EXIT,
+    JsonOption,
+    console,
+    emit_json,
+    err_console,
+    report_interrupt,
+)
 from clearance.dossier import StageRecord
 from clearance.dossier.report import fmt_value
 from clearance.policy import GateResult
@@ -193,7 +200,7 @@ def demo(
     max_tokens: Annotated[
         int, typer.Option("--max-tokens", help="At most N tokens per answer (caps each suite's own default).")
     ] = DEMO_MAX_TOKENS,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Vet the embedded SmolLM2-135M-Instruct GGUF with the default policy, end to end, on this machine.
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
+
+# The ``--json`` flag shared by every command (one JSON object on stdout, nothing else).
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
