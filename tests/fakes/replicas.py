@@ -84,7 +84,11 @@ class FakeReplica(FakeServer):
             pieces = str(body.get("prompt", "")).split()
             await conn.json(
                 200,
-                {"count": len(pieces), "tokens": list(range(len(pieces))), "max_model_len": self.max_model_len},
+                {
+                    "count": len(pieces),
+                    "tokens": list(range(len(pieces))),
+                    "max_model_len": self.max_model_len,
+                },
             )
             return
         if not path.endswith("/chat/completions"):

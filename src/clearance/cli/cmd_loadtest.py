@@ -13,10 +13,11 @@ from rich.table import Table
 
 from clearance.cli.app import app
 from clearance.cli.cmd_eval import replicas_table
-from clearance.cli.output import JsonOption, console, emit_json, err_console, to_jsonable
+from clearance.cli.output import JsonOption, console, emit_json, err_console
 from clearance.endpoint import Timeouts
 from clearance.endpoint.pool import ReplicaPool, parse_endpoints
 from clearance.endpoint.server import EmbeddedServer
+from clearance.jsonio import to_jsonable
 from clearance.load import (
     DeterminismResult,
     LoadConfig,

@@ -29,7 +29,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, Field
 
 from clearance.endpoint.client import OpenAIClient, normalize_base_url
-from clearance.endpoint.models import ChatRequest, ChatResponse, Timeouts
+from clearance.endpoint.records import ChatRequest, ChatResponse, Timeouts
 from clearance.errors import (
     EndpointConnectError,
     EndpointError,

@@ -26,8 +26,8 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from clearance.endpoint.adaptive import AdaptiveLimit, ConcurrencyRecord
-from clearance.endpoint.models import ChatRequest, ChatResponse
 from clearance.endpoint.pool import ReplicaStats
+from clearance.endpoint.records import ChatRequest, ChatResponse
 from clearance.errors import EndpointError, InputError
 from clearance.evals.judge import Judge, JudgeSummary, JudgeVerdict, summarize_judgements
 from clearance.evals.metrics import Outcome, compute_metric

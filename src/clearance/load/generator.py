@@ -24,7 +24,7 @@ from clearance.endpoint import ChatRequest
 from clearance.endpoint.pool import Endpoint, ReplicaStats
 from clearance.errors import ClearanceError, EndpointError
 from clearance.evidence import EndpointRef, utc_now
-from clearance.load.models import LoadConfig, LoadResult, RequestRecord, error_rate_with_ci
+from clearance.load.records import LoadConfig, LoadResult, RequestRecord, error_rate_with_ci
 from clearance.load.stats import Distribution, percentile
 
 _WORDS = [

@@ -140,7 +140,7 @@ class LoadResult(BaseModel):
     replicas: list[ReplicaStats] = Field(default_factory=list)
     measured_how: str = (
         "client-side, time.perf_counter on the load generator host; streaming chat completions; "
-        "see clearance.load.models for metric definitions"
+        "see clearance.load.records for metric definitions"
     )
 
     def policy_facts(self) -> dict[str, object]:
