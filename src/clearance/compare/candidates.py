@@ -193,6 +193,8 @@ def _gated(gates: list[dict[str, Any]], facts: dict[str, Any]) -> list[GatedMetr
     out: dict[str, GatedMetric] = {}
     for g in gates:
         fact = str(g.get("fact") or "")
+        for suffix in (".ci_low", ".ci_high"):
+            fact = fact.removesuffix(suffix)
         if not fact.startswith("evals.") or fact in out:
             continue
         op = str(g.get("operator"))

@@ -78,7 +78,7 @@ class MetricDifference(BaseModel):
         return (
             f"{self.fact}: {self.baseline:.3g} → {self.candidate:.3g} "
             f"(Δ {self.difference:+.3f}, 95% CI [{self.ci_low:+.3f}, {self.ci_high:+.3f}], n = {self.n_shared} "
-            f"shared; {self.test}: {sig}{effect}) — {self.verdict}"
+            f"shared; {self.test.split(' (')[0]}: {sig}{effect}) — {self.verdict}"
         )
 
 

@@ -86,10 +86,12 @@ def newcombe_interval(t: PairedCounts, confidence: float = 0.95) -> tuple[float,
     p1, p2 = t.rate_b, t.rate_a
     l1, u1 = wilson_interval(t.both + t.only_b, n, confidence)
     l2, u2 = wilson_interval(t.both + t.only_a, n, confidence)
-    # correlation between the two marginals (phi), 0 when a margin is empty
+    # Newcombe's corrected phi between the two marginals: eh − fg, less n/2 when positive (0 in between)
     e, f, g, h = t.both, t.only_b, t.only_a, t.neither
     den = (e + f) * (g + h) * (e + g) * (f + h)
-    phi = (e * h - f * g) / math.sqrt(den) if den > 0 else 0.0
+    b = e * h - f * g
+    c = b - n / 2 if b > n / 2 else (b if b < 0 else 0.0)
+    phi = c / math.sqrt(den) if den > 0 else 0.0
     d = p1 - p2
     delta = math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
     eps = math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
