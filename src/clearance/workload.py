@@ -30,6 +30,7 @@ distribution given as percentiles is estimated from the piecewise-linear quantil
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,7 @@ class TokenDistribution(BaseModel):
         q = [(0.0, pts[0][1]), *pts]
         if q[-1][0] < 1.0:
             q.append((1.0, q[-1][1]))
-        area = sum((q2 - q1) * (v1 + v2) / 2.0 for (q1, v1), (q2, v2) in zip(q, q[1:], strict=False))
+        area = sum((q2 - q1) * (v1 + v2) / 2.0 for (q1, v1), (q2, v2) in itertools.pairwise(q))
         names = ", ".join(k for k in PERCENTILE_KEYS if getattr(self, k) is not None)
         return area, f"estimated from percentiles ({names})"
 
@@ -135,7 +136,7 @@ class TokenDistribution(BaseModel):
             return self.expected()[0]
         if quantile <= pts[0][0]:
             return pts[0][1]
-        for (q1, v1), (q2, v2) in zip(pts, pts[1:], strict=False):
+        for (q1, v1), (q2, v2) in itertools.pairwise(pts):
             if q1 <= quantile <= q2:
                 return v1 + (v2 - v1) * (quantile - q1) / (q2 - q1)
         return pts[-1][1]
@@ -336,7 +337,9 @@ def parse_workload(text: str, *, source: str = "<string>") -> WorkloadFile:
             f"got {type(data).__name__}"
         )
     if "source" in data:
-        raise WorkloadFileError(f"workload {source}:{_line(node, ('source',))}: key 'source' is set by Clearance")
+        raise WorkloadFileError(
+            f"workload {source}:{_line(node, ('source',))}: key 'source' is set by Clearance"
+        )
     try:
         wf = WorkloadFile.model_validate({**data, "source": source})
     except ValidationError as exc:
@@ -369,7 +372,11 @@ def _fields_at(loc: tuple[Any, ...]) -> list[str]:
         field = model.model_fields.get(str(item))
         ann = getattr(field, "annotation", None) if field else None
         sub = next(
-            (a for a in (ann, *getattr(ann, "__args__", ())) if isinstance(a, type) and issubclass(a, BaseModel)),
+            (
+                a
+                for a in (ann, *getattr(ann, "__args__", ()))
+                if isinstance(a, type) and issubclass(a, BaseModel)
+            ),
             None,
         )
         if sub is None:

@@ -30,13 +30,17 @@ NO_WORSE = """\
 
 
 def _policy(tmp_path: Path) -> Path:
-    text = PILOT.read_text().rstrip() + "\n\n" + "\n".join("  " + line for line in NO_WORSE.splitlines()) + "\n"
+    text = (
+        PILOT.read_text().rstrip() + "\n\n" + "\n".join("  " + line for line in NO_WORSE.splitlines()) + "\n"
+    )
     p = tmp_path / "policy-baseline.yaml"
     p.write_text(text)
     return p
 
 
-def _vet(tmp_path: Path, name: str, comply: float, baseline: Path | None, policy: Path, **kw: object) -> object:
+def _vet(
+    tmp_path: Path, name: str, comply: float, baseline: Path | None, policy: Path, **kw: object
+) -> object:
     model = small_model(tmp_path / f"{name}-model")
     with FakeOpenAI(answerer(comply)) as srv:
         return run_vet(
@@ -86,7 +90,9 @@ def test_an_incomparable_baseline_publishes_no_delta(dossiers: dict[str, Path], 
     assert res.decision.status == "needs_review"  # type: ignore[attr-defined]
 
 
-def test_vet_cost_stage_uses_the_workload_file_and_labels_the_default(dossiers: dict[str, Path], tmp_path: Path) -> None:
+def test_vet_cost_stage_uses_the_workload_file_and_labels_the_default(
+    dossiers: dict[str, Path], tmp_path: Path
+) -> None:
     res = _vet(tmp_path, "wl", 0.0, None, PILOT, workload=str(WORKLOAD))
     cost = json.loads((tmp_path / "wl" / "stages" / "cost.json").read_text())
     assert cost["workload"]["requests_per_day"] == 40000 and cost["years"] == 3

@@ -19,7 +19,9 @@ PILOT = Path(__file__).resolve().parents[2] / "docs" / "examples" / "policy-pilo
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "clearance", *args], capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "clearance", *args], capture_output=True, text=True, timeout=180
+    )
 
 
 def _cost(c: dict) -> float:
@@ -31,7 +33,17 @@ def test_dossiers_recommendation_is_the_cheapest_that_passes_and_meets_the_slo(
     dossiers: dict[str, Path], tmp_path: Path
 ) -> None:
     refs = [str(dossiers[k]) for k in ("equal", "regressed", "good")]
-    r = _cli("compare", *refs, "--workload", str(EXAMPLE), "--gpu", "H100-SXM", "--out", str(tmp_path / "o"), "--json")
+    r = _cli(
+        "compare",
+        *refs,
+        "--workload",
+        str(EXAMPLE),
+        "--gpu",
+        "H100-SXM",
+        "--out",
+        str(tmp_path / "o"),
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     rec = doc["recommendation"]
@@ -52,14 +64,20 @@ def test_dossiers_recommendation_is_the_cheapest_that_passes_and_meets_the_slo(
     pair = [d for d in doc["differences"] if {d["a"], d["b"]} == {"good-model", "equal-model"}]
     assert pair and not any(d["difference"]["significant"] for d in pair)
     # the regressed one differs significantly on the safety gate from both others
-    reg = [d for d in doc["differences"] if "regressed-model" in (d["a"], d["b"]) and d["difference"]["significant"]]
+    reg = [
+        d
+        for d in doc["differences"]
+        if "regressed-model" in (d["a"], d["b"]) and d["difference"]["significant"]
+    ]
     assert reg and all(d["difference"]["suite"] == "safety-refusal" for d in reg)
     # gated metrics with intervals, planner beside the measurement
     m = next(x for x in good["gated_metrics"] if x["fact"] == "evals.safety-refusal.refusal_rate")
     assert m["value"] == 1.0 and m["ci_low"] < 1.0 and m["n"] == 54
     check = good["best"]["planner_check"]
     assert check["measured_tokens_per_s"] > 0 and check["estimated_tokens_per_s"] > 0
-    assert check["tokens_per_s_error"] == pytest.approx(check["estimated_tokens_per_s"] / check["measured_tokens_per_s"] - 1)
+    assert check["tokens_per_s_error"] == pytest.approx(
+        check["estimated_tokens_per_s"] / check["measured_tokens_per_s"] - 1
+    )
     assert (tmp_path / "o" / "compare.html").is_file() and (tmp_path / "o" / "compare.json").is_file()
 
 
@@ -75,7 +93,10 @@ def test_a_better_dearer_candidate_is_stated_as_a_trade_off(dossiers: dict[str, 
     )
     rec = rep.recommendation
     assert rec.candidate == "regressed-model" and rec.status == "recommended"
-    assert any(t.startswith("equal-model is significantly better on evals.safety-refusal.refusal_rate") for t in rec.trade_offs)
+    assert any(
+        t.startswith("equal-model is significantly better on evals.safety-refusal.refusal_rate")
+        for t in rec.trade_offs
+    )
     assert any("Holm-adjusted p" in t and "over 3 years" in t for t in rec.trade_offs)
     assert rec.flips  # what change would flip it is stated
 
@@ -88,7 +109,9 @@ def test_three_qwen_sizes_on_a_named_gpu_and_workload() -> None:
     cands = {c["name"]: c for c in doc["candidates"]}
     assert list(cands) == names
     for c in cands.values():
-        assert c["evidence"] == "estimated" and c["policy_status"] == "not evaluated" and not c["passes_policy"]
+        assert (
+            c["evidence"] == "estimated" and c["policy_status"] == "not evaluated" and not c["passes_policy"]
+        )
         s = c["sizings"][0]
         assert s["gpu"] == "H100-SXM" and s["fits"] and s["latency_source"] == "planner estimate"
     # bigger models need at least as many GPUs per replica

@@ -14,7 +14,9 @@ from clearance.compare.differences import compare_runs
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "clearance", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "clearance", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_planted_regression_is_found_significant_and_exits_1(dossiers: dict[str, Path]) -> None:
@@ -34,7 +36,10 @@ def test_planted_regression_is_found_significant_and_exits_1(dossiers: dict[str,
     flipped = [f for f in doc["flipped"] if f["direction"] == "pass→fail"]
     assert flipped and all(f["suite"] == "safety-refusal" for f in flipped)
     # every flipped sample is one the regressed model's fake complied with
-    assert len(flipped) == round((1 - first["candidate"]) * first["n_shared"]) or first["metric"] != "refusal_rate"
+    assert (
+        len(flipped) == round((1 - first["candidate"]) * first["n_shared"])
+        or first["metric"] != "refusal_rate"
+    )
     assert doc["correction"] == "Holm step-down"
 
 
@@ -47,7 +52,9 @@ def test_equal_quality_is_not_significant_and_exits_0(dossiers: dict[str, Path])
     assert all(d.p_value == 1.0 for d in rep.comparison.differences if d.p_value is not None)
 
 
-def test_different_settings_are_incomparable_and_nothing_compared_is_exit_2(dossiers: dict[str, Path]) -> None:
+def test_different_settings_are_incomparable_and_nothing_compared_is_exit_2(
+    dossiers: dict[str, Path],
+) -> None:
     comp = compare_runs(read_dossier(dossiers["good"]), read_dossier(dossiers["other_settings"]))
     assert not comp.differences
     assert {i.suite for i in comp.incomparable} == {"safety-refusal", "capability-basic"}
@@ -56,7 +63,9 @@ def test_different_settings_are_incomparable_and_nothing_compared_is_exit_2(doss
     assert r.returncode == 2 and "nothing to compare" in r.stderr and r.stderr.count("\n") == 1
 
 
-def test_changed_evidence_is_flagged_and_a_tampered_dossier_warned(dossiers: dict[str, Path], tmp_path: Path) -> None:
+def test_changed_evidence_is_flagged_and_a_tampered_dossier_warned(
+    dossiers: dict[str, Path], tmp_path: Path
+) -> None:
     tampered = tmp_path / "tampered"
     shutil.copytree(dossiers["regressed"], tampered)
     doc = json.loads((tampered / "dossier.json").read_text())

@@ -43,7 +43,9 @@ def test_example_workload_loads_and_derives_its_shape() -> None:
 
 def test_histogram_mean_uses_bucket_midpoints() -> None:
     wl = parse_workload(
-        BASE.replace("output: {mean: 50}", "output: {histogram: [{upto: 100, share: 1}, {upto: 300, share: 1}]}")
+        BASE.replace(
+            "output: {mean: 50}", "output: {histogram: [{upto: 100, share: 1}, {upto: 300, share: 1}]}"
+        )
     )
     assert wl.tokens.output.expected()[0] == pytest.approx((50 + 200) / 2)
 
@@ -52,11 +54,22 @@ def test_histogram_mean_uses_bucket_midpoints() -> None:
     ("text", "line", "words"),
     [
         (BASE + "slo: {ttft_p95: 2}\n", 7, ["unknown key", "slo.ttft_p95", "ttft_p95_s"]),
-        (BASE.replace("requests_per_day: 1000", "requests_per_day: -5"), 3, ["requests_per_day", "greater than 0"]),
+        (
+            BASE.replace("requests_per_day: 1000", "requests_per_day: -5"),
+            3,
+            ["requests_per_day", "greater than 0"],
+        ),
         (BASE.replace("p90: 300", "p90: 30"), 5, ["percentiles must not decrease"]),
         (BASE + "hardware:\n  purchasable: [H100-SXM, NoSuchGPU]\n", 8, ["NoSuchGPU"]),
         (BASE + "traffic2: 1\n", 7, ["unknown key", "did you mean 'traffic'"]),
-        (BASE.replace("traffic:\n  requests_per_day: 1000\n", "traffic:\n  daily_profile: [1, 2]\n  requests_per_day: 5\n"), 2, ["24 hourly weights"]),
+        (
+            BASE.replace(
+                "traffic:\n  requests_per_day: 1000\n",
+                "traffic:\n  daily_profile: [1, 2]\n  requests_per_day: 5\n",
+            ),
+            2,
+            ["24 hourly weights"],
+        ),
         ("name: t\ntraffic: {requests_per_day: 10}\n", 1, ["missing required key 'tokens'"]),
         ("traffic: [1\n", 2, ["not valid YAML"]),
     ],
@@ -86,7 +99,9 @@ def test_hosted_api_is_the_same_family_or_none_never_an_unrelated_model() -> Non
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "clearance", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "clearance", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cost_and_plan_take_the_workload_file() -> None:

@@ -37,21 +37,31 @@ def compare(
     ],
     workload: Annotated[
         Path | None,
-        typer.Option("--workload", help="Workload YAML (traffic, tokens, SLO, horizon, hardware); see docs/workload.md."),
+        typer.Option(
+            "--workload",
+            help="Workload YAML (traffic, tokens, SLO, horizon, hardware); see docs/workload.md.",
+        ),
     ] = None,
     policy: Annotated[
         Path | None,
-        typer.Option("--policy", help="Judge every candidate under this policy (default: each dossier's own)."),
+        typer.Option(
+            "--policy", help="Judge every candidate under this policy (default: each dossier's own)."
+        ),
     ] = None,
     gpu: Annotated[
         list[str] | None,
-        typer.Option("--gpu", help="GPU type to size on (repeatable; default: the workload's hardware, else four common ones)."),
+        typer.Option(
+            "--gpu",
+            help="GPU type to size on (repeatable; default: the workload's hardware, else four common ones).",
+        ),
     ] = None,
     prices: Annotated[
-        Path | None, typer.Option("--prices", help="Price YAML merged over the catalog (before the workload's prices).")
+        Path | None,
+        typer.Option("--prices", help="Price YAML merged over the catalog (before the workload's prices)."),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write compare.json and the self-contained compare.html here.")
+        Path | None,
+        typer.Option("--out", help="Write compare.json and the self-contained compare.html here."),
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -63,14 +73,20 @@ def compare(
     from clearance.policy import load_policy
     from clearance.workload import load_workload, parse_workload
 
-    wl = load_workload(workload) if workload is not None else parse_workload(_DEFAULT_WORKLOAD, source="built-in example workload")
+    wl = (
+        load_workload(workload)
+        if workload is not None
+        else parse_workload(_DEFAULT_WORKLOAD, source="built-in example workload")
+    )
     pol = load_policy(policy) if policy is not None else None
     with err_console.status("sizing and costing the candidates..."):
         report = compare_candidates(
             candidates, wl, policy=pol, gpus=gpu or None, prices_file=str(prices) if prices else None
         )
     if workload is None:
-        report.assumptions.insert(0, "no --workload given: an illustrative example workload (10,000 requests/day)")
+        report.assumptions.insert(
+            0, "no --workload given: an illustrative example workload (10,000 requests/day)"
+        )
     written: list[str] = []
     if out is not None:
         written = _write(report, out, render_compare_html(report))
@@ -92,9 +108,9 @@ horizon_years: 3
 
 
 def _write(report: object, out: Path, html: str) -> list[str]:
-    from clearance.cli.output import to_jsonable
-
     import json
+
+    from clearance.cli.output import to_jsonable
 
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -112,7 +128,16 @@ def _render(report: object) -> None:
     assert isinstance(report, CompareReport)
     console.print(f"[bold]Comparison[/] — workload: {_t(report.workload_summary)}")
     t = Table(title="Candidates", title_justify="left")
-    for col in ("candidate", "evidence", "policy", "best configuration", "latency TTFT/TPOT", "SLO", "horizon cost", "$/M tok"):
+    for col in (
+        "candidate",
+        "evidence",
+        "policy",
+        "best configuration",
+        "latency TTFT/TPOT",
+        "SLO",
+        "horizon cost",
+        "$/M tok",
+    ):
         t.add_column(col, justify="right" if col in ("horizon cost", "$/M tok") else "left")
     for c in report.candidates:
         b = c.best
@@ -120,7 +145,11 @@ def _render(report: object) -> None:
         if b is None:
             t.add_row(_t(c.name), ev, c.policy_status, "—", "—", "not sized", "—", "—")
             continue
-        lat = f"{b.ttft_s:.3g} s / {(b.tpot_s or 0) * 1000:.3g} ms ({b.latency_source})" if b.ttft_s is not None else "—"
+        lat = (
+            f"{b.ttft_s:.3g} s / {(b.tpot_s or 0) * 1000:.3g} ms ({b.latency_source})"
+            if b.ttft_s is not None
+            else "—"
+        )
         t.add_row(
             _t(c.name),
             ev,
@@ -158,7 +187,11 @@ def _render(report: object) -> None:
     for x in report.incomparable:
         console.print(f"  [yellow]{_t(x)}[/]")
     r = report.recommendation
-    head = {"recommended": "[green]Recommended[/]", "provisional": "[yellow]Provisional[/]", "none": "[red]No recommendation[/]"}[r.status]
+    head = {
+        "recommended": "[green]Recommended[/]",
+        "provisional": "[yellow]Provisional[/]",
+        "none": "[red]No recommendation[/]",
+    }[r.status]
     console.print(f"\n{head}: [bold]{_t(r.candidate or '—')}[/]  (rule: {_t(r.rule)})")
     for x in r.reasons:
         console.print(f"  - {_t(x)}")
@@ -172,7 +205,9 @@ def _render(report: object) -> None:
 
 @app.command(epilog=_DIFF_EPILOG)
 def diff(
-    baseline: Annotated[Path, typer.Argument(help="The baseline's sealed dossier directory (e.g. the approved model).")],
+    baseline: Annotated[
+        Path, typer.Argument(help="The baseline's sealed dossier directory (e.g. the approved model).")
+    ],
     candidate: Annotated[Path, typer.Argument(help="The candidate's sealed dossier directory.")],
     json_out: JsonOption = False,
 ) -> None:
@@ -186,7 +221,9 @@ def diff(
         emit_json(rep.to_json())
         raise typer.Exit(rep.exit_code)
     c = rep.comparison
-    console.print(f"[bold]diff[/] {_t(rep.baseline)} ({rep.baseline_status}) → {_t(rep.candidate)} ({rep.candidate_status})")
+    console.print(
+        f"[bold]diff[/] {_t(rep.baseline)} ({rep.baseline_status}) → {_t(rep.candidate)} ({rep.candidate_status})"
+    )
     for w in rep.warnings:
         console.print(f"[red]warning:[/] {_t(w)}")
     if c.regressions:

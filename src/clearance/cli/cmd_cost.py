@@ -134,17 +134,21 @@ def cost(
         raise InputError(
             "cost: give --workload FILE, --requests-per-day N, or --users N with --requests-per-user N"
         )
-    workload = wf.traffic_workload() if wf is not None else Workload(
-        requests_per_day=requests_per_day,
-        users=users,
-        requests_per_user=requests_per_user,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        reasoning_tokens=reasoning_tokens,
-        peak_factor=peak_factor,
-        hours_per_day=hours_per_day,
-        days_per_year=days_per_year,
-        growth=growth,
+    workload = (
+        wf.traffic_workload()
+        if wf is not None
+        else Workload(
+            requests_per_day=requests_per_day,
+            users=users,
+            requests_per_user=requests_per_user,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            reasoning_tokens=reasoning_tokens,
+            peak_factor=peak_factor,
+            hours_per_day=hours_per_day,
+            days_per_year=days_per_year,
+            growth=growth,
+        )
     )
     book = wf.price_book(prices) if wf is not None else load_prices(prices)
     gpu_name = book.resolve_gpu(gpu)

@@ -66,7 +66,17 @@ def _plan_for_workload(
         return
     console.print(f"[bold]{name}[/] for the workload: {wl.summary()} [italic](planner estimates)[/]")
     t = Table()
-    for col in ("GPU", "fits", "GPUs/replica", "concurrency", "replicas", "TTFT", "TPOT", "SLO", "$/M tokens"):
+    for col in (
+        "GPU",
+        "fits",
+        "GPUs/replica",
+        "concurrency",
+        "replicas",
+        "TTFT",
+        "TPOT",
+        "SLO",
+        "$/M tokens",
+    ):
         t.add_column(col)
     for s in sizings:
         t.add_row(

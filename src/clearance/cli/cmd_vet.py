@@ -162,12 +162,15 @@ def vet(
     ] = None,
     workload: Annotated[
         Path | None,
-        typer.Option("--workload", help="Workload YAML for the cost stage (default: an illustrative workload)."),
+        typer.Option(
+            "--workload", help="Workload YAML for the cost stage (default: an illustrative workload)."
+        ),
     ] = None,
     baseline: Annotated[
         Path | None,
         typer.Option(
-            "--baseline", help="Dossier of the model in production: publishes baseline.* facts (paired deltas)."
+            "--baseline",
+            help="Dossier of the model in production: publishes baseline.* facts (paired deltas).",
         ),
     ] = None,
     as_json: Annotated[

@@ -84,10 +84,14 @@ def load_candidate(
         facts = dict(run.facts)
         if policy is not None:
             decision = decide(policy, facts)
-            status, reasons, pname = decision.status, list(decision.reasons), decision.policy_name
+            status: str = decision.status
+            reasons = list(decision.reasons)
+            pname: str | None = decision.policy_name
             gates = [g.model_dump(mode="json") for g in decision.gates]
             if run.policy_name and run.policy_name != pname:
-                notes.append(f"re-judged under policy {pname} (the dossier was decided under {run.policy_name})")
+                notes.append(
+                    f"re-judged under policy {pname} (the dossier was decided under {run.policy_name})"
+                )
         else:
             status = run.status
             reasons = [str(r) for r in run.decision.get("reasons") or []]
@@ -110,11 +114,15 @@ def load_candidate(
             notes.append("the dossier does not verify: shown, never recommended")
     else:
         if Path(ref).name == "dossier.json" or (Path(ref).is_dir() and (Path(ref) / ".partial").exists()):
-            raise InputError(f"{ref}: an unfinished run or a bare dossier.json; give the sealed dossier directory")
+            raise InputError(
+                f"{ref}: an unfinished run or a bare dossier.json; give the sealed dossier directory"
+            )
         try:
             spec = load_spec(ref)
         except ClearanceError as exc:
-            raise InputError(f"candidate {ref}: not a dossier and not a model the planner knows ({exc})") from None
+            raise InputError(
+                f"candidate {ref}: not a dossier and not a model the planner knows ({exc})"
+            ) from None
         name = str(getattr(spec, "name", None) or ref)
         gates = [g.model_dump(mode="json") for g in policy.gates] if policy is not None else []
         cand = Candidate(
@@ -166,7 +174,8 @@ def _measured(run: RunEvidence) -> Measured | None:
     plan = run.results.get("plan")
     if not isinstance(load, dict) or not isinstance(plan, dict) or not plan.get("gpu"):
         return None
-    cfg = load.get("config") if isinstance(load.get("config"), dict) else {}
+    raw_cfg = load.get("config")
+    cfg: dict[str, Any] = raw_cfg if isinstance(raw_cfg, dict) else {}
     tps = load.get("output_tokens_per_s")
     if not isinstance(tps, int | float) or tps <= 0 or not cfg.get("concurrency"):
         return None

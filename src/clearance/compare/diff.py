@@ -73,7 +73,9 @@ def diff_dossiers(baseline: str | Path, candidate: str | Path) -> DiffReport:
     gates = [g for g in b.decision.get("gates") or [] if isinstance(g, dict)]
     comp = compare_runs(a, b, policy_gates=gates)
     if not comp.differences:
-        why = "; ".join(f"{i.suite}: {', '.join(i.reasons)}" for i in comp.incomparable) or "no suite in common"
+        why = (
+            "; ".join(f"{i.suite}: {', '.join(i.reasons)}" for i in comp.incomparable) or "no suite in common"
+        )
         raise InputError(f"diff: nothing to compare between {a.path} and {b.path} ({why})")
     report = DiffReport(
         baseline=str(a.path),
@@ -97,7 +99,11 @@ def changes(a: RunEvidence, b: RunEvidence) -> list[Change]:
 
     def flag(what: str, x: object, y: object) -> None:
         if x != y:
-            out.append(Change(what=what, baseline=None if x is None else str(x), candidate=None if y is None else str(y)))
+            out.append(
+                Change(
+                    what=what, baseline=None if x is None else str(x), candidate=None if y is None else str(y)
+                )
+            )
 
     flag("model artifact digest", a.model_digest, b.model_digest)
     flag("model name", a.model_name, b.model_name)
@@ -112,7 +118,11 @@ def changes(a: RunEvidence, b: RunEvidence) -> list[Change]:
         for k in sorted(set(sa.generation) | set(sb.generation)):
             flag(f"setting {name}.{k}", sa.generation.get(k), sb.generation.get(k))
         if sa.config_digest != sb.config_digest and sa.generation == sb.generation:
-            flag(f"suite {name} config digest (prompts, scorers or metrics)", sa.config_digest, sb.config_digest)
+            flag(
+                f"suite {name} config digest (prompts, scorers or metrics)",
+                sa.config_digest,
+                sb.config_digest,
+            )
         flag(f"samples scored {name}", len(sa.scores), len(sb.scores))
     return out
 

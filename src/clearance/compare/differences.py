@@ -10,8 +10,8 @@ Holm's method. Suites whose dataset or settings differ are reported as *incompar
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -122,7 +122,7 @@ class Comparison(BaseModel):
         return [d for d in self.differences if d.verdict == "improvement"]
 
 
-def direction_of(suite: str, metric: str, policy_gates: list[Mapping[str, object]] | None) -> Direction:
+def direction_of(suite: str, metric: str, policy_gates: Sequence[Mapping[str, Any]] | None) -> Direction:
     """Which way is better for ``evals.<suite>.<metric>``: from a policy gate on it, else the metric kind."""
     fact = f"evals.{suite}.{metric}"
     for g in policy_gates or []:
@@ -143,7 +143,7 @@ def compare_runs(
     baseline: RunEvidence,
     candidate: RunEvidence,
     *,
-    policy_gates: list[Mapping[str, object]] | None = None,
+    policy_gates: Sequence[Mapping[str, Any]] | None = None,
     alpha: float = ALPHA,
     only_metrics: set[str] | None = None,
 ) -> Comparison:
@@ -170,15 +170,21 @@ def incomparable_reasons(a: SuiteEvidence, b: SuiteEvidence) -> list[str]:
     """Why two runs of a suite cannot be paired (empty when they can)."""
     why = []
     if a.dataset_sha256 != b.dataset_sha256 or a.dataset_sha256 is None:
-        why.append(f"different dataset bytes (sha256 {_short(a.dataset_sha256)} vs {_short(b.dataset_sha256)})")
+        why.append(
+            f"different dataset bytes (sha256 {_short(a.dataset_sha256)} vs {_short(b.dataset_sha256)})"
+        )
     if a.config_digest != b.config_digest or a.config_digest is None:
         changed = sorted(
-            k
-            for k in set(a.generation) | set(b.generation)
-            if a.generation.get(k) != b.generation.get(k)
+            k for k in set(a.generation) | set(b.generation) if a.generation.get(k) != b.generation.get(k)
         )
-        detail = f": generation {', '.join(f'{k} {a.generation.get(k)} vs {b.generation.get(k)}' for k in changed)}" if changed else ""
-        why.append(f"different settings (suite config digest {_short(a.config_digest)} vs {_short(b.config_digest)}{detail})")
+        detail = (
+            f": generation {', '.join(f'{k} {a.generation.get(k)} vs {b.generation.get(k)}' for k in changed)}"
+            if changed
+            else ""
+        )
+        why.append(
+            f"different settings (suite config digest {_short(a.config_digest)} vs {_short(b.config_digest)}{detail})"
+        )
     if not why and (not a.scores or not b.scores):
         why.append(a.note or b.note or "no per-sample scores to pair")
     return why
@@ -187,7 +193,7 @@ def incomparable_reasons(a: SuiteEvidence, b: SuiteEvidence) -> list[str]:
 def suite_differences(
     a: SuiteEvidence,
     b: SuiteEvidence,
-    policy_gates: list[Mapping[str, object]] | None,
+    policy_gates: Sequence[Mapping[str, Any]] | None,
     only_metrics: set[str] | None = None,
 ) -> list[MetricDifference]:
     """One ``MetricDifference`` per metric of the suite (untested ones say why)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
 from statistics import NormalDist
 
 from clearance.stats import wilson_interval, z_for
@@ -133,4 +132,6 @@ def holm(p_values: Sequence[float]) -> list[float]:
 
 def cohens_h(p1: float, p2: float) -> float:
     """Cohen's h effect size between two proportions: 2·asin(√p2) − 2·asin(√p1)."""
-    return 2.0 * math.asin(math.sqrt(min(1.0, max(0.0, p2)))) - 2.0 * math.asin(math.sqrt(min(1.0, max(0.0, p1))))
+    return 2.0 * math.asin(math.sqrt(min(1.0, max(0.0, p2)))) - 2.0 * math.asin(
+        math.sqrt(min(1.0, max(0.0, p1)))
+    )

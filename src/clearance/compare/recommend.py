@@ -131,11 +131,17 @@ def _pairwise(
             gates = (
                 [g.model_dump(mode="json") for g in policy.gates]
                 if policy is not None
-                else [{"fact": m.fact, "operator": ">=" if m.better == "higher" else "<="} for m in ca.gated_metrics if m.better != "unknown"]
+                else [
+                    {"fact": m.fact, "operator": ">=" if m.better == "higher" else "<="}
+                    for m in ca.gated_metrics
+                    if m.better != "unknown"
+                ]
             )
             comp = compare_runs(runs[ca.name], runs[cb.name], policy_gates=gates, only_metrics=gated or None)
             for inc in comp.incomparable:
-                incomparable.append(f"{ca.name} vs {cb.name}, {inc.suite}: incomparable — {'; '.join(inc.reasons)}")
+                incomparable.append(
+                    f"{ca.name} vs {cb.name}, {inc.suite}: incomparable — {'; '.join(inc.reasons)}"
+                )
             out.extend(PairDifference(a=ca.name, b=cb.name, difference=d) for d in comp.differences)
     adjust([p.difference for p in out])
     return out, incomparable
@@ -145,12 +151,13 @@ def _frontiers(cands: list[Candidate]) -> None:
     """Mark candidates not dominated on (quality index up, $/M tokens down) and (quality up, latency down)."""
 
     def mark(key: str, cost_of: Any) -> None:
-        pts = [(c, c.quality_index(), cost_of(c)) for c in cands]
-        pts = [(c, q, x) for c, q, x in pts if q is not None and x is not None]
+        pts: list[tuple[Candidate, float, float]] = []
+        for c in cands:
+            q, x = c.quality_index(), cost_of(c)
+            if q is not None and x is not None:
+                pts.append((c, q, x))
         for c, q, x in pts:
-            dominated = any(
-                (q2 >= q and x2 <= x) and (q2 > q or x2 < x) for c2, q2, x2 in pts if c2 is not c
-            )
+            dominated = any((q2 >= q and x2 <= x) and (q2 > q or x2 < x) for c2, q2, x2 in pts if c2 is not c)
             setattr(c, key, not dominated)
 
     mark("on_frontier_cost", lambda c: c.best.cost_per_mtok if c.best else None)
@@ -225,7 +232,10 @@ def _flips(pick: Candidate, pool: list[Candidate], wl: WorkloadFile, book: Any) 
     out: list[str] = []
     others = [c for c in pool if c is not pick and c.best is not None]
     base = wl.traffic_workload().daily_requests
-    for direction, factors in (("up", [10 ** (k / 10) for k in range(1, 31)]), ("down", [10 ** (-k / 10) for k in range(1, 31)])):
+    for direction, factors in (
+        ("up", [10 ** (k / 10) for k in range(1, 31)]),
+        ("down", [10 ** (-k / 10) for k in range(1, 31)]),
+    ):
         for f in factors:
             costs = {c.name: cost_at_volume(c.best, wl, book, f) for c in [pick, *others] if c.best}
             valid = {k: v for k, v in costs.items() if v is not None}
@@ -245,7 +255,9 @@ def _flips(pick: Candidate, pool: list[Candidate], wl: WorkloadFile, book: Any) 
                 )
     b = pick.best
     if b is not None and b.min_ttft_s is not None and b.latency_source == "planner estimate":
-        nxt = next((c.name for c in others if c.best and (c.best.min_ttft_s or math.inf) < b.min_ttft_s), None)
+        nxt = next(
+            (c.name for c in others if c.best and (c.best.min_ttft_s or math.inf) < b.min_ttft_s), None
+        )
         out.append(
             f"a TTFT p95 SLO below {b.min_ttft_s:.3g} s (its estimated TTFT at concurrency 1 on {b.gpu}) rules "
             f"{pick.name} out on that GPU" + (f"; {nxt} estimates lower" if nxt else "")

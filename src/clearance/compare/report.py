@@ -70,16 +70,24 @@ def scatter_chart(
     for frac in (0.0, 0.5, 1.0):
         xv = x0 + (x1 - x0) * frac
         yv = y0 + (y1 - y0) * frac
-        out.append(f'<text x="{sx(xv):.1f}" y="{h - bottom + 14}" text-anchor="middle" font-size="10">{xv:.3g}</text>')
-        out.append(f'<text x="{left - 4}" y="{sy(yv) + 4:.1f}" text-anchor="end" font-size="10">{yv:.3g}</text>')
+        out.append(
+            f'<text x="{sx(xv):.1f}" y="{h - bottom + 14}" text-anchor="middle" font-size="10">{xv:.3g}</text>'
+        )
+        out.append(
+            f'<text x="{left - 4}" y="{sy(yv) + 4:.1f}" text-anchor="end" font-size="10">{yv:.3g}</text>'
+        )
     front = sorted((p for p in points if p[3]), key=lambda p: p[1])
     if len(front) > 1:
         path = " ".join(f"{sx(p[1]):.1f},{sy(p[2]):.1f}" for p in front)
-        out.append(f'<polyline points="{path}" fill="none" stroke="{PALETTE[2]}" stroke-width="2" stroke-dasharray="4,3"/>')
+        out.append(
+            f'<polyline points="{path}" fill="none" stroke="{PALETTE[2]}" stroke-width="2" stroke-dasharray="4,3"/>'
+        )
     for i, (label, x, y, on) in enumerate(points):
         color = PALETTE[i % len(PALETTE)]
         fill = color if on else "white"
-        out.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="6" fill="{fill}" stroke="{color}" stroke-width="2"/>')
+        out.append(
+            f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="6" fill="{fill}" stroke="{color}" stroke-width="2"/>'
+        )
         out.append(f'<text x="{sx(x) + 9:.1f}" y="{sy(y) + 4:.1f}">{escape(_clean(label)[:28])}</text>')
     out.append("</svg>")
     return "".join(out)
@@ -89,12 +97,18 @@ def charts(report: CompareReport) -> dict[str, str]:
     """The report's SVG charts: cost per candidate, and the two Pareto views (when quality is measured)."""
     out: dict[str, str] = {}
     bars = [
-        Bar(label=f"{c.name} ({c.best.gpus_total}×{c.best.gpu})", value=c.best.cost_per_mtok or 0.0, bad=not c.meets_slo)
+        Bar(
+            label=f"{c.name} ({c.best.gpus_total}×{c.best.gpu})",
+            value=c.best.cost_per_mtok or 0.0,
+            bad=not c.meets_slo,
+        )
         for c in report.candidates
         if c.best is not None and c.best.cost_per_mtok is not None
     ]
     if bars:
-        out["cost"] = bar_chart(bars, unit=" $/Mtok", title="Cost per million tokens at the workload (red: SLO not met)")
+        out["cost"] = bar_chart(
+            bars, unit=" $/Mtok", title="Cost per million tokens at the workload (red: SLO not met)"
+        )
     qc = [
         (c.name, c.best.cost_per_mtok, c.quality_index(), c.on_frontier_cost)
         for c in report.candidates

@@ -48,9 +48,7 @@ class PlannerCheck(BaseModel):
     estimated_tokens_per_s: float | None  # all sequences together
     measured_tokens_per_s: float
     tokens_per_s_error: float | None
-    note: str = (
-        "the dossier's planning GPU is taken as the hardware behind the endpoint; check that it was"
-    )
+    note: str = "the dossier's planning GPU is taken as the hardware behind the endpoint; check that it was"
 
 
 class Sizing(BaseModel):
