@@ -100,13 +100,13 @@ def eval_cmd(
         ),
     ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", help="Requests kept in flight at the start.")
+        int, typer.Option("--concurrency", "-c", help="Requests in flight per replica at the start.")
     ] = 8,
     max_concurrency: Annotated[
         int | None,
         typer.Option(
             "--max-concurrency",
-            help="Adaptive ceiling (AIMD: up while throughput grows, halved on 429/503/timeouts); default 32 per replica.",
+            help="Adaptive ceiling, all replicas together (AIMD: up while throughput grows, halved on 429/503/timeouts); default 32 per replica.",
         ),
     ] = None,
     fixed_concurrency: Annotated[
@@ -153,9 +153,8 @@ def eval_cmd(
     urls = parse_endpoints(endpoint, endpoints_file)
     st = load_suite(suite, data=data)
     out_dir = out or Path("clearance-runs") / f"eval-{st.name}"
-    ceiling = (
-        concurrency if fixed_concurrency else (max_concurrency or max(concurrency, 32 * max(1, len(urls))))
-    )
+    start = concurrency * max(1, len(urls))  # per replica: four replicas start with four times as many
+    ceiling = start if fixed_concurrency else (max_concurrency or max(start, 32 * max(1, len(urls))))
 
     server: AbstractContextManager[Any] = nullcontext()
     if not urls:
@@ -181,7 +180,7 @@ def eval_cmd(
                         st,
                         out_dir,
                         limit=limit,
-                        concurrency=concurrency,
+                        concurrency=start,
                         max_concurrency=ceiling,
                         adaptive=not fixed_concurrency,
                         progress=not no_progress and not json_out,
@@ -199,7 +198,7 @@ def eval_cmd(
                         st,
                         out_dir,
                         limit=limit,
-                        concurrency=concurrency,
+                        concurrency=start,
                         max_concurrency=ceiling,
                         adaptive=not fixed_concurrency,
                         progress=not no_progress and not json_out,
