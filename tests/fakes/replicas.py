@@ -183,10 +183,18 @@ def main() -> None:
     ap.add_argument("--slots", type=int, default=None)
     ap.add_argument("--answer", default="42")
     ap.add_argument("--model", default="fake-model")
+    ap.add_argument("--max-model-len", type=int, default=None)
     a = ap.parse_args()
 
     async def run() -> None:
-        srv = FakeReplica(delay=a.delay, slots=a.slots, answer=a.answer, model=a.model, port=a.port)
+        srv = FakeReplica(
+            delay=a.delay,
+            slots=a.slots,
+            answer=a.answer,
+            model=a.model,
+            port=a.port,
+            max_model_len=a.max_model_len,
+        )
         await srv.start()
         print(f"fake replica on {srv.url}", flush=True)
         await asyncio.Event().wait()

@@ -42,7 +42,9 @@ def _fmt(x: float | None) -> str:
 
 def _table(res: SuiteResult) -> Table:
     t = Table(
-        title=f"eval {res.suite} — {res.endpoint.served_model} @ {res.endpoint.url}", title_justify="left"
+        title=f"eval {res.suite} — {res.endpoint.served_model} @ {res.endpoint.url}"
+        + (f" and {len(res.endpoint.replicas) - 1} more replicas" if len(res.endpoint.replicas) > 1 else ""),
+        title_justify="left",
     )
     t.add_column("metric")
     t.add_column("value", justify="right")
