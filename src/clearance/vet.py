@@ -129,6 +129,7 @@ class _Pipeline:
         self.samples: list[SampleView] = []
         self.provenance = Provenance(command=opts.command)
         self.datasets: list[DatasetRef] = []
+        self.endpoint_id: str | None = None
 
     # ---------------------------------------------------------------- bookkeeping
 
@@ -318,6 +319,7 @@ class _Pipeline:
             ) as box:
                 suite = load_suite(name)
                 suite = cap_max_tokens(suite, self.opts.max_tokens)
+                model = self.provenance.model
                 res = await run_suite(
                     client,
                     suite,
@@ -325,6 +327,9 @@ class _Pipeline:
                     limit=self.opts.suite_limits.get(suite.name, self.opts.limit),
                     concurrency=self.opts.eval_concurrency,
                     progress=self.opts.progress,
+                    model_digest=model.digest if model is not None else None,
+                    endpoint_id=self.endpoint_id,
+                    on_mismatch="restart",  # answers from another model or endpoint are never resumed
                 )
                 if res.n_selected and res.n_completed == 0:
                     first = next(iter(res.errors_by_type), "error")
@@ -389,7 +394,13 @@ class _Pipeline:
     async def endpoint_stages(self, base_url: str, server: str | None) -> None:
         from clearance.endpoint import OpenAIClient
 
-        async with OpenAIClient(base_url, api_key=self.opts.api_key) as client:
+        # the embedded server gets a new port each run; its identity is the model it serves
+        self.endpoint_id = base_url if server is None else f"{server} serving {Path(self.opts.model).name}"
+        async with (
+            OpenAIClient(base_url, api_key=self.opts.api_key) as client,
+            # load and determinism measure faults as they happen: no retries hide a failing request
+            OpenAIClient(base_url, api_key=self.opts.api_key, max_retries=0) as load_client,
+        ):
             with self.stage("endpoint", "measured", "GET /v1/models", essential=True) as box:
                 models = await client.models()
                 served = await client.served_model()
@@ -399,12 +410,18 @@ class _Pipeline:
                 self.results["endpoint"] = {"url": client.base_url, "models": models, "server": server}
                 box["summary"] = f"{client.base_url} serves {served}"
             await self.evals(client)
-            await self.load(client)
+            await self.load(load_client)
 
     # ---------------------------------------------------------------- the whole run
 
     def execute(self) -> VetResult:
-        self.run.begin()
+        self.run.begin()  # locks the run directory: a second run into it stops with one line
+        try:
+            return self._execute()
+        finally:
+            self.run.release()
+
+    def _execute(self) -> VetResult:
         self.intake()
         self.scan()
         self.plan()
@@ -568,6 +585,16 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
             gpus[0](g)  # an unknown --gpu is a CatalogError now, naming the known GPUs
     if options.limit is not None and options.limit < 1:
         raise InputError(f"--limit must be at least 1, got {options.limit}")
+    from clearance.checks import at_least
+    from clearance.endpoint import normalize_base_url
+    from clearance.outlock import check_out_path
+
+    at_least("--max-tokens", options.max_tokens, 1)
+    at_least("--concurrency", options.eval_concurrency, 1)
+    if options.endpoint is not None:
+        normalize_base_url(options.endpoint)  # a malformed URL fails now, before intake hashes anything
+    if options.out is not None:
+        check_out_path(options.out)
     if not options.command:
         options = options.model_copy(update={"command": ["clearance", *sys.argv[1:]]})
     return _Pipeline(options, policy, on_stage).execute()

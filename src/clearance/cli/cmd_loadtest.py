@@ -11,9 +11,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from clearance.checks import at_least, positive_finite
 from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json, err_console, to_jsonable
-from clearance.endpoint import OpenAIClient, Timeouts
+from clearance.endpoint import OpenAIClient, Timeouts, normalize_base_url
 from clearance.endpoint.server import EmbeddedServer
 from clearance.load import (
     DeterminismResult,
@@ -25,6 +26,7 @@ from clearance.load import (
     slo_search,
 )
 from clearance.load.stats import Distribution
+from clearance.outlock import check_out_path, make_dir
 
 
 def _ms(x: float | None) -> str:
@@ -117,7 +119,10 @@ def loadtest(
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of prompts, arrivals and sampling.")] = 0,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Read timeout per request in seconds (also a stalled stream).")
+        float,
+        typer.Option(
+            "--timeout", help="Deadline per request in seconds: connect, response and the whole stream."
+        ),
     ] = 60.0,
     api_key: Annotated[
         str | None, typer.Option("--api-key", envvar="CLEARANCE_API_KEY", help="Bearer token.")
@@ -174,6 +179,14 @@ def loadtest(
         from clearance.errors import InputError
 
         raise InputError(f"--arrival must be poisson or constant, got {arrival!r}")
+    if out is not None:
+        make_dir(check_out_path(out))
+    if endpoint is not None:
+        normalize_base_url(endpoint)
+    positive_finite("--timeout", timeout)
+    positive_finite("--slo-ttft-p95", slo_ttft_p95)
+    positive_finite("--slo-itl-p95", slo_itl_p95)
+    at_least("--determinism", determinism, 0)
     server: AbstractContextManager[Any] = nullcontext()
     if endpoint is None:
         server = EmbeddedServer()
@@ -223,7 +236,11 @@ async def _run(
     # closed loop: one connection per worker; open loop: room for a deep backlog of in-flight requests
     conns = max(256, 2 * cfg.concurrency) if cfg.concurrency is not None else 1024
     client = OpenAIClient(
-        url, api_key=api_key, timeouts=Timeouts(read=timeout), max_retries=0, max_connections=conns
+        url,
+        api_key=api_key,
+        timeouts=Timeouts(read=timeout, total=timeout),
+        max_retries=0,
+        max_connections=conns,
     )
     payload: dict[str, Any] = {}
     facts: dict[str, object] = {}
