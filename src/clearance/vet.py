@@ -33,9 +33,9 @@ from clearance.dossier import (
     WrittenDossier,
     write_dossier,
 )
-from clearance.dossier.models import StageKind
+from clearance.dossier.records import StageKind
 from clearance.errors import ClearanceError, InputError
-from clearance.evidence import DatasetRef, EndpointRef, utc_now
+from clearance.evidence import DatasetRef, utc_now
 from clearance.policy import Decision, Policy, decide, load_policy
 
 DEFAULT_SUITES = ["capability-basic", "safety-refusal"]
@@ -52,6 +52,7 @@ class VetOptions(BaseModel):
 
     model: str
     endpoint: str | None = None
+    replicas: list[str] = Field(default_factory=list)  # further replicas of the model at ``endpoint``
     api_key: str | None = None
     policy: str | None = None
     out: str | None = None
@@ -325,7 +326,9 @@ class _Pipeline:
                     suite,
                     self.run.sub("evals", suite.name),
                     limit=self.opts.suite_limits.get(suite.name, self.opts.limit),
-                    concurrency=self.opts.eval_concurrency,
+                    # start at the asked level per replica; AIMD lowers it on 429/503/timeouts and recovers
+                    concurrency=self.opts.eval_concurrency * max(1, len(getattr(client, "urls", [1]))),
+                    adaptive=True,
                     progress=self.opts.progress,
                     model_digest=model.digest if model is not None else None,
                     endpoint_id=self.endpoint_id,
@@ -392,23 +395,30 @@ class _Pipeline:
             box["summary"] = _short_facts(res.policy_facts(), ("determinism",))
 
     async def endpoint_stages(self, base_url: str, server: str | None) -> None:
-        from clearance.endpoint import OpenAIClient
+        from clearance.endpoint.pool import ReplicaPool
 
+        urls = [base_url, *self.opts.replicas]
         # the embedded server gets a new port each run; its identity is the model it serves
-        self.endpoint_id = base_url if server is None else f"{server} serving {Path(self.opts.model).name}"
+        self.endpoint_id = (
+            " ".join(urls) if server is None else f"{server} serving {Path(self.opts.model).name}"
+        )
         async with (
-            OpenAIClient(base_url, api_key=self.opts.api_key) as client,
+            ReplicaPool(urls, api_key=self.opts.api_key) as client,
             # load and determinism measure faults as they happen: no retries hide a failing request
-            OpenAIClient(base_url, api_key=self.opts.api_key, max_retries=0) as load_client,
+            ReplicaPool(urls, api_key=self.opts.api_key, max_retries=0) as load_client,
         ):
-            with self.stage("endpoint", "measured", "GET /v1/models", essential=True) as box:
+            with self.stage("endpoint", "measured", "GET /v1/models (every replica)", essential=True) as box:
                 models = await client.models()
                 served = await client.served_model()
-                self.provenance.endpoint = EndpointRef(
-                    url=client.base_url, served_model=served, server=server
-                )
-                self.results["endpoint"] = {"url": client.base_url, "models": models, "server": server}
-                box["summary"] = f"{client.base_url} serves {served}"
+                self.provenance.endpoint = client.endpoint_ref(server)
+                self.results["endpoint"] = {
+                    "url": client.base_url,
+                    "models": models,
+                    "server": server,
+                    "replicas": client.urls,
+                }
+                more = f" and {len(urls) - 1} more replicas" if len(urls) > 1 else ""
+                box["summary"] = f"{client.base_url}{more} serve {served}"
             await self.evals(client)
             await self.load(load_client)
 

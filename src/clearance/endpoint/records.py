@@ -84,3 +84,4 @@ class ChatResponse(BaseModel):
     attempts: int = 1
     reasoning: str | None = None
     incomplete: bool = False
+    replica: str | None = None  # the base URL that answered, when a replica pool routed the request
