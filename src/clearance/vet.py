@@ -69,6 +69,8 @@ class VetOptions(BaseModel):
     determinism_repeats: int = 5
     determinism_max_tokens: int = 64
     key: str | None = None
+    workload: str | None = None
+    baseline: str | None = None
     progress: bool = True
     command: list[str] = Field(default_factory=list)
 
@@ -283,20 +285,75 @@ class _Pipeline:
             self.unavailable("cost", "the tco box is not available in this build")
             return
         workload_cls, options_cls, estimate_cost, from_plan = api
-        with self.stage(
-            "cost",
-            "estimated",
-            "TCO over 3 years for an illustrative 10,000 requests/day workload",
-            essential=False,
-        ) as box:
-            workload = workload_cls(requests_per_day=10_000)
-            capacity = from_plan(self.opts.model, self.opts.gpu, workload)
-            rep = estimate_cost(workload, options_cls(gpu=self.opts.gpu, capacity=capacity))
+        wf = None
+        if self.opts.workload:
+            from clearance.workload import load_workload
+
+            wf = load_workload(self.opts.workload)
+        what = (
+            f"TCO over {wf.horizon_years} years for the workload in {Path(self.opts.workload or '').name}"
+            if wf is not None
+            else "TCO over 3 years for an illustrative 10,000 requests/day workload (no --workload given)"
+        )
+        with self.stage("cost", "estimated", what, essential=False) as box:
+            if wf is not None:
+                workload = wf.traffic_workload()
+                capacity = from_plan(
+                    self.opts.model,
+                    self.opts.gpu,
+                    workload,
+                    ttft_target_s=wf.slo.ttft_p95_s or 2.0,
+                    itl_target_s=wf.slo.tpot_p95_s or 0.05,
+                )
+                options = options_cls(
+                    gpu=self.opts.gpu,
+                    capacity=capacity,
+                    years=wf.horizon_years,
+                    apis=wf.apis,
+                    model_name=_model_name(self.facts, self.opts.model),
+                )
+                rep = estimate_cost(workload, options, prices=wf.price_book())
+            else:
+                workload = workload_cls(requests_per_day=10_000)
+                capacity = from_plan(self.opts.model, self.opts.gpu, workload)
+                options = options_cls(
+                    gpu=self.opts.gpu, capacity=capacity, model_name=_model_name(self.facts, self.opts.model)
+                )
+                rep = estimate_cost(workload, options)
             box["file"] = self.run.save_stage("cost", rep)
             self.results["cost"] = rep.model_dump(mode="json")
+            if wf is not None:
+                self.results["cost"]["workload_file"] = wf.model_dump(mode="json", exclude={"prices"})
             self.add_facts(rep.policy_facts(), box["file"], "tco")
+            label = "workload file" if wf is not None else "illustrative workload"
+            box["summary"] = f"cheapest option: {getattr(rep, 'cheapest', '?')} (estimate, {label})"
+
+    def baseline(self) -> None:
+        if self.opts.baseline is None:
+            return
+        from clearance.compare.baseline import baseline_comparison, baseline_facts, load_baseline
+
+        with self.stage(
+            "baseline",
+            "measured",
+            "paired tests on the samples shared with the baseline dossier (McNemar exact, Holm)",
+            essential=False,
+        ) as box:
+            base = load_baseline(self.opts.baseline)
+            digest = self.provenance.model.digest if self.provenance.model else None
+            comp = baseline_comparison(
+                base,
+                self.run.path,
+                self.results.get("evals") or {},
+                model_digest=digest,
+                policy_gates=[g.model_dump(mode="json") for g in self.policy.gates],
+            )
+            box["file"] = self.run.save_stage("baseline", comp)
+            self.results["baseline"] = comp.model_dump(mode="json")
+            self.add_facts(baseline_facts(comp, base, digest), box["file"], "baseline")
             box["summary"] = (
-                f"cheapest option: {getattr(rep, 'cheapest', '?')} (estimate, illustrative workload)"
+                f"{len(comp.regressions)} significant regression(s), {len(comp.differences)} metrics paired, "
+                f"{len(comp.incomparable)} suite(s) incomparable"
             )
 
     async def evals(self, client: Any) -> None:
@@ -437,6 +494,7 @@ class _Pipeline:
         self.plan()
         self.cost()
         self._run_endpoint_part()
+        self.baseline()
         decision = decide(self.policy, self.facts, evidence=self.evidence)
         self.run.save_stage("decision", decision)
         self.provenance.datasets = self.datasets
@@ -482,6 +540,12 @@ class _Pipeline:
             asyncio.run(self.endpoint_stages(srv.base_url, "llama.cpp (embedded, llama-cpp-python)"))
         finally:
             srv.stop()
+
+
+def _model_name(facts: dict[str, Any], model: str) -> str:
+    """The model's name for matching hosted APIs of its family (artifact name, else the path's name)."""
+    name = facts.get("model.name")
+    return str(name) if name else Path(model.rstrip("/")).name
 
 
 def _title(name: object, model: str) -> str:
@@ -593,6 +657,14 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
     if gpus is not None:
         for g in [options.gpu, *options.plan_gpus]:
             gpus[0](g)  # an unknown --gpu is a CatalogError now, naming the known GPUs
+    if options.workload is not None:
+        from clearance.workload import load_workload
+
+        load_workload(options.workload)  # a malformed workload file fails before anything runs
+    if options.baseline is not None:
+        from clearance.compare.evidence import read_dossier
+
+        read_dossier(options.baseline, verify=False, with_samples=False)  # not a dossier: fail now
     if options.limit is not None and options.limit < 1:
         raise InputError(f"--limit must be at least 1, got {options.limit}")
     from clearance.checks import at_least
