@@ -331,7 +331,7 @@ class _Pipeline:
     def baseline(self) -> None:
         if self.opts.baseline is None:
             return
-        from clearance.compare.baseline import baseline_comparison, baseline_facts, load_baseline
+        from clearance.compare.baseline import baseline_comparison, baseline_facts, resolve_baseline
 
         with self.stage(
             "baseline",
@@ -339,7 +339,7 @@ class _Pipeline:
             "paired tests on the samples shared with the baseline dossier (McNemar exact, Holm)",
             essential=False,
         ) as box:
-            base = load_baseline(self.opts.baseline)
+            base = resolve_baseline(self.opts.baseline, _model_name(self.facts, self.opts.model))
             digest = self.provenance.model.digest if self.provenance.model else None
             comp = baseline_comparison(
                 base,
@@ -661,7 +661,7 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
         from clearance.workload import load_workload
 
         load_workload(options.workload)  # a malformed workload file fails before anything runs
-    if options.baseline is not None:
+    if options.baseline is not None and not options.baseline.startswith("registry:"):
         from clearance.compare.evidence import read_dossier
 
         read_dossier(options.baseline, verify=False, with_samples=False)  # not a dossier: fail now
