@@ -132,6 +132,7 @@ class _Pipeline:
         self.samples: list[SampleView] = []
         self.provenance = Provenance(command=opts.command)
         self.datasets: list[DatasetRef] = []
+        self.endpoint_id: str | None = None
 
     # ---------------------------------------------------------------- bookkeeping
 
@@ -376,6 +377,7 @@ class _Pipeline:
             ) as box:
                 suite = load_suite(name)
                 suite = cap_max_tokens(suite, self.opts.max_tokens)
+                model = self.provenance.model
                 res = await run_suite(
                     client,
                     suite,
@@ -385,6 +387,9 @@ class _Pipeline:
                     concurrency=self.opts.eval_concurrency * max(1, len(getattr(client, "urls", [1]))),
                     adaptive=True,
                     progress=self.opts.progress,
+                    model_digest=model.digest if model is not None else None,
+                    endpoint_id=self.endpoint_id,
+                    on_mismatch="restart",  # answers from another model or endpoint are never resumed
                 )
                 if res.n_selected and res.n_completed == 0:
                     first = next(iter(res.errors_by_type), "error")
@@ -450,7 +455,15 @@ class _Pipeline:
         from clearance.endpoint.pool import ReplicaPool
 
         urls = [base_url, *self.opts.replicas]
-        async with ReplicaPool(urls, api_key=self.opts.api_key) as client:
+        # the embedded server gets a new port each run; its identity is the model it serves
+        self.endpoint_id = (
+            " ".join(urls) if server is None else f"{server} serving {Path(self.opts.model).name}"
+        )
+        async with (
+            ReplicaPool(urls, api_key=self.opts.api_key) as client,
+            # load and determinism measure faults as they happen: no retries hide a failing request
+            ReplicaPool(urls, api_key=self.opts.api_key, max_retries=0) as load_client,
+        ):
             with self.stage("endpoint", "measured", "GET /v1/models (every replica)", essential=True) as box:
                 models = await client.models()
                 served = await client.served_model()
@@ -464,12 +477,18 @@ class _Pipeline:
                 more = f" and {len(urls) - 1} more replicas" if len(urls) > 1 else ""
                 box["summary"] = f"{client.base_url}{more} serve {served}"
             await self.evals(client)
-            await self.load(client)
+            await self.load(load_client)
 
     # ---------------------------------------------------------------- the whole run
 
     def execute(self) -> VetResult:
-        self.run.begin()
+        self.run.begin()  # locks the run directory: a second run into it stops with one line
+        try:
+            return self._execute()
+        finally:
+            self.run.release()
+
+    def _execute(self) -> VetResult:
         self.intake()
         self.scan()
         self.plan()
@@ -648,6 +667,16 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
         read_dossier(options.baseline, verify=False, with_samples=False)  # not a dossier: fail now
     if options.limit is not None and options.limit < 1:
         raise InputError(f"--limit must be at least 1, got {options.limit}")
+    from clearance.checks import at_least
+    from clearance.endpoint import normalize_base_url
+    from clearance.outlock import check_out_path
+
+    at_least("--max-tokens", options.max_tokens, 1)
+    at_least("--concurrency", options.eval_concurrency, 1)
+    if options.endpoint is not None:
+        normalize_base_url(options.endpoint)  # a malformed URL fails now, before intake hashes anything
+    if options.out is not None:
+        check_out_path(options.out)
     if not options.command:
         options = options.model_copy(update={"command": ["clearance", *sys.argv[1:]]})
     return _Pipeline(options, policy, on_stage).execute()
