@@ -47,6 +47,7 @@ class VetOptions(BaseModel):
 
     model: str
     endpoint: str | None = None
+    replicas: list[str] = Field(default_factory=list)  # further replicas of the model at ``endpoint``
     api_key: str | None = None
     policy: str | None = None
     out: str | None = None

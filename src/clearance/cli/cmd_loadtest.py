@@ -12,8 +12,10 @@ import typer
 from rich.table import Table
 
 from clearance.cli.app import app
+from clearance.cli.cmd_eval import replicas_table
 from clearance.cli.output import JsonOption, console, emit_json, err_console
-from clearance.endpoint import OpenAIClient, Timeouts
+from clearance.endpoint import Timeouts
+from clearance.endpoint.pool import ReplicaPool, parse_endpoints
 from clearance.endpoint.server import EmbeddedServer
 from clearance.jsonio import to_jsonable
 from clearance.load import (
@@ -89,10 +91,16 @@ def _summary_lines(res: LoadResult) -> list[str]:
 @app.command()
 def loadtest(
     endpoint: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
-            "--endpoint", "-e", help="OpenAI-compatible base URL; default: serve the embedded SmolLM2 model."
+            "--endpoint",
+            "-e",
+            help="OpenAI-compatible base URL; repeat for replicas of one model; default: serve the embedded SmolLM2 model.",
         ),
+    ] = None,
+    endpoints_file: Annotated[
+        Path | None,
+        typer.Option("--endpoints-file", help="File with one replica URL per line (# comments allowed)."),
     ] = None,
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", "-c", help="Closed loop: requests kept in flight.")
@@ -175,13 +183,15 @@ def loadtest(
         from clearance.errors import InputError
 
         raise InputError(f"--arrival must be poisson or constant, got {arrival!r}")
+    urls = parse_endpoints(endpoint, endpoints_file)
     server: AbstractContextManager[Any] = nullcontext()
-    if endpoint is None:
+    if not urls:
         server = EmbeddedServer()
         err_console.print("no --endpoint given: serving the embedded SmolLM2-135M-Instruct model")
     with server as srv:
-        url = endpoint if endpoint is not None else srv.base_url
-        payload = asyncio.run(_run(url, cfg, api_key, timeout, determinism, slo_ttft_p95, slo_itl_p95))
+        if not urls:
+            urls = [srv.base_url]
+        payload = asyncio.run(_run(urls, cfg, api_key, timeout, determinism, slo_ttft_p95, slo_itl_p95))
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "result.json").write_text(json.dumps(to_jsonable(payload), indent=2) + "\n", encoding="utf-8")
@@ -193,6 +203,8 @@ def loadtest(
             console.print(_table(main))
             for line in _summary_lines(main):
                 console.print(line, soft_wrap=True)
+            if len(main.replicas) > 1:
+                console.print(replicas_table(main.replicas))
         if main.completed == 0:
             raise typer.Exit(1)
     det = payload.get("determinism")
@@ -213,7 +225,7 @@ def loadtest(
 
 
 async def _run(
-    url: str,
+    urls: list[str],
     cfg: LoadConfig,
     api_key: str | None,
     timeout: float,
@@ -223,8 +235,8 @@ async def _run(
 ) -> dict[str, Any]:
     # closed loop: one connection per worker; open loop: room for a deep backlog of in-flight requests
     conns = max(256, 2 * cfg.concurrency) if cfg.concurrency is not None else 1024
-    client = OpenAIClient(
-        url, api_key=api_key, timeouts=Timeouts(read=timeout), max_retries=0, max_connections=conns
+    client = ReplicaPool(
+        urls, api_key=api_key, timeouts=Timeouts(read=timeout), max_retries=0, max_connections=conns
     )
     payload: dict[str, Any] = {}
     facts: dict[str, object] = {}

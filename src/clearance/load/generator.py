@@ -20,11 +20,12 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import IO, Any
 
-from clearance.endpoint import ChatRequest, OpenAIClient
+from clearance.endpoint import ChatRequest
+from clearance.endpoint.pool import Endpoint, ReplicaStats
 from clearance.errors import ClearanceError, EndpointError
 from clearance.evidence import EndpointRef, utc_now
 from clearance.load.records import LoadConfig, LoadResult, RequestRecord, error_rate_with_ci
-from clearance.load.stats import Distribution
+from clearance.load.stats import Distribution, percentile
 
 _WORDS = [
     "river",
@@ -117,7 +118,7 @@ class _Recorder:
 
 
 async def _one(
-    client: OpenAIClient, cfg: LoadConfig, index: int, t0: float, scheduled: float | None, out: _Recorder
+    client: Endpoint, cfg: LoadConfig, index: int, t0: float, scheduled: float | None, out: _Recorder
 ) -> None:
     """Send request ``index`` and record it (also when it fails or is cancelled)."""
     prompt = synthetic_prompt(index, cfg.prompt_tokens, cfg.seed)
@@ -142,6 +143,7 @@ async def _one(
         rec.e2e_s = time.perf_counter() - start
         rec.error = str(exc)
         rec.error_type = type(exc).__name__
+        rec.replica = exc.replica
         out.add(rec)
         return
     except asyncio.CancelledError:
@@ -151,6 +153,7 @@ async def _one(
         raise
     rec.e2e_s = r.latency_s
     rec.ttft_s = r.ttft_s
+    rec.replica = r.replica
     rec.chunks = len(r.chunk_times_s)
     if r.chunk_times_s:
         rec.last_chunk_s = r.chunk_times_s[-1]
@@ -168,7 +171,7 @@ async def _one(
 
 
 async def run_loadtest(
-    client: OpenAIClient,
+    client: Endpoint,
     config: LoadConfig,
     *,
     progress: bool = False,
@@ -204,17 +207,28 @@ async def run_loadtest(
     finally:
         recorder.close()
         gc.unfreeze()
-    return summarize(
+    ref = (
+        client.endpoint_ref()
+        if hasattr(client, "endpoint_ref")
+        else EndpointRef(url=client.base_url, served_model=served)
+    )
+    res = summarize(
         recorder.records,
         config,
-        EndpointRef(url=client.base_url, served_model=served),
+        ref,
         started_at=started_at,
         requests_sent=sent,
         records_path=str(records_path) if records_path else None,
     )
+    if res.replicas and hasattr(client, "stats"):  # health as the pool saw it
+        health = {s.url: s for s in client.stats()}
+        for r in res.replicas:
+            if r.url in health:
+                r.state, r.down_reason = health[r.url].state, health[r.url].down_reason
+    return res
 
 
-async def _closed_loop(client: OpenAIClient, cfg: LoadConfig, t0: float, rec: _Recorder) -> int:
+async def _closed_loop(client: Endpoint, cfg: LoadConfig, t0: float, rec: _Recorder) -> int:
     assert cfg.concurrency is not None
     deadline = t0 + cfg.duration_s if cfg.duration_s is not None else None
     next_index = 0
@@ -231,7 +245,7 @@ async def _closed_loop(client: OpenAIClient, cfg: LoadConfig, t0: float, rec: _R
     return next_index
 
 
-async def _open_loop(client: OpenAIClient, cfg: LoadConfig, t0: float, rec: _Recorder) -> int:
+async def _open_loop(client: Endpoint, cfg: LoadConfig, t0: float, rec: _Recorder) -> int:
     assert cfg.rate is not None
     schedule = arrival_schedule(cfg.requests, cfg.rate, arrival=cfg.arrival, seed=cfg.seed)
     deadline = t0 + cfg.duration_s if cfg.duration_s is not None else None
@@ -341,7 +355,35 @@ def summarize(
         achieved_rate=achieved,
         scheduled_rate=scheduled,
         records_path=records_path,
+        replicas=_per_replica(records),
     )
+
+
+def _per_replica(records: list[RequestRecord]) -> list[ReplicaStats]:
+    """Requests, errors and E2E latency per replica, from the raw records (empty for one endpoint)."""
+    urls = sorted({r.replica for r in records if r.replica})
+    out = []
+    for url in urls:
+        mine = [r for r in records if r.replica == url and not r.cancelled]
+        ok = [r.e2e_s for r in mine if r.ok and r.e2e_s is not None]
+        errs: dict[str, int] = {}
+        for r in mine:
+            if r.error is not None:
+                errs[r.error_type or "Error"] = errs.get(r.error_type or "Error", 0) + 1
+        out.append(
+            ReplicaStats(
+                url=url,
+                requests=len(mine),
+                completed=len(ok),
+                errors=sum(errs.values()),
+                errors_by_type=errs,
+                throttled=sum(1 for r in mine if r.error and (" 429" in r.error or " 503" in r.error)),
+                latency_p50_s=percentile(ok, 50) if ok else None,
+                latency_p95_s=percentile(ok, 95) if ok else None,
+                latency_mean_s=sum(ok) / len(ok) if ok else None,
+            )
+        )
+    return out
 
 
 def load_records(path: str | Path) -> list[RequestRecord]:

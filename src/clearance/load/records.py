@@ -22,6 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from clearance.endpoint.pool import ReplicaStats
 from clearance.errors import InputError
 from clearance.evidence import EndpointRef, ToolInfo
 from clearance.load.stats import Distribution
@@ -85,6 +86,7 @@ class RequestRecord(BaseModel):
     error: str | None = None
     error_type: str | None = None
     cancelled: bool = False
+    replica: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -135,6 +137,7 @@ class LoadResult(BaseModel):
     achieved_rate: float | None = None
     scheduled_rate: float | None = None
     records_path: str | None = None
+    replicas: list[ReplicaStats] = Field(default_factory=list)
     measured_how: str = (
         "client-side, time.perf_counter on the load generator host; streaming chat completions; "
         "see clearance.load.records for metric definitions"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from clearance.endpoint import OpenAIClient
+from clearance.endpoint.pool import Endpoint
 from clearance.errors import InputError
 from clearance.load.generator import run_loadtest
 from clearance.load.records import LoadConfig, LoadResult
@@ -67,7 +67,7 @@ def _judge(c: int, res: LoadResult, ttft: float | None, itl: float | None, max_e
 
 
 async def slo_search(
-    client: OpenAIClient,
+    client: Endpoint,
     base: LoadConfig,
     *,
     ttft_p95_s: float | None = None,

@@ -26,7 +26,7 @@ from clearance.errors import ClearanceError
 from clearance.evidence import DatasetRef
 
 if TYPE_CHECKING:
-    from clearance.endpoint import OpenAIClient
+    from clearance.endpoint.pool import ReplicaPool
     from clearance.vet import VetOptions
 
 
@@ -71,13 +71,13 @@ class StageContext:
     samples: list[SampleView] = field(default_factory=list)
     endpoint_url: str | None = None
     server_label: str | None = None
-    client: OpenAIClient | None = None
+    client: ReplicaPool | None = None
 
     def wait(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the run's event loop and return its result (Ctrl-C cancels it)."""
         return self.runner.run(coro)
 
-    def require_client(self) -> OpenAIClient:
+    def require_client(self) -> ReplicaPool:
         """The open endpoint client; a stage that needs one runs after ``EndpointStage``."""
         if self.client is None:
             raise RuntimeError("no endpoint client: the endpoint stage has not run")

@@ -1,4 +1,4 @@
-"""Endpoint: open the client and ask the endpoint which model it serves (``GET /v1/models``)."""
+"""Endpoint: open the client (a pool over every replica) and ask which model it serves (``GET /v1/models``)."""
 
 from __future__ import annotations
 
@@ -7,47 +7,47 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from clearance.dossier.records import StageKind
-from clearance.endpoint import OpenAIClient
-from clearance.evidence import EndpointRef
+from clearance.endpoint.pool import ReplicaPool
 from clearance.stages.base import StageContext, StageOutcome
 
 
 class EndpointInfo(BaseModel):
-    """The endpoint under test: its URL, the model ids it lists and the server behind it, when known."""
+    """The endpoint under test: its URL, the model ids it lists, the server behind it, and every replica."""
 
     url: str
     models: list[str]
     server: str | None
+    replicas: list[str]
 
 
 class EndpointStage:
     name: str = "endpoint"
     kind: StageKind = "measured"
-    method: str = "GET /v1/models"
+    method: str = "GET /v1/models (every replica)"
     essential: bool = True
 
     def run(self, ctx: StageContext) -> StageOutcome[EndpointInfo]:
         url = ctx.endpoint_url or ctx.opts.endpoint
         if url is None:
             raise RuntimeError("endpoint stage without an endpoint URL")
+        urls = [url, *ctx.opts.replicas]
         client = ctx.client
         if client is None:
-            client = OpenAIClient(url, api_key=ctx.opts.api_key)
+            client = ReplicaPool(urls, api_key=ctx.opts.api_key)
             ctx.exits.callback(_closer(ctx, client))  # closed before the server stops
             ctx.client = client
         models = ctx.wait(client.models())
         served = ctx.wait(client.served_model())
-        ctx.provenance.endpoint = EndpointRef(
-            url=client.base_url, served_model=served, server=ctx.server_label
-        )
+        ctx.provenance.endpoint = client.endpoint_ref(ctx.server_label)
+        more = f" and {len(urls) - 1} more replicas" if len(urls) > 1 else ""
         return StageOutcome(
-            EndpointInfo(url=client.base_url, models=models, server=ctx.server_label),
-            summary=f"{client.base_url} serves {served}",
+            EndpointInfo(url=client.base_url, models=models, server=ctx.server_label, replicas=client.urls),
+            summary=f"{client.base_url}{more} serve {served}",
             results_key=("endpoint",),
         )
 
 
-def _closer(ctx: StageContext, client: OpenAIClient) -> Callable[[], None]:
+def _closer(ctx: StageContext, client: ReplicaPool) -> Callable[[], None]:
     def close() -> None:
         ctx.wait(client.aclose())
 

@@ -48,7 +48,9 @@ class EvalStage:
                 suite,
                 ctx.run.sub("evals", suite.name),
                 limit=opts.suite_limits.get(suite.name, opts.limit),
-                concurrency=opts.eval_concurrency,
+                # start at the asked level per replica; AIMD lowers it on 429/503/timeouts and recovers
+                concurrency=opts.eval_concurrency * max(1, len(ctx.require_client().urls)),
+                adaptive=True,
                 progress=opts.progress,
             )
         )
