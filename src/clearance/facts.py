@@ -34,6 +34,7 @@ FACT_MODULES = [
     "clearance.load.facts",
     "clearance.signing.facts",
     "clearance.registry.facts",
+    "clearance.compare.facts",
 ]
 
 
@@ -159,6 +160,10 @@ def _placeholders(suites: Iterable[str]) -> dict[str, Placeholder]:
             "a cost option id (onprem, rental_reserved, rental_on_demand, api.<name>)",
             pattern=r"onprem|rental_reserved|rental_on_demand|api\.[A-Za-z0-9_.\-]+",
             values=("onprem", "rental_reserved", "rental_on_demand"),
+        ),
+        "eval_fact": Placeholder(
+            "an evaluation metric fact, evals.<suite>.<metric>",
+            pattern=r"evals\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+",
         ),
         "severity": Placeholder("a finding severity", values=tuple(s.value for s in Severity), closed=True),
     }

@@ -64,6 +64,8 @@ class VetOptions(BaseModel):
     determinism_repeats: int = 5
     determinism_max_tokens: int = 64
     key: str | None = None
+    workload: str | None = None
+    baseline: str | None = None
     progress: bool = True
     command: list[str] = Field(default_factory=list)
 
@@ -136,9 +138,8 @@ class Pipeline:
                 slot = self.results
                 for key in parents:
                     slot = slot.setdefault(key, {})
-                slot[last] = out.result.model_dump(mode="json")
+                slot[last] = {**out.result.model_dump(mode="json"), **out.results_extra}
             self.facts.update(out.facts)
-            ctx.facts = self.facts
             for prefix in out.evidence:
                 if file is not None:
                     self.evidence[prefix] = file
@@ -181,7 +182,9 @@ class Pipeline:
         provenance = Provenance(command=self.opts.command)
         with ExitStack() as exits:
             runner = exits.enter_context(asyncio.Runner())
-            ctx = StageContext(self.opts, self.run, provenance, exits, runner)
+            ctx = StageContext(
+                self.opts, self.policy, self.run, provenance, exits, runner, self.facts, self.results
+            )
             for stage in self.stages:
                 self.run_stage(stage, ctx)
         decision = decide(self.policy, self.facts, evidence=self.evidence)
@@ -232,6 +235,14 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
         load_private_key(options.key)  # a bad --key fails now, not after an hour of evals
     for g in [options.gpu, *options.plan_gpus]:
         get_gpu(g)  # an unknown --gpu is a CatalogError now, naming the known GPUs
+    if options.workload is not None:
+        from clearance.workload import load_workload
+
+        load_workload(options.workload)  # a malformed workload file fails before anything runs
+    if options.baseline is not None:
+        from clearance.compare.evidence import read_dossier
+
+        read_dossier(options.baseline, verify=False, with_samples=False)  # not a dossier: fail now
     if options.limit is not None and options.limit < 1:
         raise InputError(f"--limit must be at least 1, got {options.limit}")
     if not options.command:

@@ -165,6 +165,19 @@ def vet(
     api_key: Annotated[
         str | None, typer.Option("--api-key", envvar="CLEARANCE_API_KEY", help="Bearer token for --endpoint.")
     ] = None,
+    workload: Annotated[
+        Path | None,
+        typer.Option(
+            "--workload", help="Workload YAML for the cost stage (default: an illustrative workload)."
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="Dossier of the model in production: publishes baseline.* facts (paired deltas).",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (decision, stages, facts) on stdout.")
     ] = False,
@@ -191,6 +204,8 @@ def vet(
         max_tokens=max_tokens,
         eval_concurrency=concurrency,
         key=str(key) if key else None,
+        workload=str(workload) if workload else None,
+        baseline=str(baseline) if baseline else None,
     )
     err_console.print(f"[bold]clearance vet[/] {escape(model)}", soft_wrap=True)
     _report(_run(opts), as_json)

@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "sign",
     "bom",
     "registry",
+    "compare",
     "policy",
 ]
 

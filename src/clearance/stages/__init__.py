@@ -18,6 +18,7 @@ from clearance.stages.base import (
     StageOutcome,
     VetStageError,
 )
+from clearance.stages.baseline import BaselineStage
 from clearance.stages.cost import CostStage
 from clearance.stages.determinism import DeterminismStage
 from clearance.stages.endpoint import EndpointStage
@@ -36,20 +37,25 @@ NO_ENDPOINT = "no --endpoint given and MODEL is not a GGUF file the embedded lla
 
 def stages_for(opts: VetOptions) -> list[Stage]:
     """The stages of one run, in order: static boxes, then (with an endpoint) the measured ones."""
-    stages: list[Stage] = [IntakeStage(), ScanStage(), PlanStage(), CostStage()]
+    stages: list[Stage] = [IntakeStage(), ScanStage(), PlanStage(), CostStage(opts.workload)]
     model = Path(opts.model)
     if not opts.endpoint and not (model.is_file() and model.suffix.lower() == ".gguf"):
-        return [*stages, SkippedStage("evals", NO_ENDPOINT), SkippedStage("load", NO_ENDPOINT)]
-    if not opts.endpoint:
-        stages.append(ServerStage())
-    stages.append(EndpointStage())
-    stages.extend(EvalStage(name) for name in (opts.suites if opts.suites is not None else default_suites()))
-    stages.append(LoadStage(opts.load_concurrency, opts.load_requests))
-    stages.append(DeterminismStage())
+        stages += [SkippedStage("evals", NO_ENDPOINT), SkippedStage("load", NO_ENDPOINT)]
+    else:
+        if not opts.endpoint:
+            stages.append(ServerStage())
+        stages.append(EndpointStage())
+        suites = opts.suites if opts.suites is not None else default_suites()
+        stages.extend(EvalStage(name) for name in suites)
+        stages.append(LoadStage(opts.load_concurrency, opts.load_requests))
+        stages.append(DeterminismStage())
+    if opts.baseline is not None:
+        stages.append(BaselineStage(opts.baseline))
     return stages
 
 
 __all__ = [
+    "BaselineStage",
     "CostStage",
     "DeterminismStage",
     "EndpointStage",

@@ -27,6 +27,7 @@ from clearance.evidence import DatasetRef
 
 if TYPE_CHECKING:
     from clearance.endpoint.pool import ReplicaPool
+    from clearance.policy import Policy
     from clearance.vet import VetOptions
 
 
@@ -54,6 +55,7 @@ class StageOutcome(Generic[R_co]):
     save_as: str | None = None
     file: str | None = None
     results_key: tuple[str, ...] = ()
+    results_extra: Mapping[str, object] = field(default_factory=dict)  # beside the record in dossier.json
     status: StageStatus = "ok"
 
 
@@ -62,11 +64,13 @@ class StageContext:
     """What stages share within one run: the options, the run directory, provenance and the endpoint."""
 
     opts: VetOptions
+    policy: Policy
     run: RunDir
     provenance: Provenance
     exits: ExitStack
     runner: asyncio.Runner
-    facts: dict[str, object] = field(default_factory=dict)
+    facts: dict[str, object] = field(default_factory=dict)  # the facts published so far
+    results: dict[str, Any] = field(default_factory=dict)  # dossier.json's results so far (JSON data)
     datasets: list[DatasetRef] = field(default_factory=list)
     samples: list[SampleView] = field(default_factory=list)
     endpoint_url: str | None = None
