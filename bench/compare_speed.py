@@ -135,7 +135,9 @@ def main() -> None:
     wl = load_workload(WORKLOAD)
     dossiers = [
         str(make_dossier(a.dir, m, a.samples, acc, i + 1, tps))
-        for i, (m, acc, tps) in enumerate(zip(MODELS, (0.70, 0.74, 0.80), (9000.0, 5000.0, 3000.0), strict=True))
+        for i, (m, acc, tps) in enumerate(
+            zip(MODELS, (0.70, 0.74, 0.80), (9000.0, 5000.0, 3000.0), strict=True)
+        )
     ]
     res = {
         "catalog models (3), workload, 2 GPU types": best(lambda: compare_candidates(MODELS, wl), a.repeat),
@@ -148,8 +150,12 @@ def main() -> None:
     for k, v in res.items():
         print(f"  {k:55s} {v:6.3f} s")
     print("CLI, one cold process each (includes Python start-up and imports):")
-    print(f"  {'compare 3 catalog models':55s} {cli('compare', *MODELS, '--workload', str(WORKLOAD), '--json'):6.3f} s")
-    print(f"  {'compare 3 dossiers':55s} {cli('compare', *dossiers, '--workload', str(WORKLOAD), '--json'):6.3f} s")
+    print(
+        f"  {'compare 3 catalog models':55s} {cli('compare', *MODELS, '--workload', str(WORKLOAD), '--json'):6.3f} s"
+    )
+    print(
+        f"  {'compare 3 dossiers':55s} {cli('compare', *dossiers, '--workload', str(WORKLOAD), '--json'):6.3f} s"
+    )
     print(f"  {'diff 2 dossiers':55s} {cli('diff', dossiers[0], dossiers[2], '--json'):6.3f} s")
     print(f"  {'clearance --help (start-up and imports alone)':55s} {cli('--help'):6.3f} s")
     rep = diff_dossiers(dossiers[0], dossiers[2])

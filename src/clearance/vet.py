@@ -239,7 +239,7 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
         from clearance.workload import load_workload
 
         load_workload(options.workload)  # a malformed workload file fails before anything runs
-    if options.baseline is not None:
+    if options.baseline is not None and not options.baseline.startswith("registry:"):
         from clearance.compare.evidence import read_dossier
 
         read_dossier(options.baseline, verify=False, with_samples=False)  # not a dossier: fail now

@@ -151,3 +151,44 @@ def test_comparison_report_renders_in_headless_chromium(dossiers: dict[str, Path
     )  # fmt: skip
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+class FakeRegistry:
+    """A fake of the registry's read surface (``runs()``, ``status(id)``) with chosen statuses."""
+
+    def __init__(self, runs: list[tuple[int, str, str, str]]) -> None:
+        from types import SimpleNamespace
+
+        self._runs = [SimpleNamespace(id=i, model_name=m, dossier_path=p) for i, m, p, _ in runs]
+        self._status = {i: s for i, _, _, s in runs}
+
+    def runs(self) -> list[object]:
+        return list(self._runs)
+
+    def status(self, run_id: int) -> object:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(status=self._status[run_id])
+
+
+def test_registry_baseline_is_the_newest_approved_run_of_the_same_family(
+    dossiers: dict[str, Path], tmp_path: Path
+) -> None:
+    from clearance.compare.baseline import approved_in_registry
+    from clearance.errors import InputError
+
+    reg = FakeRegistry(
+        [
+            (1, "Qwen3.5-9B", str(dossiers["equal"]), "approved"),
+            (2, "Qwen3.5-27B", str(dossiers["good"]), "approved"),
+            (3, "Qwen3.5-27B", str(dossiers["regressed"]), "rejected"),
+            (4, "Llama-3.1-8B", str(dossiers["other_settings"]), "approved"),
+            (5, "Qwen3.5-9B", str(tmp_path / "gone"), "approved"),  # dossier no longer on disk
+        ]
+    )
+    assert approved_in_registry(reg, "Qwen3.5-35B-A3B") == str(dossiers["good"])
+    assert approved_in_registry(reg, "Llama-3.1-70B-Instruct") == str(dossiers["other_settings"])
+    with pytest.raises(InputError, match="no approved run of the mistral family"):
+        approved_in_registry(reg, "Mistral-7B")
+    with pytest.raises(InputError, match="cannot tell the family"):
+        approved_in_registry(reg, "tiny")

@@ -172,10 +172,11 @@ def vet(
         ),
     ] = None,
     baseline: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--baseline",
-            help="Dossier of the model in production: publishes baseline.* facts (paired deltas).",
+            help="Dossier of the model in production, or registry:[LOCATION] for the registry's approved run "
+            "of the same family: publishes baseline.* facts (paired deltas).",
         ),
     ] = None,
     as_json: Annotated[

@@ -1,7 +1,8 @@
 """Baseline-relative facts: "no worse than the baseline by more than δ", judged on the interval of the
 paired difference.
 
-``clearance vet --baseline DOSSIER`` pairs this run's samples with the baseline dossier's and publishes,
+``clearance vet --baseline DOSSIER`` (or ``--baseline registry:[LOCATION]``: the registry's approved run of
+the same model family) pairs this run's samples with the baseline dossier's and publishes,
 per metric of every comparable suite::
 
     baseline.evals.<suite>.<metric>.delta            candidate − baseline on the shared samples
@@ -32,11 +33,46 @@ from typing import Any
 
 from clearance.compare.differences import Comparison, compare_runs
 from clearance.compare.evidence import RunEvidence, read_dossier, suites_from_results
+from clearance.errors import InputError
+
+REGISTRY_PREFIX = "registry:"
 
 
 def load_baseline(path: str | Path) -> RunEvidence:
     """Read the baseline dossier now (a bad path fails before the run starts)."""
     return read_dossier(path)
+
+
+def approved_in_registry(registry: Any, model_name: str) -> str:
+    """The dossier path of the newest run in ``registry`` (``runs()``, ``status(id)``) that is approved now
+    and whose model is of the same family as ``model_name``; ``InputError`` naming why when there is none."""
+    from clearance.tco.compare import model_family
+
+    family = model_family(model_name)
+    if not family:
+        raise InputError(
+            f"baseline: cannot tell the family of {model_name!r} (no size in its name); give --baseline DOSSIER"
+        )
+    same = [r for r in registry.runs() if model_family(r.model_name) == family]
+    for run in sorted(same, key=lambda r: r.id, reverse=True):
+        if registry.status(run.id).status == "approved" and Path(run.dossier_path).is_dir():
+            return str(run.dossier_path)
+    raise InputError(
+        f"baseline: the registry has no approved run of the {family} family "
+        f"({len(same)} run(s) of it, none approved with its dossier present)"
+    )
+
+
+def resolve_baseline(spec: str, model_name: str) -> RunEvidence:
+    """``spec`` is a dossier directory, or ``registry:`` / ``registry:LOCATION`` for the approved version of
+    the same family in that registry (default location as ``clearance registry`` uses)."""
+    if not spec.startswith(REGISTRY_PREFIX):
+        return read_dossier(spec)
+    from clearance.registry import Registry
+
+    location = spec[len(REGISTRY_PREFIX) :] or None
+    with Registry(location) as reg:
+        return read_dossier(approved_in_registry(reg, model_name))
 
 
 def baseline_comparison(

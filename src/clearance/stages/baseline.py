@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from clearance.compare.baseline import baseline_comparison, baseline_facts, load_baseline
+from clearance.compare.baseline import baseline_comparison, baseline_facts, resolve_baseline
 from clearance.compare.differences import Comparison
 from clearance.dossier.records import StageKind
 from clearance.stages.base import StageContext, StageOutcome
+from clearance.stages.cost import model_name
 
 
 class BaselineStage:
@@ -18,7 +19,7 @@ class BaselineStage:
         self.baseline = baseline
 
     def run(self, ctx: StageContext) -> StageOutcome[Comparison]:
-        base = load_baseline(self.baseline)
+        base = resolve_baseline(self.baseline, model_name(ctx.facts, ctx.opts.model))
         digest = ctx.provenance.model.digest if ctx.provenance.model else None
         evals = ctx.results.get("evals")
         comp = baseline_comparison(
