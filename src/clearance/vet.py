@@ -178,7 +178,13 @@ class Pipeline:
 
     def execute(self) -> VetResult:
         """Run every stage, decide by policy and seal the dossier."""
-        self.run.begin()
+        self.run.begin()  # locks the run directory: a second run into it stops with one line
+        try:
+            return self._execute()
+        finally:
+            self.run.release()
+
+    def _execute(self) -> VetResult:
         provenance = Provenance(command=self.opts.command)
         with ExitStack() as exits:
             runner = exits.enter_context(asyncio.Runner())
@@ -245,6 +251,16 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
         read_dossier(options.baseline, verify=False, with_samples=False)  # not a dossier: fail now
     if options.limit is not None and options.limit < 1:
         raise InputError(f"--limit must be at least 1, got {options.limit}")
+    from clearance.checks import at_least
+    from clearance.endpoint import normalize_base_url
+    from clearance.outlock import check_out_path
+
+    at_least("--max-tokens", options.max_tokens, 1)
+    at_least("--concurrency", options.eval_concurrency, 1)
+    if options.endpoint is not None:
+        normalize_base_url(options.endpoint)  # a malformed URL fails now, before intake hashes anything
+    if options.out is not None:
+        check_out_path(options.out)
     if not options.command:
         options = options.model_copy(update={"command": ["clearance", *sys.argv[1:]]})
     return Pipeline(options, policy, on_stage).execute()

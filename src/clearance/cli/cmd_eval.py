@@ -11,12 +11,14 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from clearance.checks import at_least, positive_finite
 from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json, err_console
 from clearance.endpoint import OpenAIClient, Timeouts
 from clearance.endpoint.pool import ReplicaPool, ReplicaStats, parse_endpoints
-from clearance.errors import InputError
+from clearance.errors import EndpointError, InputError
 from clearance.evals import Judge, SuiteResult, list_suites, load_suite, run_suite
+from clearance.outlock import check_out_path
 
 EVAL_HELP = """Run an evaluation suite against an OpenAI-compatible endpoint.
 
@@ -115,7 +117,12 @@ def eval_cmd(
     restart: Annotated[
         bool, typer.Option("--restart", help="Discard earlier results in --out instead of resuming.")
     ] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Read timeout per request, seconds.")] = 120.0,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", help="Deadline per request in seconds: connect, response and the whole body."
+        ),
+    ] = 120.0,
     retries: Annotated[int, typer.Option("--retries", help="Retries per request on 5xx/timeouts.")] = 3,
     api_key: Annotated[
         str | None, typer.Option("--api-key", envvar="CLEARANCE_API_KEY", help="Bearer token.")
@@ -150,7 +157,13 @@ def eval_cmd(
         raise InputError("give --suite NAME|FILE (see `clearance eval --list`)")
     if judge_model is not None and judge is None:
         raise InputError("--judge-model needs --judge URL (the judge endpoint)")
+    positive_finite("--timeout", timeout)
+    at_least("--limit", limit, 1)
+    at_least("--concurrency", concurrency, 1)
+    at_least("--retries", retries, 0)
     urls = parse_endpoints(endpoint, endpoints_file)
+    if out is not None:
+        check_out_path(out)
     st = load_suite(suite, data=data)
     out_dir = out or Path("clearance-runs") / f"eval-{st.name}"
     ceiling = (
@@ -171,7 +184,7 @@ def eval_cmd(
             async with ReplicaPool(
                 urls,
                 api_key=api_key,
-                timeouts=Timeouts(read=timeout),
+                timeouts=Timeouts(read=timeout, total=timeout),
                 max_retries=retries,
                 max_connections=max(ceiling, 8),
             ) as client:
@@ -190,7 +203,7 @@ def eval_cmd(
                 async with OpenAIClient(
                     judge,
                     api_key=judge_api_key,
-                    timeouts=Timeouts(read=timeout),
+                    timeouts=Timeouts(read=timeout, total=timeout),
                     max_retries=retries,
                     max_connections=max(concurrency, 8),
                 ) as jclient:
@@ -210,6 +223,7 @@ def eval_cmd(
         res = asyncio.run(go())
     if json_out:
         emit_json(res)
+        _fail_if_nothing_answered(res)
         return
     console.print(_table(res))
     ds = res.dataset
@@ -248,6 +262,17 @@ def eval_cmd(
     if len(res.replicas) > 1:
         console.print(replicas_table(res.replicas))
     console.print(f"records: {res.samples_path}\nmetrics: {res.metrics_path}")
+    _fail_if_nothing_answered(res)
+
+
+def _fail_if_nothing_answered(res: SuiteResult) -> None:
+    """A run in which every request failed measured nothing: one error line and a non-zero exit."""
+    if res.n_selected and res.n_completed == 0:
+        kinds = ", ".join(f"{k}: {v}" for k, v in res.errors_by_type.items())
+        raise EndpointError(
+            f"no answer to any of {res.n_selected} requests ({kinds}); nothing was measured — "
+            f"records kept in {res.samples_path}"
+        )
 
 
 def replicas_table(stats: list[ReplicaStats]) -> Table:

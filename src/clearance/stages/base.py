@@ -76,6 +76,8 @@ class StageContext:
     endpoint_url: str | None = None
     server_label: str | None = None
     client: ReplicaPool | None = None
+    load_client: ReplicaPool | None = None  # the same replicas without retries: faults are measured
+    endpoint_id: str | None = None  # what identifies the endpoint across runs (resume key)
 
     def wait(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the run's event loop and return its result (Ctrl-C cancels it)."""
@@ -86,6 +88,12 @@ class StageContext:
         if self.client is None:
             raise RuntimeError("no endpoint client: the endpoint stage has not run")
         return self.client
+
+    def require_load_client(self) -> ReplicaPool:
+        """The endpoint client without retries, for load and determinism (after ``EndpointStage``)."""
+        if self.load_client is None:
+            raise RuntimeError("no endpoint client: the endpoint stage has not run")
+        return self.load_client
 
 
 class Stage(Protocol):

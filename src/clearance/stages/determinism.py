@@ -17,7 +17,7 @@ class DeterminismStage:
         opts = ctx.opts
         res = ctx.wait(
             probe_determinism(
-                ctx.require_client(),
+                ctx.require_load_client(),
                 repeats=opts.determinism_repeats,
                 max_tokens=opts.determinism_max_tokens,
                 concurrency=opts.load_concurrency,

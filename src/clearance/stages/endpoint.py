@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -31,10 +32,19 @@ class EndpointStage:
         if url is None:
             raise RuntimeError("endpoint stage without an endpoint URL")
         urls = [url, *ctx.opts.replicas]
+        # the embedded server gets a new port each run; its identity is the model it serves
+        ctx.endpoint_id = (
+            " ".join(urls)
+            if ctx.server_label is None
+            else f"{ctx.server_label} serving {Path(ctx.opts.model).name}"
+        )
         client = ctx.client
         if client is None:
             client = ReplicaPool(urls, api_key=ctx.opts.api_key)
-            ctx.exits.callback(_closer(ctx, client))  # closed before the server stops
+            # load and determinism measure faults as they happen: no retries hide a failing request
+            ctx.load_client = ReplicaPool(urls, api_key=ctx.opts.api_key, max_retries=0)
+            ctx.exits.callback(_closer(ctx, ctx.load_client))
+            ctx.exits.callback(_closer(ctx, client))  # both closed before the server stops
             ctx.client = client
         models = ctx.wait(client.models())
         served = ctx.wait(client.served_model())

@@ -42,6 +42,7 @@ class EvalStage:
     def run(self, ctx: StageContext) -> StageOutcome[SuiteResult]:
         opts = ctx.opts
         suite = cap_max_tokens(load_suite(self.suite), opts.max_tokens)
+        model = ctx.provenance.model
         res = ctx.wait(
             run_suite(
                 ctx.require_client(),
@@ -52,6 +53,9 @@ class EvalStage:
                 concurrency=opts.eval_concurrency * max(1, len(ctx.require_client().urls)),
                 adaptive=True,
                 progress=opts.progress,
+                model_digest=model.digest if model is not None else None,
+                endpoint_id=ctx.endpoint_id,
+                on_mismatch="restart",  # answers from another model or endpoint are never resumed
             )
         )
         if res.n_selected and res.n_completed == 0:

@@ -20,7 +20,7 @@ class LoadStage:
         cfg = LoadConfig(
             concurrency=opts.load_concurrency, requests=opts.load_requests, max_tokens=opts.load_max_tokens
         )
-        res = ctx.wait(run_loadtest(ctx.require_client(), cfg))
+        res = ctx.wait(run_loadtest(ctx.require_load_client(), cfg))
         facts = res.policy_facts()
         return StageOutcome(
             res,
