@@ -28,6 +28,7 @@ from clearance.stages.load import LoadStage
 from clearance.stages.plan import PlanStage
 from clearance.stages.scan import ScanStage
 from clearance.stages.server import ServerStage
+from clearance.stages.serving import LongContextStage, MeasuredCostStage, SoakStage
 
 if TYPE_CHECKING:
     from clearance.vet import VetOptions
@@ -48,7 +49,13 @@ def stages_for(opts: VetOptions) -> list[Stage]:
         suites = opts.suites if opts.suites is not None else default_suites()
         stages.extend(EvalStage(name) for name in suites)
         stages.append(LoadStage(opts.load_concurrency, opts.load_requests))
+        if opts.workload is not None:
+            stages.append(MeasuredCostStage(opts.workload))
         stages.append(DeterminismStage())
+        if opts.long_context:
+            stages.append(LongContextStage(opts.max_context, opts.tokenizer))
+        if opts.soak_s is not None:
+            stages.append(SoakStage(opts.soak_s, opts.load_concurrency))
     if opts.baseline is not None:
         stages.append(BaselineStage(opts.baseline))
     return stages
@@ -62,11 +69,14 @@ __all__ = [
     "EvalStage",
     "IntakeStage",
     "LoadStage",
+    "LongContextStage",
+    "MeasuredCostStage",
     "Note",
     "PlanStage",
     "ScanStage",
     "ServerStage",
     "SkippedStage",
+    "SoakStage",
     "Stage",
     "StageContext",
     "StageOutcome",
