@@ -288,3 +288,24 @@ def test_report_draws_the_serving_charts_from_dossier_results() -> None:
         soak_json = asyncio.run(go())
     charts = serving_charts({"soak": soak_json, "long_context": {"not": "a result"}})
     assert len(charts) == 1 and 'src="data:image/svg+xml;base64,' in charts[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--workers", "0", "-c", "2"], "--workers"),
+        (["--soak", "-1"], "--soak"),
+        (["--warmup", "-1", "-c", "1"], "--warmup"),
+        (["--goodput", "ttft:abc", "-c", "1"], "--goodput"),
+        (["--goodput", "latency:5", "-c", "1"], "--goodput"),
+        (["--sweep", "0,2"], "sweep"),
+        (["--long-context", "--max-context", "10"], "--max-context"),
+        (["--sweep", "auto", "--soak", "5"], "choose one"),
+    ],
+)
+def test_bad_scale_options_are_one_line_errors(args: list[str], needle: str) -> None:
+    with FakeReplica() as srv:
+        res = cli("loadtest", "-e", srv.url, *args)
+    assert res.returncode == 2, res.stdout
+    assert needle in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
