@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PILOT, WORKLOAD, answerer, small_model
+from compare_fixtures import PILOT, WORKLOAD, answerer, small_model
 
 from clearance.vet import VetOptions, run_vet
 from fakes.openai_server import FakeOpenAI
