@@ -74,9 +74,7 @@ class FixedClock:
 _counter = itertools.count()
 
 
-def make_dossier(
-    root: Path, facts: dict[str, object], name: str = "smollm2", key: object = None
-) -> Path:
+def make_dossier(root: Path, facts: dict[str, object], name: str = "smollm2", key: object = None) -> Path:
     """Seal a real dossier (policy decision over ``facts``) into a new directory under ``root``, signed
     with ``key`` (default: a fresh per-run key, which no registry trusts)."""
     out = root / f"dossier-{name}-{next(_counter)}"
@@ -110,7 +108,9 @@ PEOPLE: dict[str, list[str]] = {
 }
 
 
-def new_registry(location: str | Path, keys: dict[str, Path], clock: object = None, **settings: object) -> Registry:
+def new_registry(
+    location: str | Path, keys: dict[str, Path], clock: object = None, **settings: object
+) -> Registry:
     """Initialise a registry (admin bootstrap) and enrol ``PEOPLE`` with their keys."""
     reg = Registry.init(location, admin="admin", admin_key=keys["admin"], clock=clock, **settings)  # type: ignore[arg-type]
     for person, roles in PEOPLE.items():

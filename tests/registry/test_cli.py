@@ -34,7 +34,9 @@ def test_cli_workflow(
 
     code, out, _ = cli(capsys, "registry", "add", str(d))
     assert code == 2  # no registry yet
-    code, out, _ = cli(capsys, "registry", "init", "--admin", "admin", "--admin-key", str(keys["admin"]), "--json")
+    code, out, _ = cli(
+        capsys, "registry", "init", "--admin", "admin", "--admin-key", str(keys["admin"]), "--json"
+    )
     assert code == 0, out
     init = json.loads(out)
     assert init["settings"]["required_roles"] == ["security", "ml"] and init["admin"]["roles"] == ["admin"]

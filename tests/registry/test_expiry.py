@@ -8,8 +8,6 @@ from pathlib import Path
 
 from registry_fixtures import APPROVE_FACTS, REVIEW_FACTS, T0, FixedClock, new_registry
 
-from clearance.registry import Registry
-
 
 def test_waiver_expires_at_midnight_utc(
     tmp_path: Path, dossier_factory: Callable[..., Path], keys: dict[str, Path]

@@ -25,7 +25,9 @@ def store(tmp_path: Path, dossier_factory: Callable[..., Path], keys: dict[str, 
     with new_registry(db, keys, FixedClock()) as reg:
         reg.add(dossier_factory(REVIEW_FACTS))  # 9
         reg.waive(1, gate="fits-hardware", reason="H200 pool", expires="2027-03-01", key=keys["bob"])  # 10
-        reg.waive(1, gate="capability-floor", reason="narrow use", expires="2027-03-01", key=keys["bob"])  # 11
+        reg.waive(
+            1, gate="capability-floor", reason="narrow use", expires="2027-03-01", key=keys["bob"]
+        )  # 11
         reg.sign_off(1, role="security", key=keys["alice"], signer="alice")  # 12
         reg.sign_off(1, role="ml", key=keys["carol"], signer="carol")  # 13
         reg.add(dossier_factory(APPROVE_FACTS, "other"))  # 14
@@ -95,7 +97,9 @@ def test_deleted_tail_is_caught_by_the_checkpoint_without_an_anchor(store: Path)
     con.close()
     _sql(store, "UPDATE chain_head SET seq = 13, entry_hash = ?", params=(h13,))
     problems = _verify(store)
-    assert any("14|None|the registry key signed head 14" in p and "cut from the end" in p for p in problems), problems
+    assert any(
+        "14|None|the registry key signed head 14" in p and "cut from the end" in p for p in problems
+    ), problems
     # ... and deleting the checkpoint too leaves the length unproven
     _sql(store, "DELETE FROM checkpoint")
     assert any("no signed checkpoint" in p for p in _verify(store))
@@ -181,7 +185,12 @@ def test_rekeyed_ledger_is_caught_by_the_local_registry_key(store: Path, tmp_pat
     rogue = load_private_key(generate_keypair(tmp_path / "m", "ed25519", "rogue")[0])
     _rechain(
         store,
-        {1: {"registry_fingerprint": key_fingerprint(rogue), "public_key": public_pem(rogue.public_key()).decode()}},
+        {
+            1: {
+                "registry_fingerprint": key_fingerprint(rogue),
+                "public_key": public_pem(rogue.public_key()).decode(),
+            }
+        },
     )
     con = sqlite3.connect(store)
     seq, h = con.execute("SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()

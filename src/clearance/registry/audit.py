@@ -16,7 +16,7 @@ from clearance.evidence import utc_now
 from clearance.registry import ledger
 from clearance.registry.checkpoint import checkpoint_problems
 from clearance.registry.db import ChainHead, EnrolmentRow, ModelRow, RunRow, SettingRow, SignOffRow, WaiverRow
-from clearance.registry.models import LedgerEntry, LedgerProblem, LedgerVerifyResult, RunExport
+from clearance.registry.records import LedgerEntry, LedgerProblem, LedgerVerifyResult, RunExport
 from clearance.registry.state import fold
 from clearance.registry.store import (
     Registry,

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from clearance.registry.models import (
+from clearance.registry.records import (
     ADMIN_ROLE,
     KEY_ROLES,
     MAX_APPROVAL_DAYS,

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from clearance.registry.models import (
+from clearance.registry.records import (
     MAX_APPROVAL_DAYS,
     FinalStatus,
     GateState,

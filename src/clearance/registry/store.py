@@ -49,7 +49,7 @@ from clearance.registry.db import (
     make_engine,
     resolve_location,
 )
-from clearance.registry.models import (
+from clearance.registry.records import (
     ADMIN_ROLE,
     DEFAULT_APPROVAL_DAYS,
     DEFAULT_REQUIRED_ROLES,
