@@ -139,9 +139,12 @@ def init(
         emit_json({"registry": reg.where, "settings": st, "admin": enr[0], "checkpoint": cp})
         return
     console.print(
-        f"created registry {escape(reg.where)}; registry key sha256:{cp.registry_fingerprint if cp else '?'}"
+        f"created registry {escape(reg.where)}; registry key sha256:{cp.registry_fingerprint if cp else '?'}",
+        soft_wrap=True,
     )
-    console.print(f"admin {escape(enr[0].person)} enrolled with key sha256:{enr[0].fingerprint}")
+    console.print(
+        f"admin {escape(enr[0].person)} enrolled with key sha256:{enr[0].fingerprint}", soft_wrap=True
+    )
     console.print(
         f"every run needs: {', '.join(st.required_roles)}; approvals valid {st.approval_days} days; "
         f"separation of duties {'on' if st.separation_of_duties else 'off'}"
@@ -290,7 +293,9 @@ def add(
         else "[bold red]UNTRUSTED[/] signer (never approvable)"
     )
     console.print(f"{signer}, key sha256:{run.dossier_signer}", soft_wrap=True)
-    console.print(f"required sign-offs: {', '.join(run.required_roles)}; registry {escape(reg.where)}")
+    console.print(
+        f"required sign-offs: {', '.join(run.required_roles)}; registry {escape(reg.where)}", soft_wrap=True
+    )
 
 
 @registry_app.command("list")
@@ -583,7 +588,8 @@ def config(
         console.print(
             f"required roles: {', '.join(settings.required_roles)}; approvals valid "
             f"{settings.approval_days} days; separation of duties "
-            f"{'on' if settings.separation_of_duties else 'off'} ({escape(reg.where)})"
+            f"{'on' if settings.separation_of_duties else 'off'} ({escape(reg.where)})",
+            soft_wrap=True,
         )
 
 

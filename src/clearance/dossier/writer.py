@@ -176,7 +176,8 @@ def verify_dossier(
     elif given and fingerprint:
         signer, trusted = str(public_key), True
     if trusted:
-        note = f"signed by {signer}'s key (trusted by {trust.source if trust else 'the given public key'}): integrity and identity"
+        where = f"in the trust list {trust.source}" if trust else "the given public key"
+        note = f"signed by {signer}'s key ({where}): integrity and identity"
     elif trusted is False:
         note = "the signing key is not one you trust: integrity holds at most, identity does not"
     else:
