@@ -140,6 +140,10 @@ class OpenAIClient:
     # -- public API ------------------------------------------------------------------------------
     async def models(self) -> list[str]:
         """``GET /v1/models``: the ids the endpoint serves."""
+        return [str(m["id"]) for m in await self.model_entries()]
+
+    async def model_entries(self) -> list[dict[str, Any]]:
+        """``GET /v1/models``: each served model's object (``id``; vLLM adds ``max_model_len``, ``root``)."""
         url = f"{self.base_url}/models"
         data = await self._with_retries(lambda: self._get_json(url))
         items = data.get("data") if isinstance(data, dict) else None
@@ -147,8 +151,7 @@ class OpenAIClient:
             raise EndpointProtocolError(
                 f"GET {url}: no 'data' list in response: {_snippet(json.dumps(data))}"
             )
-        ids = [str(m["id"]) for m in items if isinstance(m, dict) and "id" in m]
-        return ids
+        return [m for m in items if isinstance(m, dict) and "id" in m]
 
     async def served_model(self) -> str:
         """The first model id from ``/v1/models`` (cached after the first call)."""
@@ -210,6 +213,7 @@ class OpenAIClient:
             except _Retryable as r:
                 if n >= self.max_retries:
                     err = r.error
+                    err.retryable, err.retry_after_s = True, r.delay
                     if self.max_retries:
                         err.args = (f"{err} (after {n + 1} attempts)",)
                     raise err from None
@@ -220,14 +224,22 @@ class OpenAIClient:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def post_json_at(self, path: str, body: dict[str, object]) -> Any:
+        """``POST`` JSON to ``path`` at the server root, outside ``/v1`` (e.g. ``/tokenize``)."""
+        root = self.base_url[: -len("/v1")]
+        target = self._path[: -len("/v1")] + path
+        return await self._with_retries(lambda: self._request_json("POST", root + path, body, target=target))
+
     async def _get_json(self, url: str) -> Any:
         return await self._request_json("GET", url, None)
 
     async def _post_json(self, url: str, body: dict[str, object]) -> Any:
         return await self._request_json("POST", url, body)
 
-    async def _request_json(self, method: str, url: str, body: dict[str, object] | None) -> Any:
-        target = self._path + url[len(self.base_url) :]
+    async def _request_json(
+        self, method: str, url: str, body: dict[str, object] | None, target: str | None = None
+    ) -> Any:
+        target = target or self._path + url[len(self.base_url) :]
         payload = json.dumps(body).encode() if body is not None else b""
         try:
             async with self._h1().request(method, target, payload, "application/json") as resp:

@@ -73,3 +73,4 @@ class ChatResponse(BaseModel):
     chunk_times_s: list[float] = Field(default_factory=list)
     response_id: str | None = None
     attempts: int = 1
+    replica: str | None = None  # the base URL that answered, when a replica pool routed the request

@@ -25,6 +25,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from clearance.endpoint.adaptive import AdaptiveLimit, ConcurrencyRecord
+from clearance.endpoint.pool import ReplicaStats
 from clearance.endpoint.records import ChatRequest, ChatResponse
 from clearance.errors import EndpointError, InputError
 from clearance.evals.judge import Judge, JudgeSummary, JudgeVerdict, summarize_judgements
@@ -94,6 +96,8 @@ class SuiteResult(BaseModel):
     samples_path: str
     metrics_path: str
     judge: JudgeSummary | None = None
+    concurrency: ConcurrencyRecord | None = None
+    replicas: list[ReplicaStats] = Field(default_factory=list)
 
     def policy_facts(self) -> dict[str, object]:
         """Flat facts ``evals.<suite>.<metric>`` plus ``.ci_low``, ``.ci_high``, ``.n``; and failure counts."""
@@ -222,15 +226,25 @@ async def run_suite(
     progress: bool = True,
     restart: bool = False,
     judge: Judge | None = None,
+    max_concurrency: int | None = None,
+    adaptive: bool = False,
 ) -> SuiteResult:
     """Run ``suite`` against ``client`` into ``out_dir`` (resuming what is there) and return the result.
 
     With ``judge``, every answer is also classified by the judge model (recorded per sample next to the
     pattern verdict); finished samples of an earlier run that lack this judge's verdict are judged from
     their stored answer, without asking the evaluated model again.
+
+    ``concurrency`` requests are kept in flight; with ``adaptive`` the level moves between 1 and
+    ``max_concurrency`` by AIMD (:mod:`clearance.endpoint.adaptive`), and the record of how it moved is
+    kept in the result. A :class:`~clearance.endpoint.pool.ReplicaPool` client spreads the requests over
+    its replicas; their per-replica counts are kept too.
     """
     if concurrency < 1:
         raise InputError(f"concurrency must be at least 1, got {concurrency}")
+    limiter = AdaptiveLimit(concurrency, maximum=max_concurrency, adaptive=adaptive)
+    listen = getattr(client, "add_pressure_listener", None)
+    pool_mark = client.mark() if hasattr(client, "mark") else None
     if limit is not None and limit < 0:
         raise InputError(f"limit must be >= 0, got {limit}")
     out = Path(out_dir)
@@ -297,7 +311,8 @@ async def run_suite(
                     stop=gen.stop,
                 )
                 try:
-                    resp = await client.chat(req)
+                    async with limiter.slot():
+                        resp = await client.chat(req)
                 except EndpointError as exc:
                     rec = SampleRecord(
                         id=sample.id,
@@ -327,13 +342,17 @@ async def run_suite(
                 records[sample.id] = rec
                 bar.advance(rec.error is not None)
 
-        workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, max(1, len(jobs))))]
+        if listen is not None:
+            listen(limiter.pressure)
+        workers = [asyncio.create_task(worker()) for _ in range(min(limiter.maximum, max(1, len(jobs))))]
         try:
             await asyncio.gather(*workers)
         finally:
             for w in workers:
                 w.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            if listen is not None:
+                client.remove_pressure_listener(limiter.pressure)  # type: ignore[attr-defined]
 
     metrics, failing, truncated = summarize(suite, records, selected)
     sel_ids = {s.id for s in selected}
@@ -366,7 +385,11 @@ async def run_suite(
         n_truncated=truncated,
         failing_samples=failing[:200],
         generation=gen,
-        endpoint=EndpointRef(url=client.base_url, served_model=served),
+        endpoint=(
+            client.endpoint_ref()
+            if hasattr(client, "endpoint_ref")
+            else EndpointRef(url=client.base_url, served_model=served)
+        ),
         config_digest=ident["config_digest"],
         scorers=[s.model_dump() for s in suite.scorers],
         started_at=started_at,
@@ -377,6 +400,8 @@ async def run_suite(
         samples_path=str(samples_path.resolve()),
         metrics_path=str(metrics_path.resolve()),
         judge=judge_summary,
+        concurrency=limiter.record,
+        replicas=client.stats(since=pool_mark) if pool_mark is not None else [],  # type: ignore[attr-defined]
     )
     _write_atomic(metrics_path, result.model_dump_json(indent=2))
     return result
