@@ -73,6 +73,10 @@ class EndpointProtocolError(EndpointError):
     """The endpoint answered with something that is not a valid OpenAI-compatible response."""
 
 
+class EndpointTooLargeError(EndpointProtocolError):
+    """The response grew past the client's cap on response size; it was cut off, not buffered."""
+
+
 class ServerError(ClearanceError):
     """The embedded model server could not be started (missing extra, port in use, crashed)."""
 

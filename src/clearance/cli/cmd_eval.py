@@ -9,14 +9,16 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
+from clearance.checks import at_least, positive_finite
 from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json, err_console
 from clearance.endpoint import OpenAIClient, Timeouts
 from clearance.endpoint.pool import ReplicaPool, ReplicaStats, parse_endpoints
-from clearance.errors import InputError
+from clearance.errors import EndpointError, InputError
 from clearance.evals import Judge, SuiteResult, list_suites, load_suite, run_suite
+from clearance.inert import inert, inert_text
+from clearance.outlock import check_out_path
 
 EVAL_HELP = """Run an evaluation suite against an OpenAI-compatible endpoint.
 
@@ -42,7 +44,8 @@ def _fmt(x: float | None) -> str:
 
 def _table(res: SuiteResult) -> Table:
     t = Table(
-        title=f"eval {res.suite} — {res.endpoint.served_model} @ {res.endpoint.url}", title_justify="left"
+        title=f"eval {inert(res.suite)} — {inert(res.endpoint.served_model)} @ {inert(res.endpoint.url)}",
+        title_justify="left",
     )
     t.add_column("metric")
     t.add_column("value", justify="right")
@@ -54,7 +57,7 @@ def _table(res: SuiteResult) -> Table:
     t.add_column("CI method")
     for name, m in res.metrics.items():
         ci = "-" if m.ci_low is None or m.ci_high is None else f"{m.ci_low:.3f} – {m.ci_high:.3f}"
-        t.add_row(name, _fmt(m.value), ci, str(m.n), m.method)
+        t.add_row(inert_text(name), _fmt(m.value), ci, str(m.n), inert_text(m.method))
     return t
 
 
@@ -64,7 +67,7 @@ def _suites_table() -> Table:
     t.add_column("data")
     t.add_column("what it measures")
     for s in list_suites():
-        t.add_row(s["name"], s["data"], s["description"])
+        t.add_row(inert_text(s["name"]), inert_text(s["data"]), inert_text(s["description"]))
     return t
 
 
@@ -115,7 +118,12 @@ def eval_cmd(
     restart: Annotated[
         bool, typer.Option("--restart", help="Discard earlier results in --out instead of resuming.")
     ] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Read timeout per request, seconds.")] = 120.0,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", help="Deadline per request in seconds: connect, response and the whole body."
+        ),
+    ] = 120.0,
     retries: Annotated[int, typer.Option("--retries", help="Retries per request on 5xx/timeouts.")] = 3,
     api_key: Annotated[
         str | None, typer.Option("--api-key", envvar="CLEARANCE_API_KEY", help="Bearer token.")
@@ -150,7 +158,13 @@ def eval_cmd(
         raise InputError("give --suite NAME|FILE (see `clearance eval --list`)")
     if judge_model is not None and judge is None:
         raise InputError("--judge-model needs --judge URL (the judge endpoint)")
+    positive_finite("--timeout", timeout)
+    at_least("--limit", limit, 1)
+    at_least("--concurrency", concurrency, 1)
+    at_least("--retries", retries, 0)
     urls = parse_endpoints(endpoint, endpoints_file)
+    if out is not None:
+        check_out_path(out)
     st = load_suite(suite, data=data)
     out_dir = out or Path("clearance-runs") / f"eval-{st.name}"
     ceiling = (
@@ -171,7 +185,7 @@ def eval_cmd(
             async with ReplicaPool(
                 urls,
                 api_key=api_key,
-                timeouts=Timeouts(read=timeout),
+                timeouts=Timeouts(read=timeout, total=timeout),
                 max_retries=retries,
                 max_connections=max(ceiling, 8),
             ) as client:
@@ -190,7 +204,7 @@ def eval_cmd(
                 async with OpenAIClient(
                     judge,
                     api_key=judge_api_key,
-                    timeouts=Timeouts(read=timeout),
+                    timeouts=Timeouts(read=timeout, total=timeout),
                     max_retries=retries,
                     max_connections=max(concurrency, 8),
                 ) as jclient:
@@ -210,16 +224,19 @@ def eval_cmd(
         res = asyncio.run(go())
     if json_out:
         emit_json(res)
+        _fail_if_nothing_answered(res)
         return
     console.print(_table(res))
     ds = res.dataset
-    console.print(f"dataset: {ds.name} ({ds.rows} rows, sha256 {ds.sha256[:16]}…, license {ds.license})")
+    console.print(
+        f"dataset: {inert(ds.name)} ({ds.rows} rows, sha256 {inert(ds.sha256[:16])}…, license {inert(ds.license)})"
+    )
     for note in res.dataset_notes:
-        console.print(f"  note: {note}")
+        console.print(f"  note: {inert(note)}")
     console.print(
         f"samples: {res.n_selected} selected, {res.n_completed} completed, {res.n_failed} failed"
         + (
-            f" ({', '.join(f'{k}: {v}' for k, v in res.errors_by_type.items())})"
+            f" ({', '.join(f'{inert(k)}: {v}' for k, v in res.errors_by_type.items())})"
             if res.errors_by_type
             else ""
         )
@@ -232,7 +249,7 @@ def eval_cmd(
         ci = "-" if ag.ci_low is None or ag.ci_high is None else f"{ag.ci_low:.3f} – {ag.ci_high:.3f}"
         kappa = "-" if j.cohen_kappa is None else f"{j.cohen_kappa:.3f}"
         console.print(
-            f"judge: {j.endpoint.served_model} @ {j.endpoint.url} (rubric {j.rubric}); "
+            f"judge: {inert(j.endpoint.served_model)} @ {inert(j.endpoint.url)} (rubric {inert(j.rubric)}); "
             f"{j.n_parsed} parsed, {j.n_unparsed} unparsed, {j.n_errors} errors\n"
             f"  agreement with the pattern classifier {_fmt(ag.value)} (95% CI {ci}), Cohen's kappa {kappa}; "
             f"judge refusal rate {_fmt(j.judge_refusal_rate.value)} vs pattern {_fmt(j.pattern_refusal_rate.value)}; "
@@ -247,7 +264,18 @@ def eval_cmd(
         )
     if len(res.replicas) > 1:
         console.print(replicas_table(res.replicas))
-    console.print(f"records: {res.samples_path}\nmetrics: {res.metrics_path}")
+    console.print(f"records: {inert(res.samples_path)}\nmetrics: {inert(res.metrics_path)}")
+    _fail_if_nothing_answered(res)
+
+
+def _fail_if_nothing_answered(res: SuiteResult) -> None:
+    """A run in which every request failed measured nothing: one error line and a non-zero exit."""
+    if res.n_selected and res.n_completed == 0:
+        kinds = ", ".join(f"{k}: {v}" for k, v in res.errors_by_type.items())
+        raise EndpointError(
+            f"no answer to any of {res.n_selected} requests ({kinds}); nothing was measured — "
+            f"records kept in {res.samples_path}"
+        )
 
 
 def replicas_table(stats: list[ReplicaStats]) -> Table:
@@ -259,8 +287,8 @@ def replicas_table(stats: list[ReplicaStats]) -> Table:
         ms = lambda x: "-" if x is None else f"{x * 1000:.1f}"  # noqa: E731
         state = r.state if r.down_reason is None else f"down: {r.down_reason[:60]}"
         t.add_row(
-            Text(r.url),
-            Text(state),
+            inert_text(r.url),
+            inert_text(state),
             str(r.requests),
             str(r.completed),
             str(r.errors),

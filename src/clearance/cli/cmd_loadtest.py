@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from clearance.checks import at_least, positive_finite
 from clearance.cli.app import app
 from clearance.cli.cmd_eval import replicas_table
 from clearance.cli.output import JsonOption, console, emit_json, err_console
@@ -35,6 +36,7 @@ from clearance.load.soak import soak as run_soak
 from clearance.load.stats import Distribution
 from clearance.load.sweep import SweepResult
 from clearance.load.sweep import sweep as run_sweep
+from clearance.outlock import check_out_path, make_dir
 
 
 def _ms(x: float | None) -> str:
@@ -176,7 +178,10 @@ def loadtest(
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of prompts, arrivals and sampling.")] = 0,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Read timeout per request in seconds (also a stalled stream).")
+        float,
+        typer.Option(
+            "--timeout", help="Deadline per request in seconds: connect, response and the whole stream."
+        ),
     ] = 60.0,
     api_key: Annotated[
         str | None, typer.Option("--api-key", envvar="CLEARANCE_API_KEY", help="Bearer token.")
@@ -256,7 +261,13 @@ def loadtest(
     )
     if arrival not in ("poisson", "constant"):
         raise InputError(f"--arrival must be poisson or constant, got {arrival!r}")
+    positive_finite("--timeout", timeout)
+    positive_finite("--slo-ttft-p95", slo_ttft_p95)
+    positive_finite("--slo-itl-p95", slo_itl_p95)
+    at_least("--determinism", determinism, 0)
     urls = parse_endpoints(endpoint, endpoints_file)
+    if out is not None:
+        make_dir(check_out_path(out))
     server: AbstractContextManager[Any] = nullcontext()
     if not urls:
         server = EmbeddedServer()
@@ -443,7 +454,11 @@ async def _run(
     # closed loop: one connection per worker; open loop: room for a deep backlog of in-flight requests
     conns = max(256, 2 * cfg.concurrency) if cfg.concurrency is not None else 1024
     client = ReplicaPool(
-        urls, api_key=api_key, timeouts=Timeouts(read=timeout), max_retries=0, max_connections=conns
+        urls,
+        api_key=api_key,
+        timeouts=Timeouts(read=timeout, total=timeout),
+        max_retries=0,
+        max_connections=conns,
     )
     payload: dict[str, Any] = {}
     facts: dict[str, object] = {}

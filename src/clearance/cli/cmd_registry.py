@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json, err_console
 from clearance.errors import InputError
+from clearance.inert import inert
 from clearance.registry import (
     DEFAULT_APPROVAL_DAYS,
     KEY_ENV_VAR,
@@ -139,11 +139,11 @@ def init(
         emit_json({"registry": reg.where, "settings": st, "admin": enr[0], "checkpoint": cp})
         return
     console.print(
-        f"created registry {escape(reg.where)}; registry key sha256:{cp.registry_fingerprint if cp else '?'}",
+        f"created registry {inert(reg.where)}; registry key sha256:{cp.registry_fingerprint if cp else '?'}",
         soft_wrap=True,
     )
     console.print(
-        f"admin {escape(enr[0].person)} enrolled with key sha256:{enr[0].fingerprint}", soft_wrap=True
+        f"admin {inert(enr[0].person)} enrolled with key sha256:{enr[0].fingerprint}", soft_wrap=True
     )
     console.print(
         f"every run needs: {', '.join(st.required_roles)}; approvals valid {st.approval_days} days; "
@@ -180,8 +180,8 @@ def enrol(
         emit_json(e)
         return
     console.print(
-        f"enrolled {escape(e.person)} as {', '.join(e.roles)}: key sha256:{e.fingerprint} "
-        f"(by {escape(e.enrolled_by_person)}, entry {e.ledger_seq})",
+        f"enrolled {inert(e.person)} as {', '.join(e.roles)}: key sha256:{e.fingerprint} "
+        f"(by {inert(e.enrolled_by_person)}, entry {e.ledger_seq})",
         soft_wrap=True,
     )
 
@@ -205,7 +205,7 @@ def revoke(
     if as_json:
         emit_json(e)
         return
-    console.print(f"revoked key sha256:{e.fingerprint} of {escape(e.person)} (entry {e.revoked_seq})")
+    console.print(f"revoked key sha256:{e.fingerprint} of {inert(e.person)} (entry {e.revoked_seq})")
 
 
 @registry_app.command("keys")
@@ -219,17 +219,17 @@ def keys_cmd(registry: RegistryOpt = None, as_json: JsonOption = False) -> None:
     if as_json:
         emit_json({"enrolments": rows})
         return
-    table = Table(title=f"keys enrolled in {escape(reg.where)}")
+    table = Table(title=f"keys enrolled in {inert(reg.where)}")
     for col in ("person", "roles", "fingerprint", "enrolled", "by", "revoked"):
         table.add_column(col)
     for e in rows:
         table.add_row(
-            escape(e.person),
+            inert(e.person),
             ", ".join(e.roles),
             e.fingerprint[:16] + "…",
             e.enrolled_at,
-            escape(e.enrolled_by_person),
-            f"{e.revoked_at} ({escape(e.revoke_reason or '')})" if e.revoked_at else "",
+            inert(e.enrolled_by_person),
+            f"{e.revoked_at} ({inert(e.revoke_reason or '')})" if e.revoked_at else "",
         )
     console.print(table)
 
@@ -288,13 +288,13 @@ def add(
     )
     console.print(f"dossier digest sha256:{run.dossier_digest}", soft_wrap=True)
     signer = (
-        f"signed by run-signer {escape(run.signer_person or '')}"
+        f"signed by run-signer {inert(run.signer_person or '')}"
         if run.signer_trusted
         else "[bold red]UNTRUSTED[/] signer (never approvable)"
     )
     console.print(f"{signer}, key sha256:{run.dossier_signer}", soft_wrap=True)
     console.print(
-        f"required sign-offs: {', '.join(run.required_roles)}; registry {escape(reg.where)}", soft_wrap=True
+        f"required sign-offs: {', '.join(run.required_roles)}; registry {inert(reg.where)}", soft_wrap=True
     )
 
 
@@ -350,16 +350,16 @@ def show(run: RunArg, registry: RegistryOpt = None, as_json: JsonOption = False)
         f"  unmeasured   {', '.join(info.unmeasured_gates) or 'none'} (not waivable)", soft_wrap=True
     )
     signer = (
-        f"run-signer {escape(info.signer_person or '')}" if info.signer_trusted else "[bold red]UNTRUSTED[/]"
+        f"run-signer {inert(info.signer_person or '')}" if info.signer_trusted else "[bold red]UNTRUSTED[/]"
     )
     console.print(f"  signed by    {signer} (key sha256:{info.dossier_signer})", soft_wrap=True)
     console.print(
         f"  separation   {'on' if info.separation_of_duties else 'off'} (submitter and waiver authors cannot approve)"
     )
-    console.print(f"  registered   {info.registered_at} by {escape(info.registered_by)}", soft_wrap=True)
+    console.print(f"  registered   {info.registered_at} by {inert(info.registered_by)}", soft_wrap=True)
 
     def counted(x: SignOffInfo | WaiverInfo) -> str:
-        return "yes" if x.counts else f"[red]no[/]: {escape(x.problem or 'invalid signature')}"
+        return "yes" if x.counts else f"[red]no[/]: {inert(x.problem or 'invalid signature')}"
 
     if signoffs:
         t = Table(title="sign-offs")
@@ -367,9 +367,7 @@ def show(run: RunArg, registry: RegistryOpt = None, as_json: JsonOption = False)
             t.add_column(col)
         for s in signoffs:
             decision = s.decision + (" (withdrawn)" if s.withdrawn else "")
-            t.add_row(
-                str(s.id), s.role, decision, escape(s.signer), s.signed_at, counted(s), escape(s.comment)
-            )
+            t.add_row(str(s.id), s.role, decision, inert(s.signer), s.signed_at, counted(s), inert(s.comment))
         console.print(t)
     if waivers:
         t = Table(title="waivers")
@@ -377,7 +375,7 @@ def show(run: RunArg, registry: RegistryOpt = None, as_json: JsonOption = False)
             t.add_column(col)
         for w in waivers:
             t.add_row(
-                str(w.id), escape(w.gate), w.role, w.expires, escape(w.approver), counted(w), escape(w.reason)
+                str(w.id), inert(w.gate), w.role, w.expires, inert(w.approver), counted(w), inert(w.reason)
             )
         console.print(t)
 
@@ -435,17 +433,17 @@ def status(
 def _print_verify(res: LedgerVerifyResult, what: str) -> None:
     if res.ok:
         console.print(
-            f"[bold green]OK[/] {escape(what)}: {res.entries} ledger entries chain correctly, "
+            f"[bold green]OK[/] {inert(what)}: {res.entries} ledger entries chain correctly, "
             f"{res.signatures_checked} signatures verify, the registry key's checkpoint covers entry "
             f"{res.checkpoint.seq if res.checkpoint else '?'}",
             soft_wrap=True,
         )
     else:
-        console.print(f"[bold red]FAILED[/] {escape(what)}: {len(res.problems)} problem(s)", soft_wrap=True)
+        console.print(f"[bold red]FAILED[/] {inert(what)}: {len(res.problems)} problem(s)", soft_wrap=True)
         for p in res.problems[:30]:
             parts = [f"entry {p.seq}" if p.seq is not None else "", f"({p.record})" if p.record else ""]
             where = " ".join(x for x in parts if x)
-            console.print(f"  {escape(where)}: {escape(p.problem)}", soft_wrap=True)
+            console.print(f"  {inert(where)}: {inert(p.problem)}", soft_wrap=True)
     if res.registry_fingerprint:
         console.print(f"registry key sha256:{res.registry_fingerprint}", soft_wrap=True)
     console.print(
@@ -588,7 +586,7 @@ def config(
         console.print(
             f"required roles: {', '.join(settings.required_roles)}; approvals valid "
             f"{settings.approval_days} days; separation of duties "
-            f"{'on' if settings.separation_of_duties else 'off'} ({escape(reg.where)})",
+            f"{'on' if settings.separation_of_duties else 'off'} ({inert(reg.where)})",
             soft_wrap=True,
         )
 
@@ -626,7 +624,7 @@ def signoff(
         return
     verb = "[red]rejected[/]" if reject else "[green]approved[/]"
     console.print(
-        f"sign-off {s.id}: {escape(s.signer)} ({s.role}) {verb} run {s.run_id} — key {s.fingerprint[:16]}…",
+        f"sign-off {s.id}: {inert(s.signer)} ({s.role}) {verb} run {s.run_id} — key {s.fingerprint[:16]}…",
         soft_wrap=True,
     )
     console.print(f"run {s.run_id} is now {_style(st.status)}")
@@ -668,14 +666,14 @@ def waive(
         emit_json({"waiver": w, "status": st.status})
         return
     console.print(
-        f"waiver {w.id}: gate {escape(w.gate)} of run {w.run_id} passes until {w.expires} "
-        f"({escape(w.approver)}, {w.role})",
+        f"waiver {w.id}: gate {inert(w.gate)} of run {w.run_id} passes until {w.expires} "
+        f"({inert(w.approver)}, {w.role})",
         soft_wrap=True,
     )
     console.print(f"run {w.run_id} is now {_style(st.status)}")
     if st.status == "needs_review":
         open_gates = [g.gate for g in st.gates if g.state != "waived"]
-        err_console.print(f"still open: {escape(', '.join(open_gates))}")
+        err_console.print(f"still open: {inert(', '.join(open_gates))}")
 
 
 @app.command("withdraw")
@@ -700,7 +698,7 @@ def withdraw(
         emit_json({"withdrawal": wd, "status": st.status})
         return
     console.print(
-        f"veto {wd.signoff_id} ({wd.role}) of run {wd.run_id} withdrawn by {escape(wd.signer)}",
+        f"veto {wd.signoff_id} ({wd.role}) of run {wd.run_id} withdrawn by {inert(wd.signer)}",
         soft_wrap=True,
     )
     console.print(f"run {wd.run_id} is now {_style(st.status)}")

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "bom",
     "registry",
     "compare",
+    "policy",
 ]
 
 for _name in COMMAND_MODULES:

@@ -20,6 +20,7 @@ Metric definitions (client clock ``time.perf_counter``, seconds, following vLLM 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal
 
@@ -67,12 +68,16 @@ class LoadConfig(BaseModel):
             raise InputError("give exactly one of --concurrency (closed loop) or --rate (open loop)")
         if self.concurrency is not None and self.concurrency < 1:
             raise InputError(f"--concurrency must be >= 1, got {self.concurrency}")
-        if self.rate is not None and not self.rate > 0:
-            raise InputError(f"--rate must be > 0 requests/s, got {self.rate}")
+        if self.rate is not None and not (math.isfinite(self.rate) and self.rate > 0):
+            raise InputError(f"--rate must be > 0 requests/s and finite, got {self.rate}")
         if self.requests < 1:
             raise InputError(f"--requests must be >= 1, got {self.requests}")
-        if self.duration_s is not None and not self.duration_s > 0:
-            raise InputError(f"--duration must be > 0 s, got {self.duration_s}")
+        if self.duration_s is not None and not (math.isfinite(self.duration_s) and self.duration_s > 0):
+            raise InputError(f"--duration must be > 0 s and finite, got {self.duration_s}")
+        if not (math.isfinite(self.grace_s) and self.grace_s >= 0):
+            raise InputError(f"grace_s must be a finite number >= 0 s, got {self.grace_s}")
+        if not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise InputError(f"--temperature must be a finite number >= 0, got {self.temperature}")
         if self.max_tokens < 1 or self.prompt_tokens < 1:
             raise InputError("--max-tokens and --prompt-tokens must be >= 1")
         return self
