@@ -26,6 +26,7 @@ from clearance.stages.evals import EvalStage, default_suites
 from clearance.stages.intake import IntakeStage
 from clearance.stages.load import LoadStage
 from clearance.stages.plan import PlanStage
+from clearance.stages.planner_check import PlannerCheckStage
 from clearance.stages.scan import ScanStage
 from clearance.stages.server import ServerStage
 from clearance.stages.serving import LongContextStage, MeasuredCostStage, SoakStage
@@ -52,6 +53,7 @@ def stages_for(opts: VetOptions) -> list[Stage]:
         if opts.workload is not None:
             stages.append(MeasuredCostStage(opts.workload))
         stages.append(DeterminismStage())
+        stages.append(PlannerCheckStage(opts.workload))
         if opts.long_context:
             stages.append(LongContextStage(opts.max_context, opts.tokenizer))
         if opts.soak_s is not None:
@@ -73,6 +75,7 @@ __all__ = [
     "MeasuredCostStage",
     "Note",
     "PlanStage",
+    "PlannerCheckStage",
     "ScanStage",
     "ServerStage",
     "SkippedStage",
