@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "sign",
     "bom",
     "registry",
+    "web",
 ]
 
 for _name in COMMAND_MODULES:
