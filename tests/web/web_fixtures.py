@@ -120,7 +120,8 @@ def make_dossier(
 
 
 def login(client: Any, name: str, password: str = PASSWORD) -> None:
-    """Sign in through the real login form (its token cookie included)."""
+    """Sign in through the real login form (its token cookie included), as a fresh browser would."""
+    client.cookies.clear()
     page = client.get("/login")
     token = page.text.split('name="login_token" value="', 1)[1].split('"', 1)[0]
     r = client.post(

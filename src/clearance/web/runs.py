@@ -121,7 +121,11 @@ def run_lines(reg: Registry, as_of: datetime | None = None) -> list[RunLine]:
     for rid in sorted(runs, reverse=True):
         run = runs[rid]
         st = compute_status(run, signoffs.get(rid, []), waivers.get(rid, []), now)
-        to_sign = [r.role for r in st.roles if r.role in run.required_roles and r.state in ("missing", "expired")]
+        to_sign = [
+            r.role
+            for r in st.roles
+            if st.status != "rejected" and r.role in run.required_roles and r.state in ("missing", "expired")
+        ]
         out.append(RunLine(run=run, status=st, expires=_expiry(run, st), to_sign=to_sign))
     return out
 
