@@ -81,7 +81,7 @@ class SecurityHeaders(BaseHTTPMiddleware):
         h.setdefault("Content-Security-Policy", CSP)
         h["X-Content-Type-Options"] = "nosniff"
         h["X-Frame-Options"] = "DENY"
-        h["Referrer-Policy"] = "no-referrer"
+        h["Referrer-Policy"] = "same-origin"  # "no-referrer" would make browsers send Origin: null
         h["Cross-Origin-Opener-Policy"] = "same-origin"
         h["Cross-Origin-Resource-Policy"] = "same-origin"
         h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
@@ -204,8 +204,13 @@ class WebApp:
         nxt = str(form.get("next") or "")
         expected = request.cookies.get(LOGIN_COOKIE, "")
         given = str(form.get("login_token") or "")
-        if not expected or not hmac.compare_digest(expected.encode(), given.encode()) or not self.same_origin(request):
-            self.people.log("-", _client(request), "login", "/login", "denied", "login form token missing or wrong")
+        why = None
+        if not self.same_origin(request):
+            why = f"cross-origin sign-in form refused (origin {request.headers.get('origin')!r}, fetch site {request.headers.get('sec-fetch-site')!r}, url {request.url.scheme}://{request.url.netloc})"
+        elif not expected or not hmac.compare_digest(expected.encode(), given.encode()):
+            why = "sign-in form token missing or wrong"
+        if why:
+            self.people.log("-", _client(request), "login", "/login", "denied", why)
             return self._login_form(request, "Your sign-in form expired; please try again.", nxt, 403)
         name = str(form.get("username") or "")[:100]
         password = str(form.get("password") or "")[:1024]
