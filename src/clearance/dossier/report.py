@@ -13,7 +13,7 @@ from markupsafe import Markup
 from clearance.controls import ControlRefs, controls_for, process_controls
 from clearance.controls import sources as control_sources
 from clearance.dossier.charts import Bar, Stack, bar_chart, stacked_chart
-from clearance.dossier.models import DossierInput, SigningInfo
+from clearance.dossier.records import DossierInput, SigningInfo
 
 PROMPT_CHARS = 500
 ANSWER_CHARS = 700
