@@ -10,11 +10,11 @@ import pytest
 
 pytest.importorskip("starlette", reason="the web extra is not installed: pip install -e '.[web]'")
 
-from starlette.testclient import TestClient  # noqa: E402
-from web_fixtures import HOSTILE, PASSWORD, cheap_hasher, make_dossier, sample_record  # noqa: E402
+from starlette.testclient import TestClient
+from web_fixtures import HOSTILE, PASSWORD, cheap_hasher, make_dossier, sample_record
 
-from clearance.registry import Registry  # noqa: E402
-from clearance.web import People, create_app  # noqa: E402
+from clearance.registry import Registry
+from clearance.web import People, create_app
 
 
 @dataclass
@@ -41,4 +41,3 @@ def site(tmp_path: Path) -> Iterator[Site]:
     with TestClient(app, base_url="http://testserver") as client:
         yield Site(reg=reg, people=people, client=client, run_id=run.id, dossier=d)
     reg.close()
-

@@ -70,7 +70,18 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     with Registry(db, create=True) as reg:
         reg.add(make_dossier(tmp_path, extra_records=[hostile]), registered_by="lead")
     for name, role in (("alice", "security"), ("bob", "ml"), ("lena", "legal")):
-        r = _clearance("web", "user", "add", name, "--role", role, "--password-stdin", "--registry", str(db), stdin=PASSWORD + "\n")
+        r = _clearance(
+            "web",
+            "user",
+            "add",
+            name,
+            "--role",
+            role,
+            "--password-stdin",
+            "--registry",
+            str(db),
+            stdin=PASSWORD + "\n",
+        )
         assert r.returncode == 0, r.stderr
     port = _free_port()
     proc = subprocess.Popen(
@@ -109,7 +120,13 @@ def browser() -> Iterator[object]:
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1600"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,1600",
+    ):
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(executable_path=str(DRIVER)), options=opts)
     driver.set_page_load_timeout(60)
@@ -198,7 +215,7 @@ def test_full_approval_in_a_real_browser(server, browser):
 def test_role_escalation_is_refused_in_a_real_browser(server, browser):
     from selenium.webdriver.common.by import By
 
-    base, db = server
+    base, _db = server
     d = browser
     _login(d, base, "lena")
     # Asking for another role's form is refused.

@@ -15,8 +15,14 @@ def _sign(site, who: str, role: str, decision: str = "approve", comment: str = "
     page = site.client.get(f"/runs/{site.run_id}/signoff")
     r = site.client.post(
         f"/runs/{site.run_id}/signoff",
-        data={"csrf": field(page.text, "csrf"), "nonce": field(page.text, "nonce"), "role": role,
-              "decision": decision, "comment": comment, "password": PASSWORD},
+        data={
+            "csrf": field(page.text, "csrf"),
+            "nonce": field(page.text, "nonce"),
+            "role": role,
+            "decision": decision,
+            "comment": comment,
+            "password": PASSWORD,
+        },
         follow_redirects=False,
     )
     return r.status_code
@@ -27,8 +33,14 @@ def _waive(site, who: str, gate: str, expires: str = "2027-06-01") -> int:
     page = site.client.get(f"/runs/{site.run_id}/waive")
     r = site.client.post(
         f"/runs/{site.run_id}/waive",
-        data={"csrf": field(page.text, "csrf"), "nonce": field(page.text, "nonce"), "gate": gate,
-              "reason": "pilot for internal FAQ only", "expires": expires, "password": PASSWORD},
+        data={
+            "csrf": field(page.text, "csrf"),
+            "nonce": field(page.text, "nonce"),
+            "gate": gate,
+            "reason": "pilot for internal FAQ only",
+            "expires": expires,
+            "password": PASSWORD,
+        },
         follow_redirects=False,
     )
     return r.status_code

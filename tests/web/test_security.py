@@ -28,7 +28,9 @@ def test_session_cookie_is_httponly_and_samesite_strict(site):
     page = site.client.get("/login")
     token = field(page.text, "login_token")
     r = site.client.post(
-        "/login", data={"username": "alice", "password": PASSWORD, "login_token": token}, follow_redirects=False
+        "/login",
+        data={"username": "alice", "password": PASSWORD, "login_token": token},
+        follow_redirects=False,
     )
     cookie = r.headers["set-cookie"]
     assert "clearance_session=" in cookie
@@ -101,12 +103,20 @@ def test_wrong_password_and_unknown_user_look_the_same(site):
     page = site.client.get("/login")
     r1 = site.client.post(
         "/login",
-        data={"username": "alice", "password": "nope-nope-nope", "login_token": field(page.text, "login_token")},
+        data={
+            "username": "alice",
+            "password": "nope-nope-nope",
+            "login_token": field(page.text, "login_token"),
+        },
     )
     page = site.client.get("/login")
     r2 = site.client.post(
         "/login",
-        data={"username": "mallory", "password": "nope-nope-nope", "login_token": field(page.text, "login_token")},
+        data={
+            "username": "mallory",
+            "password": "nope-nope-nope",
+            "login_token": field(page.text, "login_token"),
+        },
     )
     assert r1.status_code == r2.status_code == 401
     assert "wrong user name or password" in r1.text and "wrong user name or password" in r2.text
@@ -117,11 +127,16 @@ def test_login_is_throttled_after_repeated_failures(site):
         page = site.client.get("/login")
         site.client.post(
             "/login",
-            data={"username": "alice", "password": "guess-guess-guess", "login_token": field(page.text, "login_token")},
+            data={
+                "username": "alice",
+                "password": "guess-guess-guess",
+                "login_token": field(page.text, "login_token"),
+            },
         )
     page = site.client.get("/login")
     r = site.client.post(
-        "/login", data={"username": "alice", "password": PASSWORD, "login_token": field(page.text, "login_token")}
+        "/login",
+        data={"username": "alice", "password": PASSWORD, "login_token": field(page.text, "login_token")},
     )
     assert r.status_code == 429 and "too many failed attempts" in r.text
     assert int(r.headers["retry-after"]) > 0
@@ -136,18 +151,34 @@ def test_login_form_needs_its_token(site):
 
 @pytest.mark.parametrize(
     "target",
-    ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", "/%0d%0aSet-Cookie:x", "\\\\evil"],
+    [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "/%0d%0aSet-Cookie:x",
+        "\\\\evil",
+    ],
 )
 def test_no_open_redirect_after_login(site, target):
     page = site.client.get("/login")
     r = site.client.post(
         "/login",
-        data={"username": "alice", "password": PASSWORD, "login_token": field(page.text, "login_token"), "next": target},
+        data={
+            "username": "alice",
+            "password": PASSWORD,
+            "login_token": field(page.text, "login_token"),
+            "next": target,
+        },
         follow_redirects=False,
     )
     loc = r.headers["location"]
     assert r.status_code == 303
-    assert loc.startswith("/") and not loc.startswith("//") and "evil" not in loc.split("?")[0].replace("%", "")[:12]
+    assert (
+        loc.startswith("/")
+        and not loc.startswith("//")
+        and "evil" not in loc.split("?")[0].replace("%", "")[:12]
+    )
 
 
 def test_safe_next_keeps_local_paths_only():
@@ -229,8 +260,14 @@ def test_legal_cannot_waive_a_gate_of_a_run_that_needs_security_and_ml(site):
     csrf = field(site.client.get("/runs").text, "csrf")
     r = site.client.post(
         f"/runs/{site.run_id}/waive",
-        data={"csrf": csrf, "nonce": nonce, "gate": "capability-floor", "reason": "x", "expires": "2027-01-01",
-              "password": PASSWORD},
+        data={
+            "csrf": csrf,
+            "nonce": nonce,
+            "gate": "capability-floor",
+            "reason": "x",
+            "expires": "2027-01-01",
+            "password": PASSWORD,
+        },
     )
     assert r.status_code == 403
     assert site.reg.waivers(site.run_id) == []
@@ -267,7 +304,13 @@ def test_signing_needs_the_password_again(site):
     csrf, nonce = _signoff_form(site.client, site.run_id)
     r = site.client.post(
         f"/runs/{site.run_id}/signoff",
-        data={"csrf": csrf, "nonce": nonce, "role": "security", "decision": "approve", "password": "not-my-password"},
+        data={
+            "csrf": csrf,
+            "nonce": nonce,
+            "role": "security",
+            "decision": "approve",
+            "password": "not-my-password",
+        },
     )
     assert r.status_code == 401 and "wrong user name or password" in r.text
     assert site.reg.signoffs(site.run_id) == []
@@ -291,7 +334,14 @@ def test_model_output_is_escaped_everywhere(site):
 
 def test_every_page_has_a_strict_csp(site):
     login(site.client, "alice")
-    for path in ("/runs", f"/runs/{site.run_id}", f"/runs/{site.run_id}/samples", "/audit", "/login", "/nope"):
+    for path in (
+        "/runs",
+        f"/runs/{site.run_id}",
+        f"/runs/{site.run_id}/samples",
+        "/audit",
+        "/login",
+        "/nope",
+    ):
         csp = site.client.get(path).headers["content-security-policy"]
         assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
         assert "script-src" not in csp and "unsafe" not in csp  # no script may run at all

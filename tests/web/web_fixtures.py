@@ -54,7 +54,9 @@ def cheap_hasher() -> PasswordHasher:
     return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
-def sample_record(i: int, *, failing: bool, output: str | None = None, reasoning: str | None = None) -> dict[str, Any]:
+def sample_record(
+    i: int, *, failing: bool, output: str | None = None, reasoning: str | None = None
+) -> dict[str, Any]:
     """One ``samples.jsonl`` line as the eval runner writes it."""
     return {
         "id": f"cap-{i:05d}",
@@ -64,7 +66,11 @@ def sample_record(i: int, *, failing: bool, output: str | None = None, reasoning
         "reasoning": reasoning,
         "finish_reason": "stop",
         "scores": {
-            "exact": {"value": 0.0 if failing else 1.0, "answer": str(2 * i + int(failing)), "rule": "last number"}
+            "exact": {
+                "value": 0.0 if failing else 1.0,
+                "answer": str(2 * i + int(failing)),
+                "rule": "last number",
+            }
         },
         "latency_s": 0.12,
         "completed_at": "2026-11-29T09:00:00+00:00",
@@ -111,7 +117,10 @@ def make_dossier(
         },
         provenance=Provenance(
             model=ModelRef(
-                name=name, source=f"/models/{name}.gguf", kind="gguf", digest=hashlib.sha256(name.encode()).hexdigest()
+                name=name,
+                source=f"/models/{name}.gguf",
+                kind="gguf",
+                digest=hashlib.sha256(name.encode()).hexdigest(),
             )
         ),
     )
@@ -125,7 +134,8 @@ def login(client: Any, name: str, password: str = PASSWORD) -> None:
     page = client.get("/login")
     token = page.text.split('name="login_token" value="', 1)[1].split('"', 1)[0]
     r = client.post(
-        "/login", data={"username": name, "password": password, "login_token": token, "next": "/runs"},
+        "/login",
+        data={"username": name, "password": password, "login_token": token, "next": "/runs"},
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text

@@ -48,14 +48,14 @@ def _need_web() -> None:
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:
-        raise InputError(
-            f"the web app needs {exc.name!r}: pip install 'clearance[web]'"
-        ) from exc
+        raise InputError(f"the web app needs {exc.name!r}: pip install 'clearance[web]'") from exc
 
 
 def _password_from_stdin(flag: bool) -> str:
     if not flag:
-        raise InputError("give the password on standard input with --password-stdin (never on the command line)")
+        raise InputError(
+            "give the password on standard input with --password-stdin (never on the command line)"
+        )
     if sys.stdin.isatty():
         raise InputError("--password-stdin reads the password from a pipe or file, not a terminal")
     lines = sys.stdin.read(4096).splitlines()
@@ -66,10 +66,13 @@ def _password_from_stdin(flag: bool) -> str:
 def web(
     ctx: typer.Context,
     registry: RegistryOpt = None,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (loopback by default).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8080,
     tls_cert: Annotated[
-        Path | None, typer.Option("--tls-cert", help="PEM certificate: serve HTTPS (cookies then get Secure).")
+        Path | None,
+        typer.Option("--tls-cert", help="PEM certificate: serve HTTPS (cookies then get Secure)."),
     ] = None,
     tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key of --tls-cert.")] = None,
 ) -> None:
@@ -97,7 +100,9 @@ def web(
             soft_wrap=True,
         )
     scheme = "https" if tls_cert else "http"
-    console.print(f"serving {scheme}://{host}:{port}/ over registry {reg.where} (Ctrl-C stops)", soft_wrap=True)
+    console.print(
+        f"serving {scheme}://{host}:{port}/ over registry {reg.where} (Ctrl-C stops)", soft_wrap=True
+    )
     uvicorn.run(
         application,
         host=host,
@@ -119,9 +124,12 @@ def user_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Login name.")],
     role: Annotated[
-        list[str], typer.Option("--role", help="security, ml, legal, business or viewer (repeat or comma-separate).")
+        list[str],
+        typer.Option("--role", help="security, ml, legal, business or viewer (repeat or comma-separate)."),
     ],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
     registry: RegistryOpt = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -157,7 +165,9 @@ def user_reset(
     role: Annotated[
         list[str] | None, typer.Option("--role", help="New roles (default: keep the current ones).")
     ] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
     registry: RegistryOpt = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -172,7 +182,9 @@ def user_reset(
         _registry(ctx, registry), name, _password_from_stdin(password_stdin), role or None
     )
     if as_json:
-        emit_json({"name": person.name, "roles": list(person.roles), "key_fingerprint": person.key_fingerprint})
+        emit_json(
+            {"name": person.name, "roles": list(person.roles), "key_fingerprint": person.key_fingerprint}
+        )
         return
     console.print(
         f"reset {person.name} ({', '.join(person.roles)}); new signing key {person.key_fingerprint[:16]}…; "
@@ -214,13 +226,21 @@ def user_list(ctx: typer.Context, registry: RegistryOpt = None, as_json: JsonOpt
 
     with Registry(_registry(ctx, registry)) as reg:
         people = People(reg.engine).people()
-    rows = [
-        {"name": p.name, "roles": list(p.roles), "disabled": p.disabled, "key_fingerprint": p.key_fingerprint}
-        for p in people
-    ]
     if as_json:
-        emit_json({"users": rows})
+        emit_json(
+            {
+                "users": [
+                    {
+                        "name": p.name,
+                        "roles": list(p.roles),
+                        "disabled": p.disabled,
+                        "key_fingerprint": p.key_fingerprint,
+                    }
+                    for p in people
+                ]
+            }
+        )
         return
-    for r in rows:
-        state = "disabled" if r["disabled"] else "active"
-        console.print(f"{r['name']:<20} {','.join(r['roles']):<24} {state:<9} {str(r['key_fingerprint'])[:16]}…")
+    for p in people:
+        state = "disabled" if p.disabled else "active"
+        console.print(f"{p.name:<20} {','.join(p.roles):<24} {state:<9} {p.key_fingerprint[:16]}…")

@@ -80,7 +80,9 @@ def process_controls() -> ControlRefs:
     return _table().process
 
 
-def controls_for(gate_id: str, fact: str = "", own: ControlRefs | dict[str, Any] | None = None) -> ControlRefs:
+def controls_for(
+    gate_id: str, fact: str = "", own: ControlRefs | dict[str, Any] | None = None
+) -> ControlRefs:
     """The mapping of one gate: the policy's own, else the shipped table's, else its fact family's.
 
     A policy's own mapping replaces the shipped one for that gate (it is labelled ``policy``); an empty

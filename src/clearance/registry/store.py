@@ -46,7 +46,7 @@ from clearance.registry.signatures import (
     waiver_statement,
 )
 from clearance.registry.status import compute_status
-from clearance.signing import key_fingerprint, load_private_key, public_pem
+from clearance.signing import PrivateKey, key_fingerprint, load_private_key, public_pem
 
 Clock = Callable[[], datetime]
 
@@ -270,7 +270,7 @@ class Registry:
         ref: int | str,
         *,
         role: str,
-        key: str | Path,
+        key: str | Path | PrivateKey,
         decision: str = "approve",
         comment: str = "",
         signer: str | None = None,
@@ -333,7 +333,7 @@ class Registry:
         gate: str,
         reason: str,
         expires: date | str,
-        key: str | Path,
+        key: str | Path | PrivateKey,
         approver: str | None = None,
     ) -> WaiverInfo:
         """Waive one needs-review gate of a run until ``expires`` (00:00 UTC); signed with ``key``."""

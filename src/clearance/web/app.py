@@ -75,7 +75,9 @@ _ENV = _env()
 class SecurityHeaders(BaseHTTPMiddleware):
     """Strict CSP and friends on every response; no caching of authenticated pages."""
 
-    async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def dispatch(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         response = await call_next(request)
         h = response.headers
         h.setdefault("Content-Security-Policy", CSP)
@@ -162,13 +164,17 @@ class WebApp:
             raise HTTPException(413, "form too large")
         return await request.form(max_files=0, max_fields=50)
 
-    async def post_guard(self, request: Request, action: str) -> tuple[LiveSession | None, FormData, Response | None]:
+    async def post_guard(
+        self, request: Request, action: str
+    ) -> tuple[LiveSession | None, FormData, Response | None]:
         """Session + same origin + CSRF token for a state-changing request; a refusal response otherwise."""
         live = self.live(request)
         form = await self.form(request)
         target = request.url.path
         if live is None:
-            self.people.log("-", _client(request), action, target, "denied", "no session (signed out or expired)")
+            self.people.log(
+                "-", _client(request), action, target, "denied", "no session (signed out or expired)"
+            )
             return None, form, RedirectResponse("/login", status_code=303)
         if not self.same_origin(request):
             return live, form, self.deny(request, live, action, target, "cross-origin request refused")
@@ -192,10 +198,22 @@ class WebApp:
     def _login_form(self, request: Request, error: str, nxt: str, code: int) -> Response:
         token = secrets.token_urlsafe(24)
         resp = self.render(
-            request, "login.html.j2", None, status_code=code, error=error, next=safe_next(nxt), login_token=token
+            request,
+            "login.html.j2",
+            None,
+            status_code=code,
+            error=error,
+            next=safe_next(nxt),
+            login_token=token,
         )
         resp.set_cookie(
-            LOGIN_COOKIE, token, max_age=900, httponly=True, samesite="strict", secure=_secure(request), path="/login"
+            LOGIN_COOKIE,
+            token,
+            max_age=900,
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request),
+            path="/login",
         )
         return resp
 
@@ -262,7 +280,14 @@ class WebApp:
         page = min(page, pages)
         shown = lines[(page - 1) * PAGE : page * PAGE]
         return self.render(
-            request, "runs.html.j2", live, lines=shown, total=len(lines), f=f, page=page, pages=pages,
+            request,
+            "runs.html.j2",
+            live,
+            lines=shown,
+            total=len(lines),
+            f=f,
+            page=page,
+            pages=pages,
             statuses=_STATUSES,
         )
 
@@ -305,9 +330,23 @@ class WebApp:
             groups = [{"suite": k, **v} for k, v in per.items()]
         mine = [r for r in live.person.roles if r in ROLES]
         return self.render(
-            request, "run.html.j2", live, run=run, status=status, signoffs=signoffs, waivers=waivers, view=view,
-            data=data, gates=gates, charts=charts, groups=groups, my_roles=mine, process=process_controls(),
-            frameworks=FRAMEWORKS, control_sources=sources(), flash=request.query_params.get("done", ""),
+            request,
+            "run.html.j2",
+            live,
+            run=run,
+            status=status,
+            signoffs=signoffs,
+            waivers=waivers,
+            view=view,
+            data=data,
+            gates=gates,
+            charts=charts,
+            groups=groups,
+            my_roles=mine,
+            process=process_controls(),
+            frameworks=FRAMEWORKS,
+            control_sources=sources(),
+            flash=request.query_params.get("done", ""),
         )
 
     async def samples_page(self, request: Request) -> Response:
@@ -320,7 +359,9 @@ class WebApp:
         query = dossiers.SampleQuery(
             q=q.get("q", "")[:500],
             suite=q.get("suite", "")[:200],
-            outcome=q.get("outcome", "failing") if q.get("outcome") in ("failing", "passing", "all") else "failing",
+            outcome=q.get("outcome", "failing")
+            if q.get("outcome") in ("failing", "passing", "all")
+            else "failing",
             offset=0,
             limit=PAGE,
         )
@@ -330,8 +371,17 @@ class WebApp:
         total, hits = dossiers.search_samples(samples, query)
         suites = sorted({e.suite for e in samples})
         return self.render(
-            request, "samples.html.j2", live, run=run, view=view, query=query, total=total, hits=hits,
-            suites=suites, page=page, pages=max(1, math.ceil(total / PAGE)),
+            request,
+            "samples.html.j2",
+            live,
+            run=run,
+            view=view,
+            query=query,
+            total=total,
+            hits=hits,
+            suites=suites,
+            page=page,
+            pages=max(1, math.ceil(total / PAGE)),
         )
 
     async def sample_page(self, request: Request) -> Response:
@@ -341,7 +391,9 @@ class WebApp:
         run = self.run_or_404(request.path_params["run_id"])
         view = dossiers.open_dossier(run.dossier_path, run.dossier_digest)
         samples = dossiers.load_samples(view) if view.trusted else []
-        e = dossiers.find_sample(samples, request.query_params.get("suite", ""), request.query_params.get("id", ""))
+        e = dossiers.find_sample(
+            samples, request.query_params.get("suite", ""), request.query_params.get("id", "")
+        )
         if e is None:
             raise HTTPException(404, "no such sample")
         return self.render(request, "sample.html.j2", live, run=run, e=e)
@@ -353,7 +405,9 @@ class WebApp:
         run = self.run_or_404(request.path_params["run_id"])
         view = dossiers.open_dossier(run.dossier_path, run.dossier_digest)
         if not view.trusted:
-            return self.render(request, "error.html.j2", live, 409, title="Report withheld", message=view.problem)
+            return self.render(
+                request, "error.html.j2", live, 409, title="Report withheld", message=view.problem
+            )
         html = (view.path / "report.html").read_bytes()
         return Response(html, media_type="text/html", headers={"Content-Security-Policy": REPORT_CSP})
 
@@ -398,8 +452,17 @@ class WebApp:
             kinds = sorted(k for (k,) in s.execute(select(LedgerRow.kind).distinct()))
         events = self.people.events(limit=100) if not run_id else []
         return self.render(
-            request, "audit.html.j2", live, entries=entries, total=total, page=page,
-            pages=max(1, math.ceil(total / 100)), run_id=run_id, kind=kind, kinds=kinds, events=events,
+            request,
+            "audit.html.j2",
+            live,
+            entries=entries,
+            total=total,
+            page=page,
+            pages=max(1, math.ceil(total / 100)),
+            run_id=run_id,
+            kind=kind,
+            kinds=kinds,
+            events=events,
         )
 
     async def me_page(self, request: Request) -> Response:
@@ -416,17 +479,29 @@ class WebApp:
         run = self.run_or_404(request.path_params["run_id"])
         wanted = request.query_params.get("role", "")
         if wanted and not live.person.may_sign(wanted):
-            return self.deny(request, live, "signoff", f"run {run.id} as {wanted}", f"you do not hold the role {wanted!r}")
+            return self.deny(
+                request, live, "signoff", f"run {run.id} as {wanted}", f"you do not hold the role {wanted!r}"
+            )
         return self._signoff_form(request, live, run, "", wanted, 200)
 
-    def _signoff_form(self, request: Request, live: LiveSession, run: Any, error: str, role: str, code: int) -> Response:
+    def _signoff_form(
+        self, request: Request, live: LiveSession, run: Any, error: str, role: str, code: int
+    ) -> Response:
         mine = [r for r in live.person.roles if r in ROLES]
         if not mine:
             return self.deny(request, live, "signoff", f"run {run.id}", "your account holds no reviewer role")
         nonce = self.people.issue_nonce(live, f"signoff:{run.id}")
         return self.render(
-            request, "signoff.html.j2", live, code, run=run, status=self.reg.status(run.id), my_roles=mine,
-            role=role or mine[0], error=error, nonce=nonce,
+            request,
+            "signoff.html.j2",
+            live,
+            code,
+            run=run,
+            status=self.reg.status(run.id),
+            my_roles=mine,
+            role=role or mine[0],
+            error=error,
+            nonce=nonce,
         )
 
     async def signoff(self, request: Request) -> Response:
@@ -438,17 +513,30 @@ class WebApp:
         role = str(form.get("role") or "")
         target = f"run {run.id} as {role}"
         if not live.person.may_sign(role):
-            return self.deny(request, live, "signoff", target, f"{live.person.name} does not hold the role {role!r}")
+            return self.deny(
+                request, live, "signoff", target, f"{live.person.name} does not hold the role {role!r}"
+            )
         if not self.people.use_nonce(live, f"signoff:{run.id}", str(form.get("nonce") or "")):
-            return self.deny(request, live, "signoff", target, "this form was already submitted or has expired (replay refused)", 409)
+            return self.deny(
+                request,
+                live,
+                "signoff",
+                target,
+                "this form was already submitted or has expired (replay refused)",
+                409,
+            )
         decision = str(form.get("decision") or "")
         if decision not in ("approve", "reject"):
             return self._signoff_form(request, live, run, "choose approve or reject", role, 400)
         comment = str(form.get("comment") or "")
         if len(comment) > MAX_TEXT:
-            return self._signoff_form(request, live, run, f"comment longer than {MAX_TEXT} characters", role, 400)
+            return self._signoff_form(
+                request, live, run, f"comment longer than {MAX_TEXT} characters", role, 400
+            )
         try:
-            key = self.people.signing_key(live.person, str(form.get("password") or "")[:1024], _client(request), action="signoff")
+            key = self.people.signing_key(
+                live.person, str(form.get("password") or "")[:1024], _client(request), action="signoff"
+            )
         except (LoginRefused, KeyLocked) as exc:
             return self._signoff_form(request, live, run, str(exc), role, 401)
         try:
@@ -458,7 +546,9 @@ class WebApp:
         except ClearanceError as exc:
             self.people.log(live.person.name, _client(request), "signoff", target, "failed", str(exc))
             return self._signoff_form(request, live, run, str(exc), role, 409)
-        self.people.log(live.person.name, _client(request), "signoff", target, "ok", f"{decision}; sign-off {info.id}")
+        self.people.log(
+            live.person.name, _client(request), "signoff", target, "ok", f"{decision}; sign-off {info.id}"
+        )
         return RedirectResponse(f"/runs/{run.id}?done=signoff", status_code=303)
 
     async def waive_page(self, request: Request) -> Response:
@@ -471,18 +561,31 @@ class WebApp:
     def _may_waive(self, live: LiveSession, run: Any) -> bool:
         return any(live.person.may_sign(r) for r in run.required_roles)
 
-    def _waive_form(self, request: Request, live: LiveSession, run: Any, error: str, values: dict[str, str], code: int) -> Response:
+    def _waive_form(
+        self, request: Request, live: LiveSession, run: Any, error: str, values: dict[str, str], code: int
+    ) -> Response:
         if not self._may_waive(live, run):
             return self.deny(
-                request, live, "waive", f"run {run.id}",
+                request,
+                live,
+                "waive",
+                f"run {run.id}",
                 f"waivers of run {run.id} need one of its required roles ({', '.join(run.required_roles)})",
             )
         status = self.reg.status(run.id)
         open_gates = [g.gate for g in status.gates if g.state != "waived"]
         nonce = self.people.issue_nonce(live, f"waive:{run.id}")
         return self.render(
-            request, "waive.html.j2", live, code, run=run, open_gates=open_gates, error=error, nonce=nonce,
-            values=values, today=self.reg.clock().date().isoformat(),
+            request,
+            "waive.html.j2",
+            live,
+            code,
+            run=run,
+            open_gates=open_gates,
+            error=error,
+            nonce=nonce,
+            values=values,
+            today=self.reg.clock().date().isoformat(),
         )
 
     async def waive(self, request: Request) -> Response:
@@ -494,28 +597,50 @@ class WebApp:
         gate = str(form.get("gate") or "")[:200]
         target = f"run {run.id} gate {gate}"
         if not self._may_waive(live, run):
-            return self.deny(request, live, "waive", target, f"{live.person.name} holds none of the run's required roles")
+            return self.deny(
+                request, live, "waive", target, f"{live.person.name} holds none of the run's required roles"
+            )
         if not self.people.use_nonce(live, f"waive:{run.id}", str(form.get("nonce") or "")):
-            return self.deny(request, live, "waive", target, "this form was already submitted or has expired (replay refused)", 409)
+            return self.deny(
+                request,
+                live,
+                "waive",
+                target,
+                "this form was already submitted or has expired (replay refused)",
+                409,
+            )
         reason = str(form.get("reason") or "")
         expires = str(form.get("expires") or "")
         values = {"gate": gate, "reason": reason[:MAX_TEXT], "expires": expires[:20]}
         if len(reason) > MAX_TEXT:
-            return self._waive_form(request, live, run, f"reason longer than {MAX_TEXT} characters", values, 400)
+            return self._waive_form(
+                request, live, run, f"reason longer than {MAX_TEXT} characters", values, 400
+            )
         try:
             exp = date.fromisoformat(expires)
         except ValueError:
             return self._waive_form(request, live, run, "expiry must be a date (YYYY-MM-DD)", values, 400)
         try:
-            key = self.people.signing_key(live.person, str(form.get("password") or "")[:1024], _client(request), action="waive")
+            key = self.people.signing_key(
+                live.person, str(form.get("password") or "")[:1024], _client(request), action="waive"
+            )
         except (LoginRefused, KeyLocked) as exc:
             return self._waive_form(request, live, run, str(exc), values, 401)
         try:
-            info = self.reg.waive(run.id, gate=gate, reason=reason, expires=exp, key=key, approver=live.person.name)
+            info = self.reg.waive(
+                run.id, gate=gate, reason=reason, expires=exp, key=key, approver=live.person.name
+            )
         except ClearanceError as exc:
             self.people.log(live.person.name, _client(request), "waive", target, "failed", str(exc))
             return self._waive_form(request, live, run, str(exc), values, 409)
-        self.people.log(live.person.name, _client(request), "waive", target, "ok", f"waiver {info.id} until {info.expires}")
+        self.people.log(
+            live.person.name,
+            _client(request),
+            "waive",
+            target,
+            "ok",
+            f"waiver {info.id} until {info.expires}",
+        )
         return RedirectResponse(f"/runs/{run.id}?done=waiver", status_code=303)
 
 

@@ -110,7 +110,7 @@ def open_dossier(path: str | Path, registered_digest: str) -> DossierView:
     key = (str(root), registered_digest, hash(state))
     cached = _verify_cache.get(key)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     problem: str | None = None
     verify: VerifyResult | None = None
     digest: str | None = None
@@ -182,7 +182,9 @@ def _entry(suite: str, rec: dict[str, Any], failing: set[str]) -> SampleEntry | 
 
 def suite_files(view: DossierView) -> list[tuple[str, Path, set[str]]]:
     """(suite, samples.jsonl inside the dossier, failing ids) per evaluated suite of the dossier."""
-    evals = (view.doc.get("results") or {}).get("evals") if isinstance(view.doc.get("results"), dict) else None
+    evals = (
+        (view.doc.get("results") or {}).get("evals") if isinstance(view.doc.get("results"), dict) else None
+    )
     out: list[tuple[str, Path, set[str]]] = []
     if not isinstance(evals, dict):
         return out
@@ -217,7 +219,7 @@ def load_samples(view: DossierView) -> list[SampleEntry]:
     key = tuple(key_parts)
     cached = _samples_cache.get(key)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     out: list[SampleEntry] = []
     for suite, p, failing in files:
         if p.stat().st_size > MAX_SAMPLES_FILE:

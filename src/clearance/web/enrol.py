@@ -21,7 +21,9 @@ def retire_in_registry(reg: Registry, person: Person) -> None:
     """Retire the person's key in the registry (a disabled person can no longer sign)."""
 
 
-def add_person(location: str | None, name: str, roles: Sequence[str], password: str) -> tuple[Person, list[str]]:
+def add_person(
+    location: str | None, name: str, roles: Sequence[str], password: str
+) -> tuple[Person, list[str]]:
     """Create an account and enrol its new key for its roles."""
     with Registry(location, create=True) as reg:
         people = People(reg.engine)

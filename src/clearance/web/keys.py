@@ -55,7 +55,13 @@ def seal_key(key: PrivateKey, password: str, person: str) -> str:
     return json.dumps(
         {
             "format": FORMAT,
-            "kdf": {"name": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P, "salt": b64(salt).decode()},
+            "kdf": {
+                "name": "scrypt",
+                "n": SCRYPT_N,
+                "r": SCRYPT_R,
+                "p": SCRYPT_P,
+                "salt": b64(salt).decode(),
+            },
             "cipher": "AES-256-GCM",
             "nonce": b64(nonce).decode(),
             "fingerprint": fp,

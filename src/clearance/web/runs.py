@@ -16,8 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from clearance.jsonio import canonical_json
 from clearance.registry import Registry, RunInfo, RunStatus, SignOffInfo, WaiverInfo, compute_status
-from clearance.registry import ledger as _ledger
 from clearance.registry.db import ModelRow, RunRow, SignOffRow, WaiverRow
 from clearance.registry.status import parse_time
 from clearance.registry.store import signoff_problem, signoff_record, waiver_problem, waiver_record
@@ -48,7 +48,7 @@ class RunFilter:
 
 def _checked(kind: str, record: dict[str, object], run: RunInfo) -> bool:
     key = hashlib.sha256(
-        (kind + _ledger.canonical(record) + run.dossier_digest + run.model_digest + str(run.id)).encode()
+        (kind + canonical_json(record) + run.dossier_digest + run.model_digest + str(run.id)).encode()
     ).hexdigest()
     with _sig_lock:
         hit = _sig_cache.get(key)
@@ -142,11 +142,11 @@ def filter_lines(lines: list[RunLine], f: RunFilter, today: date | None = None) 
             continue
         if f.role and f.role not in ln.to_sign:
             continue
-        if f.expiry == "expired":
-            if ln.status.status != "expired" and not any("expired" in x for x in ln.status.flags):
-                continue
-        elif f.expiry.isdigit():
-            if ln.expires is None or date.fromisoformat(ln.expires) > today + timedelta(days=int(f.expiry)):
-                continue
+        expired = ln.status.status == "expired" or any("expired" in x for x in ln.status.flags)
+        if f.expiry == "expired" and not expired:
+            continue
+        lapses = date.fromisoformat(ln.expires) if ln.expires else None
+        if f.expiry.isdigit() and (lapses is None or lapses > today + timedelta(days=int(f.expiry))):
+            continue
         out.append(ln)
     return out

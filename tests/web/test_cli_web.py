@@ -1,0 +1,123 @@
+"""`clearance web user add|reset|disable|list`: non-interactive account administration."""
+
+from __future__ import annotations
+
+import io
+import json
+from types import SimpleNamespace
+
+import pytest
+from web_fixtures import PASSWORD
+
+from clearance.cli import main
+from clearance.registry import Registry
+from clearance.web import People
+from clearance.web.keys import KeyLocked, open_key
+
+
+@pytest.fixture
+def _run(capsys, monkeypatch):
+    """Run the real CLI entry point (one-line errors, exit codes) with ``stdin`` piped in."""
+
+    def run(*args: str, stdin: str = ""):
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        with pytest.raises(SystemExit) as ei:
+            main(list(args))
+        out, err = capsys.readouterr()
+        code = ei.value.code if isinstance(ei.value.code, int) else 0
+        return SimpleNamespace(exit_code=code, stdout=out, output=out + err, stderr=err)
+
+    return run
+
+
+def test_add_list_reset_disable(tmp_path, _run):
+    db = str(tmp_path / "reg.db")
+    r = _run(
+        "web",
+        "user",
+        "add",
+        "alice",
+        "--role",
+        "security,ml",
+        "--password-stdin",
+        "--registry",
+        db,
+        "--json",
+        stdin=PASSWORD + "\n",
+    )
+    assert r.exit_code == 0, r.output
+    added = json.loads(r.stdout)
+    assert added["roles"] == ["security", "ml"] and len(added["key_fingerprint"]) == 64
+
+    with Registry(db) as reg:
+        people = People(reg.engine)
+        from sqlalchemy.orm import Session
+
+        from clearance.web.people import UserRow
+
+        with Session(reg.engine) as s:
+            row = s.query(UserRow).filter_by(name="alice").one()
+            assert row.password_hash.startswith("$argon2id$")
+            assert PASSWORD not in row.sealed_key and "PRIVATE KEY" not in row.sealed_key
+            key = open_key(row.sealed_key, PASSWORD, "alice")
+            with pytest.raises(KeyLocked):
+                open_key(row.sealed_key, "wrong password!!", "alice")
+            with pytest.raises(KeyLocked):
+                open_key(row.sealed_key, PASSWORD, "mallory")  # a sealed key copied to another account
+        assert people.get("alice").key_fingerprint == added["key_fingerprint"]
+        del key
+
+    r = _run("web", "user", "list", "--registry", db, "--json")
+    assert json.loads(r.stdout)["users"][0]["name"] == "alice"
+
+    r = _run(
+        "web",
+        "user",
+        "reset",
+        "alice",
+        "--password-stdin",
+        "--registry",
+        db,
+        "--json",
+        stdin="another long password\n",
+    )
+    assert r.exit_code == 0, r.output
+    assert (
+        json.loads(r.stdout)["key_fingerprint"] != added["key_fingerprint"]
+    )  # a new key, the old one retired
+
+    r = _run("web", "user", "disable", "alice", "--registry", db)
+    assert r.exit_code == 0 and "disabled alice" in r.stdout
+    assert (
+        json.loads(_run("web", "user", "list", "--registry", db, "--json").stdout)["users"][0]["disabled"]
+        is True
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["--role", "security", "--password-stdin"], "short\n", "at least 12 characters"),
+        (["--role", "security"], PASSWORD + "\n", "--password-stdin"),
+        (["--role", "ceo", "--password-stdin"], PASSWORD + "\n", "unknown role 'ceo'"),
+    ],
+)
+def test_add_refuses_bad_input_with_one_line(tmp_path, _run, args, stdin, message):
+    r = _run("web", "user", "add", "bob", *args, "--registry", str(tmp_path / "reg.db"), stdin=stdin)
+    assert r.exit_code == 2
+    assert message in r.output
+    assert len([ln for ln in r.output.splitlines() if ln.strip()]) == 1
+
+
+def test_add_twice_is_refused(tmp_path, _run):
+    db = str(tmp_path / "reg.db")
+    assert (
+        _run(
+            "web", "user", "add", "bob", "--role", "ml", "--password-stdin", "--registry", db, stdin=PASSWORD
+        ).exit_code
+        == 0
+    )
+    r = _run(
+        "web", "user", "add", "bob", "--role", "ml", "--password-stdin", "--registry", db, stdin=PASSWORD
+    )
+    assert r.exit_code == 2 and "already exists" in r.output
