@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import math
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
@@ -78,8 +79,10 @@ class SecurityHeaders(BaseHTTPMiddleware):
     async def dispatch(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        started = time.perf_counter()
         response = await call_next(request)
         h = response.headers
+        h["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
         h.setdefault("Content-Security-Policy", CSP)
         h["X-Content-Type-Options"] = "nosniff"
         h["X-Frame-Options"] = "DENY"

@@ -36,6 +36,7 @@ MAX_PASSWORD = 1024
 # Sessions: idle expiry and absolute lifetime (seconds).
 IDLE_S = 30 * 60
 LIFETIME_S = 12 * 3600
+TOUCH_S = 60  # the idle timer is refreshed at most this often (one write a minute, not one per page)
 # Login throttling: this many failures per account or per client address within the window lock it.
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 15 * 60
@@ -384,22 +385,29 @@ class People:
             return None
         h = _sha(token)
         now = self.clock()
-        with self._tx() as s:
+        with Session(self.engine) as s:  # a read; the write below happens at most once a minute
             row = s.get(SessionRow, h)
             if row is None or row.revoked:
                 return None
             user = s.get(UserRow, row.user_id)
-            if (
-                user is None
-                or user.disabled
-                or user.credential_version != row.credential_version
-                or now - row.last_seen > IDLE_S
-                or now - row.created_at > LIFETIME_S
-            ):
-                row.revoked = 1
-                return None
-            row.last_seen = now
-            return LiveSession(person=self._person(user), csrf=row.csrf, token_hash=h)
+            live = (
+                user is not None
+                and not user.disabled
+                and user.credential_version == row.credential_version
+                and now - row.last_seen <= IDLE_S
+                and now - row.created_at <= LIFETIME_S
+            )
+            stale = now - row.last_seen > TOUCH_S
+            result = LiveSession(person=self._person(user), csrf=row.csrf, token_hash=h) if live and user else None
+        if result is None or stale:
+            with self._tx() as s:
+                row = s.get(SessionRow, h)
+                if row is not None:
+                    if result is None:
+                        row.revoked = 1
+                    else:
+                        row.last_seen = now
+        return result
 
     def end_session(self, token_hash: str) -> None:
         """Log out: the session is revoked on the server, so its cookie no longer opens anything."""
