@@ -118,16 +118,22 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=5000)
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--keep", type=Path, default=None, help="build the registry here and keep it")
+    ap.add_argument("--reuse", action="store_true", help="measure again on the registry kept in --keep")
     a = ap.parse_args()
     root = a.keep or Path(tempfile.mkdtemp(prefix="clearance-web-bench-"))
     root.mkdir(parents=True, exist_ok=True)
-    if (root / "registry.db").exists():
-        raise SystemExit(f"{root} already holds a registry; give an empty --keep directory")
-    keys = {n: generate_keypair(root, "ed25519", n)[0] for n in ("sec", "ml")}
+    reuse = a.reuse and (root / "registry.db").exists()
+    if (root / "registry.db").exists() and not reuse:
+        raise SystemExit(f"{root} already holds a registry; give an empty --keep directory, or --reuse")
+    keys = (
+        {n: root / f"{n}.key" for n in ("sec", "ml")}
+        if reuse
+        else {n: generate_keypair(root, "ed25519", n)[0] for n in ("sec", "ml")}
+    )
     t0 = time.perf_counter()
     with Registry(root / "registry.db", create=True) as reg:
-        big = reg.add(seal(root, 0, a.samples), registered_by="bench").id
-        for i in range(1, a.runs):
+        big = 1 if reuse else reg.add(seal(root, 0, a.samples), registered_by="bench").id
+        for i in range(1, 0 if reuse else a.runs):
             run = reg.add(seal(root, i, 20), registered_by="bench")
             if i % 2 == 1:
                 reg.waive(
@@ -141,7 +147,8 @@ def main() -> None:
         )
 
         people = People(reg.engine, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-        people.add("viewer1", ["viewer"], PASSWORD)
+        if people.get("viewer1") is None:
+            people.add("viewer1", ["viewer"], PASSWORD)
         client = TestClient(create_app(reg=reg, people=people))
         page = client.get("/login")
         token = page.text.split('name="login_token" value="', 1)[1].split('"', 1)[0]
@@ -161,6 +168,27 @@ def main() -> None:
         for name, path in rows.items():
             cold, med, p95, wall = timed(client, path, a.repeat)
             print(f"{name:<44} {cold:7.1f} {med:7.1f} {p95:7.1f} {wall:7.1f}")
+
+        # The runs page right after a write (a sign-off lands, the page recomputes the touched run only)
+        # and with its cache dropped (the first request after start, or after a settings change).
+        from clearance.web import runs as runs_mod
+
+        after_write, cold_list = [], []
+        pending = [ln.run.id for ln in run_lines(reg) if "ml" in ln.to_sign][: min(10, a.repeat)]
+        for rid in pending:
+            reg.sign_off(rid, role="ml", key=keys["ml"], signer="ml")
+            after_write.append(_server_ms(client.get("/runs")))
+        for _ in range(min(5, a.repeat)):
+            runs_mod._cache.clear()
+            cold_list.append(_server_ms(client.get("/runs")))
+        print(
+            f"{'runs page right after a sign-off':<44} {'':>7} {statistics.median(after_write):7.1f} "
+            f"{max(after_write):7.1f}   (n={len(after_write)}, max shown as p95)"
+        )
+        print(
+            f"{'runs page, status cache dropped':<44} {'':>7} {statistics.median(cold_list):7.1f} "
+            f"{max(cold_list):7.1f}   (n={len(cold_list)}, max shown as p95)"
+        )
 
         # The CLI's path for the same list: one status() per run (queries and signature checks per run).
         t = time.perf_counter()

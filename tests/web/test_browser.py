@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from web_fixtures import HOSTILE, PASSWORD, make_dossier, sample_record
+from web_fixtures import HOSTILE, PASSWORD, make_dossier, new_registry, sample_record
 
 pytestmark = pytest.mark.slow
 
@@ -63,13 +63,12 @@ def _clearance(*args: str, stdin: str | None = None) -> subprocess.CompletedProc
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     _need_browser()
-    from clearance.registry import Registry
-
-    db = tmp_path / "registry.db"
+    keys = new_registry(tmp_path)
+    db = keys.location
     hostile = sample_record(9999, failing=True, output=HOSTILE, reasoning="thinking " + HOSTILE)
-    with Registry(db, create=True) as reg:
-        reg.add(make_dossier(tmp_path, extra_records=[hostile]), registered_by="lead")
-    for name, role in (("alice", "security"), ("bob", "ml"), ("lena", "legal")):
+    with keys.open() as reg:
+        reg.add(make_dossier(tmp_path, extra_records=[hostile], key=keys.runner_key), registered_by="lead")
+    for name, role in (("alice", "security"), ("bob", "ml"), ("mia", "ml"), ("lena", "legal")):
         r = _clearance(
             "web",
             "user",
@@ -80,6 +79,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             "--password-stdin",
             "--registry",
             str(db),
+            "--admin-key",
+            str(keys.admin_key),
             stdin=PASSWORD + "\n",
         )
         assert r.returncode == 0, r.stderr
@@ -130,6 +131,7 @@ def browser() -> Iterator[object]:
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(executable_path=str(DRIVER)), options=opts)
     driver.set_page_load_timeout(60)
+    driver.implicitly_wait(10)  # a submitted form's next page may take a moment on a busy machine
     try:
         yield driver
     finally:
@@ -149,9 +151,10 @@ def _login(d, base: str, name: str) -> None:
 
 def _logout(d) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     d.find_element(By.ID, "logout").click()
-    assert "/login" in d.current_url
+    WebDriverWait(d, 15).until(lambda drv: "/login" in drv.current_url)
 
 
 def test_full_approval_in_a_real_browser(server, browser):
@@ -176,7 +179,10 @@ def test_full_approval_in_a_real_browser(server, browser):
     assert HOSTILE in d.find_element(By.ID, "reasoning").text
     assert d.execute_script("return window.pwned === undefined") is True
 
-    # Waive the open review gate, signed with alice's key after re-entering her password.
+    _logout(d)
+
+    # A second ML reviewer waives the open review gate, signed with her key after re-entering her password.
+    _login(d, base, "mia")
     d.get(f"{base}/runs/1")
     d.find_element(By.ID, "waive-link").click()
     Select(d.find_element(By.ID, "gate")).select_by_value("capability-floor")
@@ -187,7 +193,11 @@ def test_full_approval_in_a_real_browser(server, browser):
     assert "Waiver recorded" in d.find_element(By.ID, "flash").text
     assert d.find_element(By.ID, "status").text == "PENDING SIGNOFF"
 
+    _logout(d)
+
     # Security signs off.
+    _login(d, base, "alice")
+    d.get(f"{base}/runs/1")
     d.find_element(By.ID, "signoff-link").click()
     d.find_element(By.ID, "comment").send_keys("no findings; weights are GGUF")
     d.find_element(By.ID, "sign-password").send_keys(PASSWORD)
@@ -203,6 +213,7 @@ def test_full_approval_in_a_real_browser(server, browser):
     d.get(f"{base}/runs/1/signoff")
     d.find_element(By.ID, "sign-password").send_keys(PASSWORD)
     d.find_element(By.ID, "sign").click()
+    assert "Sign-off recorded" in d.find_element(By.ID, "flash").text
     assert d.find_element(By.ID, "status").text == "APPROVED"
 
     r = _clearance("registry", "verify", "--registry", str(db))

@@ -7,7 +7,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from web_fixtures import PASSWORD
+from web_fixtures import PASSWORD, new_registry
 
 from clearance.cli import main
 from clearance.registry import Registry
@@ -30,8 +30,14 @@ def _run(capsys, monkeypatch):
     return run
 
 
-def test_add_list_reset_disable(tmp_path, _run):
-    db = str(tmp_path / "reg.db")
+def _registry(tmp_path, monkeypatch) -> str:
+    keys = new_registry(tmp_path)
+    monkeypatch.setenv("CLEARANCE_ADMIN_KEY", str(keys.admin_key))
+    return str(keys.location)
+
+
+def test_add_list_reset_disable(tmp_path, _run, monkeypatch):
+    db = _registry(tmp_path, monkeypatch)
     r = _run(
         "web",
         "user",
@@ -50,6 +56,9 @@ def test_add_list_reset_disable(tmp_path, _run):
     assert added["roles"] == ["security", "ml"] and len(added["key_fingerprint"]) == 64
 
     with Registry(db) as reg:
+        if hasattr(reg, "enrolment"):  # the key is bound to alice for both roles in the registry
+            enr = reg.enrolment(added["key_fingerprint"])
+            assert enr.person == "alice" and set(enr.roles) == {"security", "ml"}
         people = People(reg.engine)
         from sqlalchemy.orm import Session
 
@@ -102,15 +111,16 @@ def test_add_list_reset_disable(tmp_path, _run):
         (["--role", "ceo", "--password-stdin"], PASSWORD + "\n", "unknown role 'ceo'"),
     ],
 )
-def test_add_refuses_bad_input_with_one_line(tmp_path, _run, args, stdin, message):
-    r = _run("web", "user", "add", "bob", *args, "--registry", str(tmp_path / "reg.db"), stdin=stdin)
+def test_add_refuses_bad_input_with_one_line(tmp_path, _run, monkeypatch, args, stdin, message):
+    db = _registry(tmp_path, monkeypatch)
+    r = _run("web", "user", "add", "bob", *args, "--registry", db, stdin=stdin)
     assert r.exit_code == 2
     assert message in r.output
     assert len([ln for ln in r.output.splitlines() if ln.strip()]) == 1
 
 
-def test_add_twice_is_refused(tmp_path, _run):
-    db = str(tmp_path / "reg.db")
+def test_add_twice_is_refused(tmp_path, _run, monkeypatch):
+    db = _registry(tmp_path, monkeypatch)
     assert (
         _run(
             "web", "user", "add", "bob", "--role", "ml", "--password-stdin", "--registry", db, stdin=PASSWORD

@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from argon2 import PasswordHasher
 
 from clearance.dossier import DossierInput, ModelRef, Provenance, write_dossier
 from clearance.policy import decide, parse_policy
+from clearance.registry import Registry
+from clearance.signing import generate_keypair
 
 POLICY = parse_policy(
     """
@@ -85,6 +88,7 @@ def make_dossier(
     n_samples: int = 20,
     failing_every: int = 3,
     extra_records: Iterable[dict[str, Any]] = (),
+    key: Path | None = None,
 ) -> Path:
     """Seal a real dossier with a capability suite of ``n_samples`` samples (every ``failing_every``-th failing)."""
     out = root / f"dossier-{name}-{next(_counter)}"
@@ -124,8 +128,38 @@ def make_dossier(
             )
         ),
     )
-    write_dossier(out, data)
+    write_dossier(out, data, key=key)
     return out
+
+
+@dataclass
+class TestRegistry:
+    """A fresh registry: its location, the admin key that enrols reviewers, the run-signer key of dossiers."""
+
+    location: Path
+    admin_key: Path
+    runner_key: Path
+
+    def open(self) -> Registry:
+        return Registry(self.location) if hasattr(Registry, "init") else Registry(self.location, create=True)
+
+
+def new_registry(root: Path) -> TestRegistry:
+    """Create a registry; where the registry binds keys to people, initialise it with an admin and enrol
+    the run-signer key that seals the test dossiers."""
+    keys = root / "keys"
+    keys.mkdir(exist_ok=True)
+    admin = generate_keypair(keys, "ed25519", "admin")[0]
+    runner = generate_keypair(keys, "ed25519", "runner")[0]
+    location = root / "registry.db"
+    init = getattr(Registry, "init", None)
+    if callable(init):
+        reg = init(location, admin="admin", admin_key=admin)
+        reg.enrol(runner.with_suffix(".pub"), person="runner", roles=["run-signer"], by=admin)
+        reg.close()
+    else:
+        Registry(location, create=True).close()
+    return TestRegistry(location=location, admin_key=admin, runner_key=runner)
 
 
 def login(client: Any, name: str, password: str = PASSWORD) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,6 +33,15 @@ user_app = typer.Typer(
 web_app.add_typer(user_app, name="user")
 app.add_typer(web_app, name="web")
 
+AdminKeyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--admin-key",
+        envvar="CLEARANCE_ADMIN_KEY",
+        help="An enrolled admin key of the registry: it signs the enrolment (or revocation) of the person's key.",
+        show_envvar=True,
+    ),
+]
 RegistryOpt = Annotated[
     str | None,
     typer.Option(
@@ -119,10 +130,19 @@ def _registry(ctx: typer.Context, registry: str | None) -> str | None:
     return registry or (ctx.obj or {}).get("registry")
 
 
+@contextmanager
+def _accounts(ctx: typer.Context, registry: str | None) -> Iterator[tuple[Any, Any]]:
+    from clearance.web import People
+    from clearance.web.enrol import open_registry
+
+    with open_registry(_registry(ctx, registry)) as reg:
+        yield reg, People(reg.engine)
+
+
 @user_app.command("add")
 def user_add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Login name.")],
+    name: Annotated[str, typer.Argument(help="Login name (also the person's name in the registry).")],
     role: Annotated[
         list[str],
         typer.Option("--role", help="security, ml, legal, business or viewer (repeat or comma-separate)."),
@@ -131,16 +151,20 @@ def user_add(
         bool, typer.Option("--password-stdin", help="Read the password from stdin.")
     ] = False,
     registry: RegistryOpt = None,
+    admin_key: AdminKeyOpt = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create an account with a fresh signing key, sealed under the password (at least 12 characters).
+    """Create an account with a fresh signing key, sealed under the password (at least 12 characters),
+    and enrol the key in the registry for the account's review roles.
 
-    Example: [bold]printf '%s' "$ALICE_PW" | clearance web user add alice --role security --password-stdin[/]
+    Example: [bold]printf '%s' "$ALICE_PW" | clearance web user add alice --role security --password-stdin --admin-key admin.key[/]
     """
     _need_web()
     from clearance.web.enrol import add_person
 
-    person, enrolled = add_person(_registry(ctx, registry), name, role, _password_from_stdin(password_stdin))
+    password = _password_from_stdin(password_stdin)
+    with _accounts(ctx, registry) as (reg, people):
+        person, enrolled = add_person(reg, people, name, role, password, admin_key)
     if as_json:
         emit_json(
             {
@@ -169,21 +193,27 @@ def user_reset(
         bool, typer.Option("--password-stdin", help="Read the password from stdin.")
     ] = False,
     registry: RegistryOpt = None,
+    admin_key: AdminKeyOpt = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Set a new password and a new signing key (the old key is retired); ends the person's sessions.
+    """Set a new password and a new signing key (enrolled; the old key is revoked); ends the person's sessions.
 
-    Example: [bold]printf '%s' "$NEW_PW" | clearance web user reset alice --password-stdin[/]
+    Example: [bold]printf '%s' "$NEW_PW" | clearance web user reset alice --password-stdin --admin-key admin.key[/]
     """
     _need_web()
     from clearance.web.enrol import reset_person
 
-    person, _enrolled = reset_person(
-        _registry(ctx, registry), name, _password_from_stdin(password_stdin), role or None
-    )
+    password = _password_from_stdin(password_stdin)
+    with _accounts(ctx, registry) as (reg, people):
+        person, enrolled = reset_person(reg, people, name, password, role or None, admin_key)
     if as_json:
         emit_json(
-            {"name": person.name, "roles": list(person.roles), "key_fingerprint": person.key_fingerprint}
+            {
+                "name": person.name,
+                "roles": list(person.roles),
+                "key_fingerprint": person.key_fingerprint,
+                "enrolled_roles": enrolled,
+            }
         )
         return
     console.print(
@@ -198,16 +228,18 @@ def user_disable(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Login name.")],
     registry: RegistryOpt = None,
+    admin_key: AdminKeyOpt = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Disable an account: its sessions end at once and its key is no longer accepted for signing.
+    """Disable an account: its sessions end at once and its key's enrolment is revoked.
 
-    Example: [bold]clearance web user disable bob[/]
+    Example: [bold]clearance web user disable bob --admin-key admin.key[/]
     """
     _need_web()
     from clearance.web.enrol import disable_person
 
-    person = disable_person(_registry(ctx, registry), name)
+    with _accounts(ctx, registry) as (reg, people):
+        person = disable_person(reg, people, name, admin_key)
     if as_json:
         emit_json({"name": person.name, "disabled": True})
         return
@@ -221,11 +253,8 @@ def user_list(ctx: typer.Context, registry: RegistryOpt = None, as_json: JsonOpt
     Example: [bold]clearance web user list --json[/]
     """
     _need_web()
-    from clearance.registry import Registry
-    from clearance.web import People
-
-    with Registry(_registry(ctx, registry)) as reg:
-        people = People(reg.engine).people()
+    with _accounts(ctx, registry) as (_reg, people_store):
+        people = people_store.people()
     if as_json:
         emit_json(
             {

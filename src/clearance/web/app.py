@@ -9,6 +9,7 @@ registry enforces its own rules again when the signature is recorded. Refusals a
 from __future__ import annotations
 
 import hmac
+import inspect
 import math
 import secrets
 import time
@@ -41,7 +42,7 @@ from clearance.registry.ledger import to_entry
 from clearance.web import dossiers
 from clearance.web.keys import KeyLocked
 from clearance.web.people import LiveSession, LoginRefused, People
-from clearance.web.runs import RunFilter, filter_lines, run_lines
+from clearance.web.runs import RunFilter, current_run_lines, filter_lines
 
 COOKIE = "clearance_session"
 TLS_COOKIE = "__Host-clearance_session"
@@ -278,7 +279,7 @@ class WebApp:
             role=q.get("role", "") if q.get("role", "") in ROLES else "",
         )
         page = _int(q.get("page"), 1)
-        lines = filter_lines(run_lines(self.reg), f, today=self.reg.clock().date())
+        lines = filter_lines(current_run_lines(self.reg), f, today=self.reg.clock().date())
         pages = max(1, math.ceil(len(lines) / PAGE))
         page = min(page, pages)
         shown = lines[(page - 1) * PAGE : page * PAGE]
@@ -561,8 +562,12 @@ class WebApp:
         run = self.run_or_404(request.path_params["run_id"])
         return self._waive_form(request, live, run, "", {}, 200)
 
+    def _waive_roles(self, live: LiveSession, run: Any) -> list[str]:
+        """The run's required roles this person holds: a waiver is signed in one of them."""
+        return [r for r in run.required_roles if live.person.may_sign(r)]
+
     def _may_waive(self, live: LiveSession, run: Any) -> bool:
-        return any(live.person.may_sign(r) for r in run.required_roles)
+        return bool(self._waive_roles(live, run))
 
     def _waive_form(
         self, request: Request, live: LiveSession, run: Any, error: str, values: dict[str, str], code: int
@@ -585,6 +590,7 @@ class WebApp:
             code,
             run=run,
             open_gates=open_gates,
+            waive_roles=self._waive_roles(live, run),
             error=error,
             nonce=nonce,
             values=values,
@@ -612,9 +618,14 @@ class WebApp:
                 "this form was already submitted or has expired (replay refused)",
                 409,
             )
+        role = str(form.get("role") or "")
+        if role not in self._waive_roles(live, run):
+            return self.deny(
+                request, live, "waive", target, f"{live.person.name} cannot waive as {role!r} on run {run.id}"
+            )
         reason = str(form.get("reason") or "")
         expires = str(form.get("expires") or "")
-        values = {"gate": gate, "reason": reason[:MAX_TEXT], "expires": expires[:20]}
+        values = {"gate": gate, "reason": reason[:MAX_TEXT], "expires": expires[:20], "role": role}
         if len(reason) > MAX_TEXT:
             return self._waive_form(
                 request, live, run, f"reason longer than {MAX_TEXT} characters", values, 400
@@ -630,8 +641,9 @@ class WebApp:
         except (LoginRefused, KeyLocked) as exc:
             return self._waive_form(request, live, run, str(exc), values, 401)
         try:
+            extra: dict[str, Any] = {"role": role} if _waive_takes_role(self.reg) else {}
             info = self.reg.waive(
-                run.id, gate=gate, reason=reason, expires=exp, key=key, approver=live.person.name
+                run.id, gate=gate, reason=reason, expires=exp, key=key, approver=live.person.name, **extra
             )
         except ClearanceError as exc:
             self.people.log(live.person.name, _client(request), "waive", target, "failed", str(exc))
@@ -645,6 +657,10 @@ class WebApp:
             f"waiver {info.id} until {info.expires}",
         )
         return RedirectResponse(f"/runs/{run.id}?done=waiver", status_code=303)
+
+
+def _waive_takes_role(reg: Registry) -> bool:
+    return "role" in inspect.signature(reg.waive).parameters
 
 
 _STATUSES = ("approved", "rejected", "needs_review", "pending_signoff", "expired")
@@ -673,7 +689,12 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
 ) -> Starlette:
     """The ASGI app over the registry at ``registry`` (created when absent), or over ``reg``/``people``."""
-    reg = reg or Registry(registry, create=True, clock=clock)
+    if reg is None:
+        from clearance.web.enrol import open_registry
+
+        reg = open_registry(registry)
+        if clock is not None:
+            reg.clock = clock
     people = people or People(reg.engine)
     web = WebApp(reg, people)
     routes = [

@@ -1,50 +1,99 @@
-"""The administrator's account operations, each applied to the web's accounts and to the registry's
-key enrolments together: a person's key is bound in the registry to exactly the roles they hold."""
+"""The administrator's account operations, applied to the web's accounts and to the registry's key
+enrolments together: a person's key is bound in the registry to exactly the review roles they hold.
+
+A registry with key enrolments (``Registry.enrol``) needs an enrolled admin key to sign each enrolment
+and revocation (``--admin-key``); the registry then refuses any sign-off or waiver whose key is not
+enrolled for that role, whatever the web app decided.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from clearance.registry import Registry
+from clearance.errors import InputError
+from clearance.registry import ROLES, Registry
+from clearance.signing import PrivateKey
 from clearance.web.people import People, Person
 
-
-def enrol_in_registry(reg: Registry, person: Person, *, previous_key: str | None = None) -> list[str]:
-    """Bind the person's current key to their reviewer roles in the registry (retiring ``previous_key``).
-
-    Returns the roles the registry now binds the key to.
-    """
-    return []
+AdminKey = str | Path | PrivateKey | None
 
 
-def retire_in_registry(reg: Registry, person: Person) -> None:
-    """Retire the person's key in the registry (a disabled person can no longer sign)."""
+def registry_enrols(reg: Registry) -> bool:
+    """Whether this registry binds keys to people and roles (and so needs an admin key to enrol)."""
+    return callable(getattr(reg, "enrol", None))
+
+
+def _admin(admin_key: AdminKey) -> Any:
+    if admin_key is None:
+        raise InputError(
+            "enrolling a reviewer's key needs an admin key of the registry: --admin-key FILE "
+            "(or $CLEARANCE_ADMIN_KEY), the key given to clearance registry init"
+        )
+    return admin_key
+
+
+def enrol_in_registry(reg: Registry, person: Person, admin_key: AdminKey) -> list[str]:
+    """Bind the person's current key to their review roles in the registry; the roles bound."""
+    roles = [r for r in person.roles if r in ROLES]
+    if not roles or not registry_enrols(reg):
+        return []
+    reg.enrol(person.public_key, person=person.name, roles=roles, by=_admin(admin_key))  # type: ignore[attr-defined]
+    return roles
+
+
+def retire_in_registry(reg: Registry, fingerprint: str, admin_key: AdminKey, reason: str) -> bool:
+    """Revoke an enrolled key (a disabled or reset person's old key no longer signs)."""
+    if not registry_enrols(reg):
+        return False
+    enrolment = reg.enrolment(fingerprint)  # type: ignore[attr-defined]
+    if enrolment is None or getattr(enrolment, "revoked_at", None):
+        return False
+    reg.revoke(fingerprint, by=_admin(admin_key), reason=reason)  # type: ignore[attr-defined]
+    return True
 
 
 def add_person(
-    location: str | None, name: str, roles: Sequence[str], password: str
+    reg: Registry, people: People, name: str, roles: Sequence[str], password: str, admin_key: AdminKey
 ) -> tuple[Person, list[str]]:
-    """Create an account and enrol its new key for its roles."""
-    with Registry(location, create=True) as reg:
-        people = People(reg.engine)
-        person = people.add(name, roles, password)
-        return person, enrol_in_registry(reg, person)
+    """Create an account and enrol its new key for its review roles (the account is removed if that fails)."""
+    if registry_enrols(reg) and any(r in ROLES for r in str(",".join(roles)).split(",")):
+        _admin(admin_key)
+    person = people.add(name, roles, password)
+    try:
+        return person, enrol_in_registry(reg, person, admin_key)
+    except BaseException:
+        people.remove(person.name)
+        raise
 
 
 def reset_person(
-    location: str | None, name: str, password: str, roles: Sequence[str] | None
+    reg: Registry, people: People, name: str, password: str, roles: Sequence[str] | None, admin_key: AdminKey
 ) -> tuple[Person, list[str]]:
-    """New password and key for an account; the old key's enrolment is retired."""
-    with Registry(location) as reg:
-        people = People(reg.engine)
-        before = people.get(name)
-        person = people.reset(name, password, roles)
-        return person, enrol_in_registry(reg, person, previous_key=before.key_fingerprint if before else None)
+    """New password and key; the new key is enrolled and the old one revoked."""
+    before = people.get(name)
+    if before is None:
+        raise InputError(f"no user {name!r} (see clearance web user list)")
+    if registry_enrols(reg):
+        _admin(admin_key)
+    person = people.reset(name, password, roles)
+    enrolled = enrol_in_registry(reg, person, admin_key)
+    retire_in_registry(reg, before.key_fingerprint, admin_key, f"password reset of {name}")
+    return person, enrolled
 
 
-def disable_person(location: str | None, name: str) -> Person:
-    """Disable an account and retire its key's enrolment."""
-    with Registry(location) as reg:
-        person = People(reg.engine).disable(name)
-        retire_in_registry(reg, person)
-        return person
+def disable_person(reg: Registry, people: People, name: str, admin_key: AdminKey) -> Person:
+    """Disable an account (sessions end) and revoke its key's enrolment."""
+    if registry_enrols(reg) and people.get(name) is not None:
+        _admin(admin_key)
+    person = people.disable(name)
+    retire_in_registry(reg, person.key_fingerprint, admin_key, f"account {name} disabled")
+    return person
+
+
+def open_registry(location: str | None) -> Registry:
+    """The registry the CLI's account commands work on (it must exist already when it enrols keys)."""
+    if callable(getattr(Registry, "init", None)):
+        return Registry(location)
+    return Registry(location, create=True)

@@ -279,6 +279,14 @@ class People:
         self.log(name, "", "user.reset", name, "ok", f"new key {person.key_fingerprint}")
         return person
 
+    def remove(self, name: str) -> None:
+        """Delete an account that was never usable (its key could not be enrolled)."""
+        with self._tx() as s:
+            row = s.scalars(select(UserRow).where(UserRow.name == name)).first()
+            if row is not None:
+                s.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
+                s.delete(row)
+
     def disable(self, name: str) -> Person:
         """Disable an account and end its sessions at once."""
         with self._tx() as s:
@@ -398,7 +406,9 @@ class People:
                 and now - row.created_at <= LIFETIME_S
             )
             stale = now - row.last_seen > TOUCH_S
-            result = LiveSession(person=self._person(user), csrf=row.csrf, token_hash=h) if live and user else None
+            result = (
+                LiveSession(person=self._person(user), csrf=row.csrf, token_hash=h) if live and user else None
+            )
         if result is None or stale:
             with self._tx() as s:
                 row = s.get(SessionRow, h)
