@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "sign",
     "bom",
     "registry",
+    "compare",
+    "policy",
     "web",
 ]
 

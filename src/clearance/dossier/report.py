@@ -276,6 +276,17 @@ def gate_controls(gates: list[Any]) -> list[tuple[Any, ControlRefs]]:
     return [(g, controls_for(g.id, g.fact, getattr(g, "controls", None))) for g in gates]
 
 
+def fact_meanings(data: DossierInput) -> dict[str, str]:
+    """What each gate's fact means, from the declared facts (``clearance policy facts``)."""
+    from clearance.facts import declared_facts
+
+    catalog = declared_facts()
+    return {
+        g.fact: catalog.meaning(g.fact) or "not declared by this build (a suite outside the shipped ones?)"
+        for g in data.decision.gates
+    }
+
+
 def render_report(data: DossierInput, signing: SigningInfo | None = None) -> str:
     """The HTML report for ``data``: decision banner, reasons, gates, per-box sections, failing samples."""
     facts = data.facts
@@ -307,6 +318,7 @@ def render_report(data: DossierInput, signing: SigningInfo | None = None) -> str
         stages=stages,
         signing=signing,
         facts=facts,
+        fact_meanings=fact_meanings(data),
         metrics=metrics,
         eval_chart=Markup(_eval_chart(metrics, failed)),
         load_chart=Markup(_load_chart(load_facts)),
