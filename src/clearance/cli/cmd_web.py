@@ -26,7 +26,11 @@ web_app = typer.Typer(
 )
 user_app = typer.Typer(
     name="user",
-    help="Accounts of the web app (administrator, non-interactive): add, disable, reset, list.",
+    help=(
+        "Accounts of the web app (administrator, non-interactive): add, disable, reset, list; each takes "
+        "--json. Example: printf '%s' \"$PW\" | clearance web user add alice --role security "
+        "--password-stdin --admin-key admin.key --json"
+    ),
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
