@@ -35,14 +35,14 @@ version: 1
 gates:
   - id: house-rule
     description: house rule
-    fact: evals.x.rate
+    fact: evals.capability-basic.accuracy
     operator: ">="
     threshold: 0.5
     controls: {nist_ai_600_1: [MS-2.5-001], iso_iec_42001: [A.6.2.4], note: our internal control C-17}
 """,
         source="own.yaml",
     )
-    d = decide(policy, {"evals.x.rate": 0.9})
+    d = decide(policy, {"evals.capability-basic.accuracy": 0.9})
     g = d.gates[0]
     assert g.controls is not None and g.controls["nist_ai_600_1"] == ["MS-2.5-001"]
     refs = controls_for(g.id, g.fact, g.controls)

@@ -8,6 +8,7 @@ registry enforces its own rules again when the signature is recorded. Refusals a
 
 from __future__ import annotations
 
+import functools
 import hmac
 import inspect
 import math
@@ -315,11 +316,13 @@ class WebApp:
                 data = None
         if data is not None:
             gate_state = {g.gate: g for g in status.gates}
+            catalog = _fact_catalog()
             for g in data.decision.gates:
                 gates.append(
                     {
                         "g": g,
                         "controls": controls_for(g.id, g.fact, g.controls),
+                        "meaning": catalog.meaning(g.fact) if catalog is not None else None,
                         "waiver": gate_state.get(g.id),
                     }
                 )
@@ -657,6 +660,17 @@ class WebApp:
             f"waiver {info.id} until {info.expires}",
         )
         return RedirectResponse(f"/runs/{run.id}?done=waiver", status_code=303)
+
+
+@functools.lru_cache(maxsize=1)
+def _fact_catalog() -> Any:
+    """The declared facts of this build (what each gate's fact means), or None if unavailable."""
+    try:
+        from clearance.facts import declared_facts
+
+        return declared_facts()
+    except Exception:  # the meanings are explanation; the gate table stands without them
+        return None
 
 
 def _waive_takes_role(reg: Registry) -> bool:
