@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +15,7 @@ from clearance.controls import ControlRefs, controls_for, process_controls
 from clearance.controls import sources as control_sources
 from clearance.dossier.charts import Bar, Stack, bar_chart, stacked_chart
 from clearance.dossier.records import DossierInput, SigningInfo
+from clearance.inert import strip_control
 
 PROMPT_CHARS = 500
 ANSWER_CHARS = 700
@@ -133,7 +135,7 @@ def svg_img(svg: str, alt: str) -> str:
     """An SVG as an ``<img>`` with a data URI: self-contained, and its ids cannot clash with other charts."""
     if not svg.strip():
         return ""
-    b64 = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    b64 = base64.b64encode(strip_control(svg).encode("utf-8")).decode("ascii")
     return f'<img class="chart" alt="{_attr(alt)}" src="data:image/svg+xml;base64,{b64}">'
 
 
@@ -307,7 +309,8 @@ def render_report(data: DossierInput, signing: SigningInfo | None = None) -> str
     chart_notes: list[str] = []
     cost = data.results.get("cost")
     template = _env().get_template("report.html.j2")
-    return template.render(
+    html = template.render(
+        csp_placeholder=_CSP_PLACEHOLDER,
         d=data,
         samples=samples,
         sample_groups=group_samples(samples, data),
@@ -334,3 +337,25 @@ def render_report(data: DossierInput, signing: SigningInfo | None = None) -> str
         prompt_chars=PROMPT_CHARS,
         answer_chars=ANSWER_CHARS,
     )
+    return with_csp(strip_control(html))
+
+
+_CSP_PLACEHOLDER = "clearance-csp-placeholder"
+_STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.S)
+
+
+def content_security_policy(style_text: str) -> str:
+    """The report's policy: nothing may load or run; only its own ``<style>`` block (by hash) and
+    ``data:`` images (the embedded charts) apply. No script, font, frame, form or connection at all."""
+    digest = base64.b64encode(hashlib.sha256(style_text.encode("utf-8")).digest()).decode("ascii")
+    return (
+        f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; base-uri 'none'; form-action 'none'"
+    )
+
+
+def with_csp(html: str) -> str:
+    """Fill the Content-Security-Policy meta tag with the hash of the page's one ``<style>`` block."""
+    blocks = _STYLE_BLOCK.findall(html)
+    if len(blocks) != 1:  # the template has exactly one; anything else is a bug, never a looser policy
+        raise AssertionError(f"report has {len(blocks)} <style> blocks, expected 1")
+    return html.replace(_CSP_PLACEHOLDER, content_security_policy(blocks[0]), 1)
