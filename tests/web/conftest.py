@@ -50,7 +50,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
     keys = new_registry(tmp_path)
     reg = keys.open()
     people = People(reg.engine, hasher=cheap_hasher())
-    hostile = sample_record(9999, failing=True, output=HOSTILE, reasoning="<b>thinking</b>" + HOSTILE)
+    hostile = sample_record(9999, failing=True, output=HOSTILE, reasoning="<b>thinking</b>\u202e" + HOSTILE)
     d = make_dossier(tmp_path, extra_records=[hostile], key=keys.runner_key)
     run = reg.add(d, registered_by="lead")
     for name, roles in PEOPLE:

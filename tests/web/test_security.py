@@ -350,3 +350,10 @@ def test_every_page_has_a_strict_csp(site):
     assert "sandbox" in report.headers["content-security-policy"]
     assert "script" not in report.headers["content-security-policy"]
     assert HOSTILE not in report.text
+
+
+def test_bidi_and_invisible_characters_in_model_output_are_shown_not_obeyed(site):
+    login(site.client, "vic")
+    page = site.client.get(f"/runs/{site.run_id}/sample?suite=capability-basic&id=cap-09999")
+    assert "\u202e" not in page.text
+    assert "\\u202e" in page.text

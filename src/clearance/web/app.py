@@ -37,6 +37,7 @@ from clearance.controls import FRAMEWORKS, control_title, controls_for, process_
 from clearance.dossier import DossierInput
 from clearance.dossier.report import fmt_value, run_charts
 from clearance.errors import ClearanceError
+from clearance.inert import visible
 from clearance.registry import ROLES, Registry, verify_registry
 from clearance.registry.db import LedgerRow
 from clearance.registry.ledger import to_entry
@@ -68,6 +69,7 @@ def _env() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["fmt"] = fmt_value
+    env.filters["visible"] = lambda v: visible(v, multiline=True)  # bidi and invisible characters shown
     env.globals["control_title"] = control_title
     return env
 
