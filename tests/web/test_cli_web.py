@@ -56,9 +56,8 @@ def test_add_list_reset_disable(tmp_path, _run, monkeypatch):
     assert added["roles"] == ["security", "ml"] and len(added["key_fingerprint"]) == 64
 
     with Registry(db) as reg:
-        if hasattr(reg, "enrolment"):  # the key is bound to alice for both roles in the registry
-            enr = reg.enrolment(added["key_fingerprint"])
-            assert enr.person == "alice" and set(enr.roles) == {"security", "ml"}
+        enr = reg.enrolment(added["key_fingerprint"])  # the key is bound to alice for both roles
+        assert enr is not None and enr.person == "alice" and set(enr.roles) == {"security", "ml"}
         people = People(reg.engine)
         from sqlalchemy.orm import Session
 
@@ -91,16 +90,19 @@ def test_add_list_reset_disable(tmp_path, _run, monkeypatch):
         stdin="another long password\n",
     )
     assert r.exit_code == 0, r.output
-    assert (
-        json.loads(r.stdout)["key_fingerprint"] != added["key_fingerprint"]
-    )  # a new key, the old one retired
+    new_fp = json.loads(r.stdout)["key_fingerprint"]
+    assert new_fp != added["key_fingerprint"]
+    with Registry(db) as reg:  # the new key is enrolled, the old one revoked
+        old, new = reg.enrolment(added["key_fingerprint"]), reg.enrolment(new_fp)
+        assert old is not None and old.revoked_at and new is not None and not new.revoked_at
 
     r = _run("web", "user", "disable", "alice", "--registry", db)
     assert r.exit_code == 0 and "disabled alice" in r.stdout
-    assert (
-        json.loads(_run("web", "user", "list", "--registry", db, "--json").stdout)["users"][0]["disabled"]
-        is True
-    )
+    users = json.loads(_run("web", "user", "list", "--registry", db, "--json").stdout)["users"]
+    assert users[0]["disabled"] is True
+    with Registry(db) as reg:
+        gone = reg.enrolment(new_fp)
+        assert gone is not None and gone.revoked_at
 
 
 @pytest.mark.parametrize(

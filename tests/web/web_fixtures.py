@@ -141,24 +141,18 @@ class TestRegistry:
     runner_key: Path
 
     def open(self) -> Registry:
-        return Registry(self.location) if hasattr(Registry, "init") else Registry(self.location, create=True)
+        return Registry(self.location)
 
 
 def new_registry(root: Path) -> TestRegistry:
-    """Create a registry; where the registry binds keys to people, initialise it with an admin and enrol
-    the run-signer key that seals the test dossiers."""
+    """Create a registry with an admin, and enrol the run-signer key that seals the test dossiers."""
     keys = root / "keys"
     keys.mkdir(exist_ok=True)
     admin = generate_keypair(keys, "ed25519", "admin")[0]
     runner = generate_keypair(keys, "ed25519", "runner")[0]
     location = root / "registry.db"
-    init = getattr(Registry, "init", None)
-    if callable(init):
-        reg = init(location, admin="admin", admin_key=admin)
+    with Registry.init(location, admin="admin", admin_key=admin) as reg:
         reg.enrol(runner.with_suffix(".pub"), person="runner", roles=["run-signer"], by=admin)
-        reg.close()
-    else:
-        Registry(location, create=True).close()
     return TestRegistry(location=location, admin_key=admin, runner_key=runner)
 
 

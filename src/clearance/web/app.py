@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import hmac
-import inspect
 import math
 import secrets
 import time
@@ -646,9 +645,8 @@ class WebApp:
         except (LoginRefused, KeyLocked) as exc:
             return self._waive_form(request, live, run, str(exc), values, 401)
         try:
-            extra: dict[str, Any] = {"role": role} if _waive_takes_role(self.reg) else {}
             info = self.reg.waive(
-                run.id, gate=gate, reason=reason, expires=exp, key=key, approver=live.person.name, **extra
+                run.id, gate=gate, reason=reason, expires=exp, key=key, role=role, approver=live.person.name
             )
         except ClearanceError as exc:
             self.people.log(live.person.name, _client(request), "waive", target, "failed", str(exc))
@@ -673,10 +671,6 @@ def _fact_catalog() -> Any:
         return declared_facts()
     except Exception:  # the meanings are explanation; the gate table stands without them
         return None
-
-
-def _waive_takes_role(reg: Registry) -> bool:
-    return "role" in inspect.signature(reg.waive).parameters
 
 
 _STATUSES = ("approved", "rejected", "needs_review", "pending_signoff", "expired")

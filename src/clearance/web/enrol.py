@@ -1,9 +1,9 @@
 """The administrator's account operations, applied to the web's accounts and to the registry's key
 enrolments together: a person's key is bound in the registry to exactly the review roles they hold.
 
-A registry with key enrolments (``Registry.enrol``) needs an enrolled admin key to sign each enrolment
-and revocation (``--admin-key``); the registry then refuses any sign-off or waiver whose key is not
-enrolled for that role, whatever the web app decided.
+The registry needs an enrolled admin key to sign each enrolment and revocation (``--admin-key``); it
+then refuses any sign-off or waiver whose key is not enrolled for that role, whatever the web app
+decided, and applies separation of duties.
 """
 
 from __future__ import annotations
@@ -20,11 +20,6 @@ from clearance.web.people import People, Person
 AdminKey = str | Path | PrivateKey | None
 
 
-def registry_enrols(reg: Registry) -> bool:
-    """Whether this registry binds keys to people and roles (and so needs an admin key to enrol)."""
-    return callable(getattr(reg, "enrol", None))
-
-
 def _admin(admin_key: AdminKey) -> Any:
     if admin_key is None:
         raise InputError(
@@ -37,20 +32,18 @@ def _admin(admin_key: AdminKey) -> Any:
 def enrol_in_registry(reg: Registry, person: Person, admin_key: AdminKey) -> list[str]:
     """Bind the person's current key to their review roles in the registry; the roles bound."""
     roles = [r for r in person.roles if r in ROLES]
-    if not roles or not registry_enrols(reg):
+    if not roles:
         return []
-    reg.enrol(person.public_key, person=person.name, roles=roles, by=_admin(admin_key))  # type: ignore[attr-defined]
+    reg.enrol(person.public_key, person=person.name, roles=roles, by=_admin(admin_key))
     return roles
 
 
 def retire_in_registry(reg: Registry, fingerprint: str, admin_key: AdminKey, reason: str) -> bool:
     """Revoke an enrolled key (a disabled or reset person's old key no longer signs)."""
-    if not registry_enrols(reg):
+    enrolment = reg.enrolment(fingerprint)
+    if enrolment is None or enrolment.revoked_at:
         return False
-    enrolment = reg.enrolment(fingerprint)  # type: ignore[attr-defined]
-    if enrolment is None or getattr(enrolment, "revoked_at", None):
-        return False
-    reg.revoke(fingerprint, by=_admin(admin_key), reason=reason)  # type: ignore[attr-defined]
+    reg.revoke(fingerprint, by=_admin(admin_key), reason=reason)
     return True
 
 
@@ -58,7 +51,7 @@ def add_person(
     reg: Registry, people: People, name: str, roles: Sequence[str], password: str, admin_key: AdminKey
 ) -> tuple[Person, list[str]]:
     """Create an account and enrol its new key for its review roles (the account is removed if that fails)."""
-    if registry_enrols(reg) and any(r in ROLES for r in str(",".join(roles)).split(",")):
+    if any(r.strip() in ROLES for r in ",".join(roles).split(",")):
         _admin(admin_key)
     person = people.add(name, roles, password)
     try:
@@ -75,8 +68,7 @@ def reset_person(
     before = people.get(name)
     if before is None:
         raise InputError(f"no user {name!r} (see clearance web user list)")
-    if registry_enrols(reg):
-        _admin(admin_key)
+    _admin(admin_key)
     person = people.reset(name, password, roles)
     enrolled = enrol_in_registry(reg, person, admin_key)
     retire_in_registry(reg, before.key_fingerprint, admin_key, f"password reset of {name}")
@@ -85,7 +77,7 @@ def reset_person(
 
 def disable_person(reg: Registry, people: People, name: str, admin_key: AdminKey) -> Person:
     """Disable an account (sessions end) and revoke its key's enrolment."""
-    if registry_enrols(reg) and people.get(name) is not None:
+    if people.get(name) is not None:
         _admin(admin_key)
     person = people.disable(name)
     retire_in_registry(reg, person.key_fingerprint, admin_key, f"account {name} disabled")
@@ -93,7 +85,5 @@ def disable_person(reg: Registry, people: People, name: str, admin_key: AdminKey
 
 
 def open_registry(location: str | None) -> Registry:
-    """The registry the CLI's account commands work on (it must exist already when it enrols keys)."""
-    if callable(getattr(Registry, "init", None)):
-        return Registry(location)
-    return Registry(location, create=True)
+    """The registry the web app and its account commands work on (made by ``clearance registry init``)."""
+    return Registry(location)
