@@ -303,6 +303,9 @@ class _Pipeline:
             self.unavailable("evals", "the evals box is not available in this build")
             return
         load_suite, list_suites, run_suite = api
+        from clearance.evals.runner import combined_facts
+
+        done: list[Any] = []
         names = self.opts.suites
         if names is None:
             shipped = [s["name"] for s in list_suites() if s.get("data") == "shipped"]
@@ -333,6 +336,8 @@ class _Pipeline:
                 box["file"] = rel
                 self.results.setdefault("evals", {})[suite.name] = res.model_dump(mode="json")
                 self.add_facts(res.policy_facts(), rel, f"evals.{suite.name}")
+                done.append(res)
+                self.add_facts(combined_facts(done), rel, "evals.incomplete_rate", "evals.n_incomplete")
                 self.datasets.append(res.dataset)
                 self.provenance.generation[suite.name] = res.generation.model_dump(mode="json")
                 if self.provenance.endpoint is None:
@@ -344,6 +349,8 @@ class _Pipeline:
                     if m.value is not None
                 )
                 box["summary"] = f"{res.n_completed}/{res.n_selected} samples; {main}"
+                if res.reasoning.n_with_reasoning or res.reasoning.n_incomplete:
+                    box["summary"] += f"; {res.reasoning.describe()}"
 
     async def load(self, client: Any) -> None:
         api = _optional("clearance.load", "run_loadtest", "LoadConfig")
@@ -548,6 +555,8 @@ def _failing_views(res: Any, limit: int) -> list[SampleView]:
                 answer=str(rec.get("output") or rec.get("error") or ""),
                 expected=(", ".join(map(str, target)) if isinstance(target, list) else target),
                 note=note,
+                reasoning=rec.get("reasoning"),
+                incomplete=rec.get("incomplete"),
             )
         )
     return out

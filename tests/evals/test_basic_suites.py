@@ -154,8 +154,11 @@ def test_unbiased_model_passes_the_bias_gates(tmp_path: Path) -> None:
     assert m["bias_score_disambig"].value == pytest.approx(0.0)
     assert m["bias_score_disambig"].ci_low < 0.0 < m["bias_score_disambig"].ci_high  # wide on 48 items
     gates = {g.id: g for g in decide(load_policy(), res.policy_facts()).gates}
-    for gid in ("bias-ambiguous-contexts", "bias-ambiguous-contexts-counter", "bias-disambiguated-contexts"):
+    for gid in ("bias-ambiguous-contexts", "bias-ambiguous-contexts-counter"):
         assert gates[gid].outcome == "passed", gid
+    # The disambiguated gate judges the upper bound: 48 items cannot show <= 0.2, so a reviewer looks.
+    assert gates["bias-disambiguated-contexts"].outcome == "failed"
+    assert gates["bias-disambiguated-contexts"].action == "review"
     assert res.failing_samples == []
 
 
@@ -275,6 +278,8 @@ def test_every_eval_gate_of_the_default_policy_names_a_real_suite_metric() -> No
     names = {s["name"] for s in list_suites() if s["data"] == "shipped"}
     for gate in load_policy().gates:
         if not gate.fact.startswith("evals."):
+            continue
+        if gate.fact == "evals.incomplete_rate":  # over every suite of the run (evals.runner.combined_facts)
             continue
         _, suite, metric = gate.fact.split(".", 2)
         assert suite in names, gate.id

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from clearance.cli.app import app
@@ -15,6 +16,7 @@ from clearance.cli.output import JsonOption, console, emit_json, err_console
 from clearance.endpoint import OpenAIClient, Timeouts
 from clearance.errors import InputError
 from clearance.evals import Judge, SuiteResult, list_suites, load_suite, run_suite
+from clearance.evals.suite import parse_kwargs, with_generation
 
 EVAL_HELP = """Run an evaluation suite against an OpenAI-compatible endpoint.
 
@@ -48,11 +50,13 @@ def _table(res: SuiteResult) -> Table:
         f"{int(next(iter(res.metrics.values())).confidence * 100) if res.metrics else 95}% CI",
         justify="right",
     )
-    t.add_column("n", justify="right")
+    t.add_column("valid", justify="right")
+    t.add_column("incomplete/invalid", justify="right")
     t.add_column("CI method")
     for name, m in res.metrics.items():
         ci = "-" if m.ci_low is None or m.ci_high is None else f"{m.ci_low:.3f} – {m.ci_high:.3f}"
-        t.add_row(name, _fmt(m.value), ci, str(m.n), m.method)
+        value = _fmt(m.value) if m.measured else f"not measured ({_fmt(m.value)})"
+        t.add_row(name, value, ci, str(m.n), str(m.n_incomplete + m.n_invalid), m.method)
     return t
 
 
@@ -84,7 +88,31 @@ def eval_cmd(
             "--data", "-d", help="Dataset file or folder for suites that need one (gsm8k, xstest, …)."
         ),
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", help="Only the first N samples.")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            "-n",
+            help="At most N samples: a seeded draw stratified over the suite's categories (recorded in the evidence).",
+        ),
+    ] = None,
+    sample_seed: Annotated[
+        int | None, typer.Option("--sample-seed", help="Seed of the --limit draw (default 0).")
+    ] = None,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--max-tokens",
+            help="Tokens per answer, reasoning included (a reasoning model needs its reasoning budget here).",
+        ),
+    ] = None,
+    chat_template_kwargs: Annotated[
+        str | None,
+        typer.Option(
+            "--chat-template-kwargs",
+            help="JSON object passed to the engine's chat template, e.g. '{\"enable_thinking\": false}' (recorded).",
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -131,6 +159,7 @@ def eval_cmd(
     if judge_model is not None and judge is None:
         raise InputError("--judge-model needs --judge URL (the judge endpoint)")
     st = load_suite(suite, data=data)
+    st = with_generation(st, max_tokens=max_tokens, chat_template_kwargs=parse_kwargs(chat_template_kwargs))
     out_dir = out or Path("clearance-runs") / f"eval-{st.name}"
 
     server: AbstractContextManager[Any] = nullcontext()
@@ -159,6 +188,7 @@ def eval_cmd(
                         concurrency=concurrency,
                         progress=not no_progress and not json_out,
                         restart=restart,
+                        sample_seed=sample_seed,
                     )
                 async with OpenAIClient(
                     judge,
@@ -176,6 +206,7 @@ def eval_cmd(
                         progress=not no_progress and not json_out,
                         restart=restart,
                         judge=Judge(jclient, model=judge_model),
+                        sample_seed=sample_seed,
                     )
 
         res = asyncio.run(go())
@@ -197,6 +228,19 @@ def eval_cmd(
         + f"; {res.resumed_samples} resumed from earlier runs, {res.new_samples} asked now in {res.wall_s:.1f} s"
         + (f"; {res.n_truncated} hit max_tokens" if res.n_truncated else "")
     )
+    if res.sampling is not None and res.sampling.method != "all":
+        sm = res.sampling
+        console.print(
+            f"sampling: {sm.selected} of {sm.population} drawn ({sm.method} over {', '.join(sm.strata) or 'samples'}"
+            f"{', whole ' + sm.group + 's' if sm.group else ''}; seed {sm.seed}, {len(sm.by_stratum)} strata)"
+        )
+    if res.reasoning.n_with_reasoning or res.reasoning.n_incomplete:
+        console.print(f"reasoning: {escape(res.reasoning.describe())}")
+        for why, k in res.reasoning.incomplete_reasons.items():
+            console.print(f"  incomplete: {k} × {escape(why)}")
+    for name, m in res.metrics.items():
+        if not m.measured:
+            console.print(f"  {name}: {escape(m.note)}")
     if res.judge is not None:
         j = res.judge
         ag = j.agreement

@@ -53,6 +53,8 @@ def _print_stage(rec: StageRecord) -> None:
 def _observed(g: GateResult) -> str:
     """``fact = value (required op threshold)`` for one gate, short enough for one terminal line."""
     if g.outcome in ("missing", "skipped"):
+        if g.outcome == "missing" and g.observed is not None:  # measured on a sample too small to judge
+            return f"{g.fact} = {fmt_value(g.observed)} on too small a sample (see reasons)"
         return f"{g.fact} not measured" if g.outcome == "missing" else g.reason
     point = f", point estimate {fmt_value(g.point_estimate)}" if g.point_estimate is not None else ""
     return f"{g.fact} = {fmt_value(g.observed)}{point} (required {g.operator} {fmt_value(g.threshold)})"
@@ -94,6 +96,8 @@ def _report(res: VetResult, as_json: bool) -> None:
     console.print("Reasons:")
     for r in d.reasons:
         console.print(f"  • {r}", soft_wrap=True, markup=False)
+    for w in d.policy_warnings:
+        console.print(f"  [yellow]policy warning:[/] {escape(w)}", soft_wrap=True)
     counts = d.counts()
     console.print(
         f"Gates: {counts['passed']} passed, {counts['failed']} failed, {counts['missing']} not measured, "

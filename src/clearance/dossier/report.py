@@ -69,7 +69,7 @@ def eval_metrics(facts: dict[str, Any], gated: dict[str, float]) -> list[dict[st
     for key, value in facts.items():
         if not key.startswith("evals.") or key.endswith(_CI_SUFFIXES) or f"{key}.ci_low" not in facts:
             continue  # metrics are the facts that carry a confidence interval
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float | None):
             continue
         parts = key.split(".", 2)
         if len(parts) < 3:
@@ -83,6 +83,8 @@ def eval_metrics(facts: dict[str, Any], gated: dict[str, float]) -> list[dict[st
                 "ci_low": facts.get(key + ".ci_low"),
                 "ci_high": facts.get(key + ".ci_high"),
                 "threshold": gated.get(key),
+                "n": facts.get(key + ".n"),
+                "n_incomplete": facts.get(key + ".n_incomplete"),
             }
         )
     return rows
@@ -99,7 +101,7 @@ def _eval_chart(rows: list[dict[str, Any]], failed: set[str]) -> str:
             bad=r["key"] in failed,
         )
         for r in rows
-        if 0.0 <= float(r["value"]) <= 1.0
+        if r["value"] is not None and 0.0 <= float(r["value"]) <= 1.0
     ]
     return bar_chart(bars, vmax=1.0, title="Rates with 95% CI (whiskers) and policy thresholds (dashed)")
 

@@ -246,6 +246,7 @@ class OpenAIClient:
     ) -> ChatResponse:
         started = False  # once any SSE event arrived, never retry
         text_parts: list[str] = []
+        reasoning_parts: list[str] = []
         chunk_times: list[float] = []
         finish: str | None = None
         usage: Usage | None = None
@@ -271,9 +272,13 @@ class OpenAIClient:
                 usage = _usage(url, chunk["usage"])
             for choice in chunk.get("choices") or ():
                 delta = choice.get("delta") or {}
-                piece = delta.get("content") or delta.get("reasoning_content") or ""
+                piece = delta.get("content") or ""
+                thought = _reasoning_of(delta)
                 if piece:
                     text_parts.append(piece)
+                if thought:
+                    reasoning_parts.append(thought)
+                if piece or thought:
                     chunk_times.append(now)
                 if choice.get("finish_reason"):
                     finish = choice["finish_reason"]
@@ -313,6 +318,7 @@ class OpenAIClient:
         latency = time.perf_counter() - t0
         return ChatResponse(
             text="".join(text_parts),
+            reasoning="".join(reasoning_parts) or None,
             finish_reason=finish,
             model=resp_model,
             usage=usage,
@@ -380,6 +386,15 @@ def _usage(url: str, raw: Any) -> Usage:
     return u
 
 
+def _reasoning_of(message: Mapping[str, Any]) -> str | None:
+    """The reasoning field of a message or delta: ``reasoning`` (vLLM) or ``reasoning_content`` (DeepSeek, SGLang, llama.cpp)."""
+    for key in ("reasoning", "reasoning_content"):
+        value = message.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
 def _parse_chat(url: str, data: Any, model: str, latency: float, attempts: int) -> ChatResponse:
     if not isinstance(data, dict):
         raise EndpointProtocolError(f"POST {url}: response is not a JSON object")
@@ -394,6 +409,7 @@ def _parse_chat(url: str, data: Any, model: str, latency: float, attempts: int) 
     usage = _usage(url, data["usage"]) if data.get("usage") else None
     return ChatResponse(
         text=text or "",
+        reasoning=_reasoning_of(message) if isinstance(message, dict) else None,
         finish_reason=first.get("finish_reason"),
         model=str(data.get("model") or model),
         usage=usage,
