@@ -26,8 +26,8 @@ from pickle_corpus import build
 
 from clearance.findings import Severity
 from clearance.scan import scan_path
+from clearance.scan.checks import ScanContext
 from clearance.scan.formats import check_pickles
-from clearance.scan.registry import ScanContext
 
 PEER_PY = Path(__file__).parent / ".venvs" / "pickle" / "bin" / "python"
 

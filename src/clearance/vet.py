@@ -33,7 +33,7 @@ from clearance.dossier import (
     WrittenDossier,
     write_dossier,
 )
-from clearance.dossier.models import StageKind
+from clearance.dossier.records import StageKind
 from clearance.errors import ClearanceError, InputError
 from clearance.evidence import DatasetRef, EndpointRef, utc_now
 from clearance.policy import Decision, Policy, decide, load_policy

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from clearance.evals.metrics import Outcome, compute_metric, select
-from clearance.evals.stats import bootstrap_interval, wilson_interval, z_for
 from clearance.evals.types import Score
+from clearance.stats import bootstrap_interval, wilson_interval, z_for
 
 
 def test_z_for_95_is_1_96() -> None:

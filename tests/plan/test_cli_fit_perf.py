@@ -12,7 +12,7 @@ from clearance.cli import app
 from clearance.errors import CatalogError
 from clearance.plan import (
     PlanOptions,
-    Workload,
+    ServingTarget,
     fit_search,
     get_gpu,
     list_gpus,
@@ -120,7 +120,7 @@ def test_cli_fit_and_charts(tmp_path: Path) -> None:
 
 def test_fit_search_finds_smallest_valid_tp_and_alternatives() -> None:
     spec = load_spec("Llama-3.1-70B")
-    opts = fit_search(spec, Workload(max_model_len=8192, concurrency=16), gpu="H100")
+    opts = fit_search(spec, ServingTarget(max_model_len=8192, concurrency=16), gpu="H100")
     primary = opts[0]
     # 141 GB of bf16 weights: TP2 leaves ~4 GiB KV per GPU (< 16 × 8k tokens); TP4 serves it
     assert primary.kind == "primary" and primary.gpus == 4 and primary.tp == 4 and primary.serves

@@ -6,7 +6,7 @@ from clearance.evals.types import MetricValue
 from clearance.policy import decide, load_policy
 from clearance.policy.decide import needed_samples
 from clearance.policy.loader import parse_policy
-from clearance.policy.model import Operator
+from clearance.policy import Operator
 
 
 def _rate_facts(fact: str, k: int, n: int) -> dict[str, object]:

@@ -12,9 +12,10 @@ import typer
 from rich.table import Table
 
 from clearance.cli.app import app
-from clearance.cli.output import JsonOption, console, emit_json, err_console, to_jsonable
+from clearance.cli.output import JsonOption, console, emit_json, err_console
 from clearance.endpoint import OpenAIClient, Timeouts
 from clearance.endpoint.server import EmbeddedServer
+from clearance.jsonio import to_jsonable
 from clearance.load import (
     DeterminismResult,
     LoadConfig,

@@ -201,7 +201,7 @@ def plan(
       [bold]clearance plan ./models/llama --gpu L40S --kv-dtype fp8 --json[/]
       [bold]clearance plan DeepSeek-V3 --gpu H200 --max-model-len 32768 --concurrency 8 --fit[/]
     """
-    from clearance.plan import PlanOptions, Workload, fit_search, load_gpu_catalog, load_spec
+    from clearance.plan import PlanOptions, ServingTarget, fit_search, load_gpu_catalog, load_spec
     from clearance.plan import plan as run_plan
 
     if gpu_catalog is not None:
@@ -218,7 +218,7 @@ def plan(
         )
     spec = load_spec(model)
     if fit:
-        wl = Workload(
+        wl = ServingTarget(
             max_model_len=max_model_len or min(spec.max_position_embeddings, 32768),
             concurrency=concurrency,
             engine=engine,

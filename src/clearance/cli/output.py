@@ -7,26 +7,16 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
+
+from clearance.jsonio import to_jsonable
 
 # The ``--json`` flag shared by every command (one JSON object on stdout, nothing else).
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Turn pydantic models (and containers of them) into plain JSON-able data."""
-    if isinstance(obj, BaseModel):
-        return obj.model_dump(mode="json")
-    if isinstance(obj, dict):
-        return {k: to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_jsonable(v) for v in obj]
-    return obj
 
 
 def emit_json(obj: Any) -> None:

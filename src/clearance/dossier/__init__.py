@@ -8,7 +8,7 @@ data, key=None) -> WrittenDossier``, ``verify_dossier(dir, public_key=None) -> V
 
 from __future__ import annotations
 
-from clearance.dossier.models import (
+from clearance.dossier.records import (
     DossierInput,
     ModelRef,
     Provenance,

@@ -11,7 +11,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from clearance.dossier.charts import Bar, Stack, bar_chart, stacked_chart
-from clearance.dossier.models import DossierInput, SigningInfo
+from clearance.dossier.records import DossierInput, SigningInfo
 
 PROMPT_CHARS = 500
 ANSWER_CHARS = 700

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from clearance.dossier.seal import DOSSIER_JSON, PARTIAL
 from clearance.errors import InputError
 from clearance.evidence import utc_now
+from clearance.jsonio import pretty_json_bytes
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -23,22 +21,6 @@ def write_atomic(path: Path, data: bytes) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Pydantic models (and containers of them) as plain JSON-able data."""
-    if isinstance(obj, BaseModel):
-        return obj.model_dump(mode="json")
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_jsonable(v) for v in obj]
-    return obj
-
-
-def json_bytes(obj: Any) -> bytes:
-    """Pretty JSON bytes of pydantic models or plain data."""
-    return (json.dumps(to_jsonable(obj), indent=2, sort_keys=False, default=str) + "\n").encode("utf-8")
 
 
 class RunDir:
@@ -57,7 +39,7 @@ class RunDir:
             )
         self.path.mkdir(parents=True, exist_ok=True)
         marker = {"started_at": utc_now(), "pid": os.getpid(), "note": "run in progress or interrupted"}
-        write_atomic(self.path / PARTIAL, json_bytes(marker))
+        write_atomic(self.path / PARTIAL, pretty_json_bytes(marker))
         return self
 
     @property
@@ -68,7 +50,7 @@ class RunDir:
     def save_stage(self, name: str, obj: Any) -> str:
         """Save one stage's result as ``stages/<name>.json`` (atomically); returns the relative path."""
         rel = f"stages/{name}.json"
-        write_atomic(self.path / rel, json_bytes(obj))
+        write_atomic(self.path / rel, pretty_json_bytes(obj))
         return rel
 
     def sub(self, *parts: str) -> Path:

@@ -10,6 +10,7 @@ from typing import Any
 
 from clearance.errors import ClearanceError, InputError
 from clearance.evidence import sha256_file
+from clearance.jsonio import canonical_bytes
 from clearance.signing import (
     PrivateKey,
     key_fingerprint,
@@ -65,8 +66,8 @@ def build_manifest(root: Path, extra: dict[str, bytes] | None = None) -> dict[st
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:
-    """Canonical bytes of a manifest (sorted keys, compact separators, trailing newline)."""
-    return (json.dumps(manifest, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
+    """Canonical bytes of a manifest (RFC 8785 canonical JSON, trailing newline)."""
+    return canonical_bytes(manifest) + b"\n"
 
 
 def sign_manifest(manifest: dict[str, Any], key: PrivateKey) -> tuple[bytes, bytes, bytes]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from clearance.dossier.models import (
+from clearance.dossier.records import (
     SCHEMA,
     DossierInput,
     SigningInfo,
@@ -17,7 +17,7 @@ from clearance.dossier.models import (
     WrittenDossier,
 )
 from clearance.dossier.report import render_report
-from clearance.dossier.rundir import json_bytes, write_atomic
+from clearance.dossier.rundir import write_atomic
 from clearance.dossier.seal import (
     DOSSIER_JSON,
     MANIFEST,
@@ -31,6 +31,7 @@ from clearance.dossier.seal import (
 )
 from clearance.errors import InputError
 from clearance.evidence import utc_now
+from clearance.jsonio import pretty_json_bytes
 from clearance.signing import PrivateKey, key_fingerprint, load_private_key
 
 REPORT = "report.html"
@@ -88,7 +89,7 @@ def write_dossier(
         "signing": signing,
         "report": REPORT,
     }
-    doc_bytes = json_bytes(doc)
+    doc_bytes = pretty_json_bytes(doc)
     manifest = build_manifest(root, extra={DOSSIER_JSON: doc_bytes})
     man_bytes, env_bytes, pub = sign_manifest(manifest, priv)
     write_atomic(root / PUBLIC_KEY, pub)

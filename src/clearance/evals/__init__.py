@@ -14,9 +14,9 @@ from clearance.evals.metrics import METRICS, metric
 from clearance.evals.refusal import RefusalVerdict, classify_refusal
 from clearance.evals.runner import SampleRecord, SuiteResult, run_suite
 from clearance.evals.scorers import SCORERS, scorer
-from clearance.evals.stats import bootstrap_interval, wilson_interval
 from clearance.evals.suite import Suite, list_suites, load_suite
 from clearance.evals.types import Dataset, GenerationParams, MetricValue, Sample, Score
+from clearance.stats import bootstrap_interval, wilson_interval
 
 __all__ = [
     "LOADERS",

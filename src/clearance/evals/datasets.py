@@ -19,9 +19,10 @@ from clearance.errors import InputError
 from clearance.evals.ifeval import is_supported
 from clearance.evals.types import Dataset, Sample
 from clearance.evidence import DatasetRef, sha256_file
+from clearance.nametable import NameTable
 
 Loader = Callable[..., Dataset]
-LOADERS: dict[str, Loader] = {}
+LOADERS: NameTable[Loader] = NameTable("dataset loader")
 MAX_ROWS = 1_000_000
 
 
@@ -29,7 +30,7 @@ def loader(name: str) -> Callable[[Loader], Loader]:
     """Register a dataset loader ``fn(path, **options) -> Dataset`` under ``name``."""
 
     def deco(fn: Loader) -> Loader:
-        LOADERS[name] = fn
+        LOADERS.add(name, fn)
         return fn
 
     return deco
@@ -37,10 +38,7 @@ def loader(name: str) -> Callable[[Loader], Loader]:
 
 def get_loader(name: str) -> Loader:
     """Look up a loader by name; unknown names raise ``InputError`` listing the known ones."""
-    try:
-        return LOADERS[name]
-    except KeyError:
-        raise InputError(f"unknown dataset loader {name!r}; known: {', '.join(sorted(LOADERS))}") from None
+    return LOADERS.get(name)
 
 
 # ---------------------------------------------------------------- provenance helpers

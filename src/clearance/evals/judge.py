@@ -23,7 +23,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from clearance.endpoint.models import ChatRequest, ChatResponse
+from clearance.endpoint.records import ChatRequest, ChatResponse
 from clearance.errors import EndpointError
 from clearance.evals.refusal import classify_refusal
 from clearance.evals.types import MetricValue

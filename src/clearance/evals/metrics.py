@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clearance.errors import InputError
-from clearance.evals.stats import BOOTSTRAP, bootstrap_interval
 from clearance.evals.types import MetricValue, Score
+from clearance.nametable import NameTable
+from clearance.stats import BOOTSTRAP, bootstrap_interval
 
 MIN_VALID = 10
 """Fewest valid answers a metric needs to count as measured (a suite may set its own ``min_valid``)."""
@@ -46,14 +47,14 @@ class MetricDef:
     default_scorer: str | None = None
 
 
-METRICS: dict[str, MetricDef] = {}
+METRICS: NameTable[MetricDef] = NameTable("metric")
 
 
 def metric(name: str, description: str, default_scorer: str | None = None) -> Callable[[MetricFn], MetricFn]:
     """Register ``fn(outcomes, *, scorer, confidence, **params) -> MetricValue`` under ``name``."""
 
     def deco(fn: MetricFn) -> MetricFn:
-        METRICS[name] = MetricDef(name, description, fn, default_scorer)
+        METRICS.add(name, MetricDef(name, description, fn, default_scorer), same=lambda a, b: a.fn is b.fn)
         return fn
 
     return deco
@@ -61,10 +62,7 @@ def metric(name: str, description: str, default_scorer: str | None = None) -> Ca
 
 def get_metric(name: str) -> MetricDef:
     """Look up a registered metric; unknown names raise ``InputError`` listing the known ones."""
-    try:
-        return METRICS[name]
-    except KeyError:
-        raise InputError(f"unknown metric {name!r}; known: {', '.join(sorted(METRICS))}") from None
+    return METRICS.get(name)
 
 
 def select(outcomes: Sequence[Outcome], where: dict[str, Any] | None) -> list[Outcome]:

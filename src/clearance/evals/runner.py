@@ -25,8 +25,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from clearance.endpoint.models import ChatRequest, ChatResponse
 from clearance.endpoint.reasoning import split_answer
+from clearance.endpoint.records import ChatRequest, ChatResponse
 from clearance.errors import EndpointError, InputError
 from clearance.evals.judge import Judge, JudgeSummary, JudgeVerdict, summarize_judgements
 from clearance.evals.metrics import MIN_VALID, Outcome, compute_metric

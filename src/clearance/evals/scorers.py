@@ -16,6 +16,7 @@ from typing import Any
 from clearance.errors import InputError
 from clearance.evals.refusal import classify_refusal, strip_reasoning
 from clearance.evals.types import Sample, Score
+from clearance.nametable import NameTable
 
 ScorerFn = Callable[..., Score]
 
@@ -29,14 +30,14 @@ class ScorerDef:
     fn: ScorerFn
 
 
-SCORERS: dict[str, ScorerDef] = {}
+SCORERS: NameTable[ScorerDef] = NameTable("scorer")
 
 
 def scorer(name: str, description: str) -> Callable[[ScorerFn], ScorerFn]:
     """Register ``fn(sample, output, **params) -> Score`` under ``name``."""
 
     def deco(fn: ScorerFn) -> ScorerFn:
-        SCORERS[name] = ScorerDef(name, description, fn)
+        SCORERS.add(name, ScorerDef(name, description, fn), same=lambda a, b: a.fn is b.fn)
         return fn
 
     return deco
@@ -44,10 +45,7 @@ def scorer(name: str, description: str) -> Callable[[ScorerFn], ScorerFn]:
 
 def get_scorer(name: str) -> ScorerDef:
     """Look up a registered scorer; unknown names raise ``InputError`` listing the known ones."""
-    try:
-        return SCORERS[name]
-    except KeyError:
-        raise InputError(f"unknown scorer {name!r}; known: {', '.join(sorted(SCORERS))}") from None
+    return SCORERS.get(name)
 
 
 # ---------------------------------------------------------------- text helpers

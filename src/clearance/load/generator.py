@@ -23,7 +23,7 @@ from typing import IO, Any
 from clearance.endpoint import ChatRequest, OpenAIClient
 from clearance.errors import ClearanceError, EndpointError
 from clearance.evidence import EndpointRef, utc_now
-from clearance.load.models import LoadConfig, LoadResult, RequestRecord, error_rate_with_ci
+from clearance.load.records import LoadConfig, LoadResult, RequestRecord, error_rate_with_ci
 from clearance.load.stats import Distribution
 
 _WORDS = [

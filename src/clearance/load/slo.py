@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from clearance.endpoint import OpenAIClient
 from clearance.errors import InputError
 from clearance.load.generator import run_loadtest
-from clearance.load.models import LoadConfig, LoadResult
+from clearance.load.records import LoadConfig, LoadResult
 
 
 class SLOStep(BaseModel):

@@ -19,8 +19,11 @@ from clearance.plan.spec import ModelSpec
 GPU_COUNTS = (1, 2, 4, 8)
 
 
-class Workload(BaseModel):
-    """What must be served: context length, concurrent sequences, engine and precision preferences."""
+class ServingTarget(BaseModel):
+    """What the fit search must serve: context length, concurrent sequences, engine and precision.
+
+    Not a traffic workload (requests per day, token lengths, SLOs): that is ``clearance.tco.Workload``.
+    """
 
     max_model_len: int = Field(default=8192, ge=1)
     concurrency: int = Field(default=1, ge=1)
@@ -55,7 +58,7 @@ class FitOption(BaseModel):
     note: str = ""
 
 
-def _option(kind: str, r: PlanResult, w: Workload, note: str = "") -> FitOption:
+def _option(kind: str, r: PlanResult, w: ServingTarget, note: str = "") -> FitOption:
     need = math.ceil(w.concurrency / r.replicas) * (1 + w.headroom)
     g = get_gpu(r.gpu)
     return FitOption(
@@ -81,7 +84,7 @@ def _option(kind: str, r: PlanResult, w: Workload, note: str = "") -> FitOption:
 
 def smallest_fit(
     spec: ModelSpec,
-    w: Workload,
+    w: ServingTarget,
     gpu: str,
     *,
     weights_dtype: str | None = None,
@@ -123,7 +126,7 @@ def smallest_fit(
 
 
 def fit_search(
-    spec: ModelSpec, workload: Workload, *, gpu: str = "H100-SXM", alternatives: bool = True
+    spec: ModelSpec, workload: ServingTarget, *, gpu: str = "H100-SXM", alternatives: bool = True
 ) -> list[FitOption]:
     """Primary fit on ``gpu`` first, then cheaper/other alternatives (other precisions, other catalog GPUs)."""
     out: list[FitOption] = []

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from clearance.evidence import utc_now
 from clearance.findings import Severity
-from clearance.policy.model import Gate, Operator, Policy
+from clearance.policy.records import Gate, Operator, Policy
 from clearance.stats import WILSON, wilson_interval
 
 Status = Literal["approved", "rejected", "needs_review"]

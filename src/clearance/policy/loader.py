@@ -12,7 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from clearance.errors import PolicyError
-from clearance.policy.model import Gate, Operator, Policy
+from clearance.policy.records import Gate, Operator, Policy
 
 DEFAULT_POLICY_NAME = "default.yaml"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from clearance.registry.audit import export_run, verify_export, verify_registry
 from clearance.registry.db import DEFAULT_REGISTRY, ENV_VAR, resolve_location
-from clearance.registry.models import (
+from clearance.registry.records import (
     DEFAULT_APPROVAL_DAYS,
     DEFAULT_REQUIRED_ROLES,
     ROLES,

@@ -15,7 +15,7 @@ from clearance.errors import InputError
 from clearance.evidence import utc_now
 from clearance.registry import ledger
 from clearance.registry.db import ChainHead, LedgerRow, ModelRow, RunRow, SettingRow, SignOffRow, WaiverRow
-from clearance.registry.models import LedgerEntry, LedgerProblem, LedgerVerifyResult, RunExport, RunInfo
+from clearance.registry.records import LedgerEntry, LedgerProblem, LedgerVerifyResult, RunExport, RunInfo
 from clearance.registry.store import (
     Registry,
     run_record,

@@ -15,15 +15,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from clearance.jsonio import canonical_json
 from clearance.registry.db import ChainHead, LedgerRow
-from clearance.registry.models import LedgerEntry, LedgerProblem
+from clearance.registry.records import LedgerEntry, LedgerProblem
 
 GENESIS = "0" * 64
 
 
 def canonical(obj: Any) -> str:
-    """Canonical JSON: sorted keys, compact separators, UTF-8 kept (payloads hold no floats)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Canonical JSON text (RFC 8785, ``clearance.jsonio.canonical_json``) of ledger data."""
+    return canonical_json(obj)
 
 
 def entry_hash(

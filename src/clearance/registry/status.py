@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from clearance.registry.models import (
+from clearance.registry.records import (
     FinalStatus,
     GateState,
     RoleState,

@@ -28,7 +28,7 @@ from clearance.registry.db import (
     make_engine,
     resolve_location,
 )
-from clearance.registry.models import (
+from clearance.registry.records import (
     DEFAULT_APPROVAL_DAYS,
     DEFAULT_REQUIRED_ROLES,
     ROLES,

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from clearance.errors import InputError
 from clearance.evidence import utc_now
 from clearance.findings import Finding, Severity
-from clearance.scan.registry import ScanContext, check, registered_checks
+from clearance.scan.checks import ScanContext, check, registered_checks
 
 # Modules whose import registers checks. Add yours here.
 CHECK_MODULES: list[str] = [

@@ -26,7 +26,7 @@ from clearance.errors import FormatError
 from clearance.findings import Finding, Severity
 from clearance.model.artifact import read_json_bounded, read_text_bounded
 from clearance.model.layout import layout_for_listing
-from clearance.scan.registry import ScanContext, check
+from clearance.scan.checks import ScanContext, check
 
 MAX_TEMPLATE_BYTES = 64 << 10  # larger than any real chat template we know of (Qwen3 ~ 4 KiB)
 MAX_READ = 4 << 20

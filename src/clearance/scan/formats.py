@@ -25,13 +25,13 @@ from clearance.model.gguf import read_gguf
 from clearance.model.pytorch_zip import ZIP_MAGIC, ZipIssue, read_member, read_zip_directory
 from clearance.model.safetensors import SafetensorsHeader, read_safetensors_header
 from clearance.model.violations import rule_of
+from clearance.scan.checks import ScanContext, check
 from clearance.scan.pickle_scan import (
     PickleAnalysis,
     analyse_pickle_bytes,
     analyse_pickle_file,
     looks_like_pickle,
 )
-from clearance.scan.registry import ScanContext, check
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dat", ".data", ".dill")
 TORCH_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pt2", ".mar")

@@ -10,7 +10,7 @@ from clearance.model.artifact import MAX_LICENSE_BYTES, classify, read_text_boun
 from clearance.model.card import read_card
 from clearance.model.layout import layout_for_listing
 from clearance.model.license import detect_license
-from clearance.scan.registry import ScanContext, check
+from clearance.scan.checks import ScanContext, check
 
 _MODEL_ROLES = {"config", "weights-safetensors", "weights-index", "weights-gguf", "weights-pickle", "card"}
 

@@ -9,7 +9,7 @@ from clearance.errors import InputError
 from clearance.findings import Finding, Severity
 from clearance.model.layout import layout_for_listing
 from clearance.model.manifest import compare, load_reference, manifest_from_layout
-from clearance.scan.registry import ScanContext, check
+from clearance.scan.checks import ScanContext, check
 
 _LINK_RULES = {
     "escapes-root": (

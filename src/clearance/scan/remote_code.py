@@ -9,7 +9,7 @@ from clearance.errors import FormatError
 from clearance.findings import Finding, Severity
 from clearance.model.artifact import read_json_bounded
 from clearance.model.layout import layout_for_listing
-from clearance.scan.registry import ScanContext, check
+from clearance.scan.checks import ScanContext, check
 
 _CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pyw", ".so", ".dll", ".dylib", ".sh", ".ipynb")
 _RISKY = re.compile(

@@ -9,7 +9,7 @@ from clearance.errors import FormatError
 from clearance.findings import Finding, Severity
 from clearance.model.artifact import read_json_bounded
 from clearance.model.layout import LayoutFile, layout_for_listing
-from clearance.scan.registry import ScanContext, check
+from clearance.scan.checks import ScanContext, check
 
 MAX_TOKENIZER_JSON = 64 << 20
 _ROLES = {"system", "user", "assistant", "tool", "developer", "model", "human", "bot", "ipython", "function"}

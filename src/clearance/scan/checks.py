@@ -1,4 +1,4 @@
-"""The registry of scan checks. A check is a function ``(ScanContext) -> Iterable[Finding]``.
+"""The table of scan checks. A check is a function ``(ScanContext) -> Iterable[Finding]``.
 
 Add a check by decorating it with ``@check("RULE-PREFIX", "what it looks for")`` in a module under
 ``clearance/scan/`` and listing that module in ``clearance.scan.CHECK_MODULES``.
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clearance.findings import Finding
+from clearance.nametable import NameTable
 
 
 @dataclass(frozen=True)
@@ -40,16 +41,14 @@ class CheckSpec:
     fn: CheckFn
 
 
-_CHECKS: dict[str, CheckSpec] = {}
+CHECKS: NameTable[CheckSpec] = NameTable("scan check")
 
 
 def check(prefix: str, description: str) -> Callable[[CheckFn], CheckFn]:
     """Register ``fn`` as a scan check whose findings use rule ids starting with ``prefix``."""
 
     def deco(fn: CheckFn) -> CheckFn:
-        if prefix in _CHECKS and _CHECKS[prefix].fn is not fn:
-            raise ValueError(f"scan check prefix {prefix!r} registered twice")
-        _CHECKS[prefix] = CheckSpec(prefix, description, fn)
+        CHECKS.add(prefix, CheckSpec(prefix, description, fn), same=lambda a, b: a.fn is b.fn)
         return fn
 
     return deco
@@ -57,4 +56,4 @@ def check(prefix: str, description: str) -> Callable[[CheckFn], CheckFn]:
 
 def registered_checks() -> list[CheckSpec]:
     """All registered checks, in registration order."""
-    return list(_CHECKS.values())
+    return CHECKS.values()

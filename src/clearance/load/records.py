@@ -137,7 +137,7 @@ class LoadResult(BaseModel):
     records_path: str | None = None
     measured_how: str = (
         "client-side, time.perf_counter on the load generator host; streaming chat completions; "
-        "see clearance.load.models for metric definitions"
+        "see clearance.load.records for metric definitions"
     )
 
     def policy_facts(self) -> dict[str, object]:
