@@ -61,6 +61,9 @@ class VetOptions(BaseModel):
     limit: int | None = None
     suite_limits: dict[str, int] = Field(default_factory=dict)
     max_tokens: int | None = None
+    sample_seed: int | None = None
+    chat_template_kwargs: dict[str, Any] | None = None
+    reasoning_budget: int | None = None
     eval_concurrency: int = 4
     load_requests: int = 16
     load_concurrency: int = 4
@@ -304,7 +307,15 @@ class _Pipeline:
             return
         load_suite, list_suites, run_suite = api
         from clearance.evals.runner import combined_facts
+        from clearance.evals.suite import with_generation
 
+        budget = await self.reasoning(client)
+        from clearance.evals.accuracy import shipped_accuracy
+
+        self.results["classifiers"] = {
+            k: {"overall": {kk: vv for kk, vv in v["overall"].items() if kk != "errors"}}
+            for k, v in shipped_accuracy().items()
+        }
         done: list[Any] = []
         names = self.opts.suites
         if names is None:
@@ -321,6 +332,12 @@ class _Pipeline:
             ) as box:
                 suite = load_suite(name)
                 suite = cap_max_tokens(suite, self.opts.max_tokens)
+                own = suite.generation.max_tokens
+                suite = with_generation(
+                    suite,
+                    max_tokens=own + budget if budget and own is not None else None,
+                    chat_template_kwargs=self.opts.chat_template_kwargs,
+                )
                 res = await run_suite(
                     client,
                     suite,
@@ -328,6 +345,7 @@ class _Pipeline:
                     limit=self.opts.suite_limits.get(suite.name, self.opts.limit),
                     concurrency=self.opts.eval_concurrency,
                     progress=self.opts.progress,
+                    sample_seed=self.opts.sample_seed,
                 )
                 if res.n_selected and res.n_completed == 0:
                     first = next(iter(res.errors_by_type), "error")
@@ -351,6 +369,43 @@ class _Pipeline:
                 box["summary"] = f"{res.n_completed}/{res.n_selected} samples; {main}"
                 if res.reasoning.n_with_reasoning or res.reasoning.n_incomplete:
                     box["summary"] += f"; {res.reasoning.describe()}"
+
+    async def reasoning(self, client: Any) -> int:
+        """Notice a reasoning model (first answer, chat template); return the reasoning budget per answer."""
+        from clearance.evals.probe import DEFAULT_REASONING_BUDGET, probe_reasoning
+
+        budget = self.opts.reasoning_budget or 0
+        with self.stage(
+            "reasoning",
+            "measured",
+            "one probe question with room to reason, and the chat template read for reasoning tags",
+            essential=False,
+        ) as box:
+            extra: dict[str, object] = {}
+            if self.opts.chat_template_kwargs is not None:
+                extra["chat_template_kwargs"] = self.opts.chat_template_kwargs
+            probe = await probe_reasoning(client, model=self.opts.model, extra=extra)
+            if probe.is_reasoning_model and self.opts.reasoning_budget is None:
+                budget = DEFAULT_REASONING_BUDGET
+                did = (
+                    f"reasoning model noticed ({probe.note}): each suite's max_tokens is raised by a "
+                    f"{budget}-token reasoning budget (--reasoning-budget to change); answers are scored "
+                    "on the final answer only"
+                )
+            elif probe.is_reasoning_model:
+                did = f"reasoning model ({probe.note}): reasoning budget {budget} tokens as given"
+            else:
+                did = probe.note + (f"; reasoning budget {budget} tokens as given" if budget else "")
+            self.results["reasoning"] = {**probe.model_dump(), "budget": budget, "summary": did}
+            box["file"] = self.run.save_stage("reasoning", self.results["reasoning"])
+            self.add_facts(
+                {"evals.reasoning_budget": budget, "evals.reasoning_detected": probe.is_reasoning_model},
+                box["file"],
+                "evals.reasoning_budget",
+                "evals.reasoning_detected",
+            )
+            box["summary"] = did
+        return budget
 
     async def load(self, client: Any) -> None:
         api = _optional("clearance.load", "run_loadtest", "LoadConfig")
@@ -577,6 +632,8 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
             gpus[0](g)  # an unknown --gpu is a CatalogError now, naming the known GPUs
     if options.limit is not None and options.limit < 1:
         raise InputError(f"--limit must be at least 1, got {options.limit}")
+    if options.reasoning_budget is not None and options.reasoning_budget < 0:
+        raise InputError(f"--reasoning-budget must be at least 0, got {options.reasoning_budget}")
     if not options.command:
         options = options.model_copy(update={"command": ["clearance", *sys.argv[1:]]})
     return _Pipeline(options, policy, on_stage).execute()

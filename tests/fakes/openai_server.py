@@ -8,7 +8,7 @@ One HTTP implementation, three ways to drive it:
   output token, for load tests and the benchmark.
 - ``FakeOpenAI(answer, fail_with_500=..., delay=..., model=..., log=...)`` answers every chat request with
   ``answer`` (a string, or a function of the last message), streamed or not; counts requests
-  (``chat_requests``, ``seen``: prompt → count) and keeps ``last_body``. Prompts containing a string in
+  (``chat_requests``, ``seen``: prompt → count) and keeps ``last_body`` (every body in ``bodies``). Prompts containing a string in
   ``fail_with_500`` get HTTP 500. With ``reasoning=`` it is a fake reasoning model that delivers its
   reasoning in one of ``REASONING_STYLES`` (engine field or tags), with any ``finish`` reason.
 - ``fake_server(answer, delay_s)`` yields a ``…/v1`` base URL of a ``FakeOpenAI`` (by default a model that
@@ -371,6 +371,7 @@ class FakeOpenAI(FakeServer):
         self.seen: dict[str, int] = {}
         self.chat_requests = 0
         self.last_body: dict[str, Any] = {}
+        self.bodies: list[dict[str, Any]] = []
         self._log: IO[str] | None = open(log, "a", encoding="utf-8") if log else None  # noqa: SIM115  (closed by stop)
 
     def _reply(self, prompt: str) -> str:
@@ -386,6 +387,7 @@ class FakeOpenAI(FakeServer):
             return
         body = req.json() or {}
         self.last_body = body
+        self.bodies.append(body)
         self.chat_requests += 1
         prompt = str(body["messages"][-1]["content"])
         self.seen[prompt] = self.seen.get(prompt, 0) + 1

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from clearance.evals.types import MetricValue
-from clearance.policy import decide, load_policy
+from clearance.policy import Operator, decide, load_policy
 from clearance.policy.decide import needed_samples
 from clearance.policy.loader import parse_policy
-from clearance.policy import Operator
 
 
 def _rate_facts(fact: str, k: int, n: int) -> dict[str, object]:

@@ -19,6 +19,7 @@ from clearance.cli.output import (
 )
 from clearance.dossier import StageRecord
 from clearance.dossier.report import fmt_value
+from clearance.evals.suite import parse_kwargs
 from clearance.policy import GateResult
 from clearance.vet import VetOptions, VetResult, default_out_dir, run_vet
 
@@ -155,6 +156,25 @@ def vet(
         typer.Option("--max-tokens", help="At most N tokens per answer (caps each suite's own default)."),
     ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Requests in flight during evals.")] = 4,
+    sample_seed: Annotated[
+        int | None,
+        typer.Option("--sample-seed", help="Seed of the stratified --limit draw (default 0; recorded)."),
+    ] = None,
+    reasoning_budget: Annotated[
+        int | None,
+        typer.Option(
+            "--reasoning-budget",
+            help="Tokens of reasoning allowed on top of each suite's answer length (default: 2048 when a "
+            "reasoning model is noticed, else 0).",
+        ),
+    ] = None,
+    chat_template_kwargs: Annotated[
+        str | None,
+        typer.Option(
+            "--chat-template-kwargs",
+            help="JSON object for the engine's chat template, e.g. '{\"enable_thinking\": false}' (recorded).",
+        ),
+    ] = None,
     key: Annotated[
         Path | None,
         typer.Option(
@@ -185,6 +205,9 @@ def vet(
         limit=limit,
         max_tokens=max_tokens,
         eval_concurrency=concurrency,
+        sample_seed=sample_seed,
+        reasoning_budget=reasoning_budget,
+        chat_template_kwargs=parse_kwargs(chat_template_kwargs),
         key=str(key) if key else None,
     )
     err_console.print(f"[bold]clearance vet[/] {escape(model)}", soft_wrap=True)

@@ -90,6 +90,30 @@ def eval_metrics(facts: dict[str, Any], gated: dict[str, float]) -> list[dict[st
     return rows
 
 
+def _classifier_rows(raw: Any) -> list[dict[str, Any]]:
+    """One row per classifier and class from the measured-accuracy record (``results['classifiers']``)."""
+    rows: list[dict[str, Any]] = []
+    if not isinstance(raw, dict):
+        return rows
+    for name, rec in raw.items():
+        overall = rec.get("overall") if isinstance(rec, dict) else None
+        if not isinstance(overall, dict):
+            continue
+        for cls, sc in (overall.get("classes") or {}).items():
+            if isinstance(sc, dict):
+                rows.append(
+                    {
+                        "classifier": name,
+                        "set": overall.get("labelled_set"),
+                        "n": overall.get("n"),
+                        "accuracy": overall.get("accuracy"),
+                        "cls": cls,
+                        **{k: sc.get(k) for k in ("precision", "recall", "f1", "support")},
+                    }
+                )
+    return rows
+
+
 def _eval_chart(rows: list[dict[str, Any]], failed: set[str]) -> str:
     bars = [
         Bar(
@@ -286,6 +310,7 @@ def render_report(data: DossierInput, signing: SigningInfo | None = None) -> str
         load_facts=load_facts,
         model=data.results.get("model") if isinstance(data.results.get("model"), dict) else {},
         scan=data.results.get("scan") if isinstance(data.results.get("scan"), dict) else {},
+        classifiers=_classifier_rows(data.results.get("classifiers")),
         prompt_chars=PROMPT_CHARS,
         answer_chars=ANSWER_CHARS,
     )
