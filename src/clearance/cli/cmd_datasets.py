@@ -47,6 +47,6 @@ def datasets(
             str(e.rows) if e.rows is not None else "-",
             (e.sha256 or "-")[:16],
             escape(e.license or "-"),
-            escape(e.path if e.found else e.note),
+            escape((e.path if e.found else e.note) or ""),
         )
     console.print(t)
