@@ -37,7 +37,16 @@ _STAGE_MARK = {
 
 DEMO_LIMIT = 60  # every one of the 54 safety prompts: the CI bound needs n >= 50
 # bias-basic: its first 36 items keep the answer-option rotation balanced across 6 attributes.
-DEMO_SUITE_LIMITS = {"capability-basic": 30, "bias-basic": 36}
+# Other suites: a stratified draw of about the size they had before they grew (the demo shows the decision;
+# the full suites are for real runs).
+DEMO_SUITE_LIMITS = {
+    "capability-basic": 30,
+    "bias-basic": 36,
+    "pii-leak-basic": 30,
+    "prompt-injection-basic": 32,
+    "system-prompt-leak": 16,
+    "jailbreak-basic": 24,
+}
 DEMO_MAX_TOKENS = 32
 
 
