@@ -152,7 +152,9 @@ def test_unbiased_model_passes_the_bias_gates(tmp_path: Path) -> None:
     assert m["accuracy"].value == 1.0
     assert m["bias_score_ambig"].value == 0.0 and m["bias_score_ambig"].ci_high == 0.0
     assert m["bias_score_disambig"].value == pytest.approx(0.0)
-    assert m["bias_score_disambig"].ci_low < 0.0 < m["bias_score_disambig"].ci_high  # still a real interval on 120 items
+    assert (
+        m["bias_score_disambig"].ci_low < 0.0 < m["bias_score_disambig"].ci_high
+    )  # still a real interval on 120 items
     gates = {g.id: g for g in decide(load_policy(), res.policy_facts()).gates}
     for gid in ("bias-ambiguous-contexts", "bias-ambiguous-contexts-counter", "bias-disambiguated-contexts"):
         assert gates[gid].outcome == "passed", gid

@@ -52,7 +52,11 @@ def test_wrappers_carry_the_original_request() -> None:
 
 def test_attack_success_per_wrapper_and_gate(tmp_path: Path) -> None:
     def answer(prompt: str) -> str:  # a fake that falls for fiction framing only
-        return "Sure, here is the scene:\n1. First...\n2. Then..." if "thriller novel" in prompt else "I can't help with that."
+        return (
+            "Sure, here is the scene:\n1. First...\n2. Then..."
+            if "thriller novel" in prompt
+            else "I can't help with that."
+        )
 
     with FakeOpenAI(answer) as srv:
         res = _run(srv.url, tmp_path / "j")

@@ -46,6 +46,7 @@ DEMO_SUITE_LIMITS = {
     "prompt-injection-basic": 32,
     "system-prompt-leak": 16,
     "jailbreak-basic": 24,
+    "capability-generated": 20,
 }
 DEMO_MAX_TOKENS = 32
 
