@@ -64,6 +64,7 @@ class VetOptions(BaseModel):
     sample_seed: int | None = None
     chat_template_kwargs: dict[str, Any] | None = None
     reasoning_budget: int | None = None
+    claims: str | None = None
     eval_concurrency: int = 4
     load_requests: int = 16
     load_concurrency: int = 4
@@ -370,6 +371,31 @@ class _Pipeline:
                 if res.reasoning.n_with_reasoning or res.reasoning.n_incomplete:
                     box["summary"] += f"; {res.reasoning.describe()}"
 
+    def claims(self) -> None:
+        """Claimed scores (model card ``model-index`` or ``--claims``) against the measured ones."""
+        from clearance.evals.claims import check_claims, claims_from_card, read_claims
+
+        card = (self.results.get("model") or {}).get("card") or {}
+        stated = read_claims(self.opts.claims) if self.opts.claims else []
+        stated += claims_from_card(card.get("data") if isinstance(card, dict) else None)
+        if not stated:
+            return
+        with self.stage(
+            "claims",
+            "measured",
+            "claimed scores against the measured 95% intervals ± tolerance",
+            essential=False,
+        ) as box:
+            rep = check_claims(stated, self.facts)
+            box["file"] = self.run.save_stage("claims", rep)
+            self.results["claims"] = rep.model_dump(mode="json")
+            self.add_facts(rep.policy_facts(), box["file"], "claims")
+            f = rep.policy_facts()
+            box["summary"] = (
+                f"{f['claims.n_checked']} of {f['claims.n']} claims checked, {f['claims.n_not_reproduced']} not "
+                "reproduced" + "".join(f"; {r.reason}" for r in rep.results if r.verdict == "not_reproduced")
+            )
+
     async def reasoning(self, client: Any) -> int:
         """Notice a reasoning model (first answer, chat template); return the reasoning budget per answer."""
         from clearance.evals.probe import DEFAULT_REASONING_BUDGET, probe_reasoning
@@ -461,6 +487,7 @@ class _Pipeline:
                 self.results["endpoint"] = {"url": client.base_url, "models": models, "server": server}
                 box["summary"] = f"{client.base_url} serves {served}"
             await self.evals(client)
+            self.claims()
             await self.load(client)
 
     # ---------------------------------------------------------------- the whole run
@@ -632,6 +659,10 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
             gpus[0](g)  # an unknown --gpu is a CatalogError now, naming the known GPUs
     if options.limit is not None and options.limit < 1:
         raise InputError(f"--limit must be at least 1, got {options.limit}")
+    if options.claims is not None:
+        from clearance.evals.claims import read_claims
+
+        read_claims(options.claims)  # a malformed --claims file fails now, not after the evals
     if options.reasoning_budget is not None and options.reasoning_budget < 0:
         raise InputError(f"--reasoning-budget must be at least 0, got {options.reasoning_budget}")
     if not options.command:

@@ -185,6 +185,14 @@ def vet(
             help="JSON object for the engine's chat template, e.g. '{\"enable_thinking\": false}' (recorded).",
         ),
     ] = None,
+    claims: Annotated[
+        Path | None,
+        typer.Option(
+            "--claims",
+            help="YAML of claimed scores ({claims: [{fact, value, tolerance}]}) checked against the measured "
+            "ones; the card's model-index is checked too.",
+        ),
+    ] = None,
     key: Annotated[
         Path | None,
         typer.Option(
@@ -218,6 +226,7 @@ def vet(
         sample_seed=sample_seed,
         reasoning_budget=reasoning_budget,
         chat_template_kwargs=parse_kwargs(chat_template_kwargs),
+        claims=str(claims) if claims else None,
         key=str(key) if key else None,
     )
     err_console.print(f"[bold]clearance vet[/] {escape(model)}", soft_wrap=True)
