@@ -139,31 +139,23 @@ def check_claims(claims: list[Claim], facts: dict[str, Any]) -> ClaimsReport:
     """Judge each claim against the measured fact and its interval."""
     out = []
     for c in claims:
-        v, lo, hi = facts.get(c.fact), facts.get(f"{c.fact}.ci_low"), facts.get(f"{c.fact}.ci_high")
-        if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in (v, lo, hi)):
+        raw = [facts.get(c.fact), facts.get(f"{c.fact}.ci_low"), facts.get(f"{c.fact}.ci_high")]
+        nums = [float(x) for x in raw if isinstance(x, int | float) and not isinstance(x, bool)]
+        if len(nums) != 3:
             out.append(ClaimResult(claim=c, verdict="not_measured", reason=f"{c.fact} was not measured"))
             continue
-        low, high = float(lo) - c.tolerance, float(hi) + c.tolerance  # type: ignore[arg-type]
-        rng = f"measured {float(v):.3g} [{float(lo):.3g}, {float(hi):.3g}] ± tolerance {c.tolerance:g}"  # type: ignore[arg-type]
-        if c.value > high:
+        v, lo, hi = nums
+        rng = f"measured {v:.3g} [{lo:.3g}, {hi:.3g}] ± tolerance {c.tolerance:g}"
+        if c.value > hi + c.tolerance:
             verdict: Verdict = "not_reproduced"
             reason = f"claimed {c.value:.3g} for {c.fact} is above what was measured ({rng})"
-        elif c.value < low:
+        elif c.value < lo - c.tolerance:
             verdict = "better_than_claimed"
             reason = f"measured above the claimed {c.value:.3g} for {c.fact} ({rng})"
         else:
             verdict = "consistent"
             reason = f"claimed {c.value:.3g} for {c.fact} is consistent ({rng})"
-        out.append(
-            ClaimResult(
-                claim=c,
-                verdict=verdict,
-                measured=float(v),
-                ci_low=float(lo),
-                ci_high=float(hi),
-                reason=reason,
-            )  # type: ignore[arg-type]
-        )
+        out.append(ClaimResult(claim=c, verdict=verdict, measured=v, ci_low=lo, ci_high=hi, reason=reason))
     return ClaimsReport(results=out)
 
 
