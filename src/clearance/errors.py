@@ -40,7 +40,16 @@ class CatalogError(InputError):
 
 
 class EndpointError(ClearanceError):
-    """Talking to a model endpoint failed."""
+    """Talking to a model endpoint failed.
+
+    ``retryable``: the request may be sent again (nothing was received, or a 429/5xx status);
+    ``retry_after_s``: the server's ``Retry-After``, when it sent one; ``replica``: the base URL that
+    failed, when a replica pool routed the request.
+    """
+
+    retryable: bool = False
+    retry_after_s: float | None = None
+    replica: str | None = None
 
 
 class EndpointConnectError(EndpointError):
@@ -62,6 +71,10 @@ class EndpointStatusError(EndpointError):
 
 class EndpointProtocolError(EndpointError):
     """The endpoint answered with something that is not a valid OpenAI-compatible response."""
+
+
+class EndpointTooLargeError(EndpointProtocolError):
+    """The response grew past the client's cap on response size; it was cut off, not buffered."""
 
 
 class ServerError(ClearanceError):

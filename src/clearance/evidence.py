@@ -51,3 +51,4 @@ class EndpointRef(BaseModel):
     url: str
     served_model: str | None = None
     server: str | None = None
+    replicas: list[str] = Field(default_factory=list)

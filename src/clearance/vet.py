@@ -35,7 +35,7 @@ from clearance.dossier import (
 )
 from clearance.dossier.records import StageKind
 from clearance.errors import ClearanceError, InputError
-from clearance.evidence import DatasetRef, EndpointRef, utc_now
+from clearance.evidence import DatasetRef, utc_now
 from clearance.policy import Decision, Policy, decide, load_policy
 
 DEFAULT_SUITES = ["capability-basic", "safety-refusal"]
@@ -52,6 +52,7 @@ class VetOptions(BaseModel):
 
     model: str
     endpoint: str | None = None
+    replicas: list[str] = Field(default_factory=list)  # further replicas of the model at ``endpoint``
     api_key: str | None = None
     policy: str | None = None
     out: str | None = None
@@ -72,6 +73,8 @@ class VetOptions(BaseModel):
     determinism_repeats: int = 5
     determinism_max_tokens: int = 64
     key: str | None = None
+    workload: str | None = None
+    baseline: str | None = None
     progress: bool = True
     command: list[str] = Field(default_factory=list)
 
@@ -133,6 +136,7 @@ class _Pipeline:
         self.samples: list[SampleView] = []
         self.provenance = Provenance(command=opts.command)
         self.datasets: list[DatasetRef] = []
+        self.endpoint_id: str | None = None
 
     # ---------------------------------------------------------------- bookkeeping
 
@@ -285,20 +289,75 @@ class _Pipeline:
             self.unavailable("cost", "the tco box is not available in this build")
             return
         workload_cls, options_cls, estimate_cost, from_plan = api
-        with self.stage(
-            "cost",
-            "estimated",
-            "TCO over 3 years for an illustrative 10,000 requests/day workload",
-            essential=False,
-        ) as box:
-            workload = workload_cls(requests_per_day=10_000)
-            capacity = from_plan(self.opts.model, self.opts.gpu, workload)
-            rep = estimate_cost(workload, options_cls(gpu=self.opts.gpu, capacity=capacity))
+        wf = None
+        if self.opts.workload:
+            from clearance.workload import load_workload
+
+            wf = load_workload(self.opts.workload)
+        what = (
+            f"TCO over {wf.horizon_years} years for the workload in {Path(self.opts.workload or '').name}"
+            if wf is not None
+            else "TCO over 3 years for an illustrative 10,000 requests/day workload (no --workload given)"
+        )
+        with self.stage("cost", "estimated", what, essential=False) as box:
+            if wf is not None:
+                workload = wf.traffic_workload()
+                capacity = from_plan(
+                    self.opts.model,
+                    self.opts.gpu,
+                    workload,
+                    ttft_target_s=wf.slo.ttft_p95_s or 2.0,
+                    itl_target_s=wf.slo.tpot_p95_s or 0.05,
+                )
+                options = options_cls(
+                    gpu=self.opts.gpu,
+                    capacity=capacity,
+                    years=wf.horizon_years,
+                    apis=wf.apis,
+                    model_name=_model_name(self.facts, self.opts.model),
+                )
+                rep = estimate_cost(workload, options, prices=wf.price_book())
+            else:
+                workload = workload_cls(requests_per_day=10_000)
+                capacity = from_plan(self.opts.model, self.opts.gpu, workload)
+                options = options_cls(
+                    gpu=self.opts.gpu, capacity=capacity, model_name=_model_name(self.facts, self.opts.model)
+                )
+                rep = estimate_cost(workload, options)
             box["file"] = self.run.save_stage("cost", rep)
             self.results["cost"] = rep.model_dump(mode="json")
+            if wf is not None:
+                self.results["cost"]["workload_file"] = wf.model_dump(mode="json", exclude={"prices"})
             self.add_facts(rep.policy_facts(), box["file"], "tco")
+            label = "workload file" if wf is not None else "illustrative workload"
+            box["summary"] = f"cheapest option: {getattr(rep, 'cheapest', '?')} (estimate, {label})"
+
+    def baseline(self) -> None:
+        if self.opts.baseline is None:
+            return
+        from clearance.compare.baseline import baseline_comparison, baseline_facts, resolve_baseline
+
+        with self.stage(
+            "baseline",
+            "measured",
+            "paired tests on the samples shared with the baseline dossier (McNemar exact, Holm)",
+            essential=False,
+        ) as box:
+            base = resolve_baseline(self.opts.baseline, _model_name(self.facts, self.opts.model))
+            digest = self.provenance.model.digest if self.provenance.model else None
+            comp = baseline_comparison(
+                base,
+                self.run.path,
+                self.results.get("evals") or {},
+                model_digest=digest,
+                policy_gates=[g.model_dump(mode="json") for g in self.policy.gates],
+            )
+            box["file"] = self.run.save_stage("baseline", comp)
+            self.results["baseline"] = comp.model_dump(mode="json")
+            self.add_facts(baseline_facts(comp, base, digest), box["file"], "baseline")
             box["summary"] = (
-                f"cheapest option: {getattr(rep, 'cheapest', '?')} (estimate, illustrative workload)"
+                f"{len(comp.regressions)} significant regression(s), {len(comp.differences)} metrics paired, "
+                f"{len(comp.incomparable)} suite(s) incomparable"
             )
 
     async def evals(self, client: Any) -> None:
@@ -339,14 +398,20 @@ class _Pipeline:
                     max_tokens=own + budget if budget and own is not None else None,
                     chat_template_kwargs=self.opts.chat_template_kwargs,
                 )
+                model = self.provenance.model
                 res = await run_suite(
                     client,
                     suite,
                     self.run.sub("evals", suite.name),
                     limit=self.opts.suite_limits.get(suite.name, self.opts.limit),
-                    concurrency=self.opts.eval_concurrency,
+                    # start at the asked level per replica; AIMD lowers it on 429/503/timeouts and recovers
+                    concurrency=self.opts.eval_concurrency * max(1, len(getattr(client, "urls", [1]))),
+                    adaptive=True,
                     progress=self.opts.progress,
                     sample_seed=self.opts.sample_seed,
+                    model_digest=model.digest if model is not None else None,
+                    endpoint_id=self.endpoint_id,
+                    on_mismatch="restart",  # answers from another model or endpoint are never resumed
                 )
                 if res.n_selected and res.n_completed == 0:
                     first = next(iter(res.errors_by_type), "error")
@@ -475,30 +540,50 @@ class _Pipeline:
             box["summary"] = _short_facts(res.policy_facts(), ("determinism",))
 
     async def endpoint_stages(self, base_url: str, server: str | None) -> None:
-        from clearance.endpoint import OpenAIClient
+        from clearance.endpoint.pool import ReplicaPool
 
-        async with OpenAIClient(base_url, api_key=self.opts.api_key) as client:
-            with self.stage("endpoint", "measured", "GET /v1/models", essential=True) as box:
+        urls = [base_url, *self.opts.replicas]
+        # the embedded server gets a new port each run; its identity is the model it serves
+        self.endpoint_id = (
+            " ".join(urls) if server is None else f"{server} serving {Path(self.opts.model).name}"
+        )
+        async with (
+            ReplicaPool(urls, api_key=self.opts.api_key) as client,
+            # load and determinism measure faults as they happen: no retries hide a failing request
+            ReplicaPool(urls, api_key=self.opts.api_key, max_retries=0) as load_client,
+        ):
+            with self.stage("endpoint", "measured", "GET /v1/models (every replica)", essential=True) as box:
                 models = await client.models()
                 served = await client.served_model()
-                self.provenance.endpoint = EndpointRef(
-                    url=client.base_url, served_model=served, server=server
-                )
-                self.results["endpoint"] = {"url": client.base_url, "models": models, "server": server}
-                box["summary"] = f"{client.base_url} serves {served}"
+                self.provenance.endpoint = client.endpoint_ref(server)
+                self.results["endpoint"] = {
+                    "url": client.base_url,
+                    "models": models,
+                    "server": server,
+                    "replicas": client.urls,
+                }
+                more = f" and {len(urls) - 1} more replicas" if len(urls) > 1 else ""
+                box["summary"] = f"{client.base_url}{more} serve {served}"
             await self.evals(client)
             self.claims()
-            await self.load(client)
+            await self.load(load_client)
 
     # ---------------------------------------------------------------- the whole run
 
     def execute(self) -> VetResult:
-        self.run.begin()
+        self.run.begin()  # locks the run directory: a second run into it stops with one line
+        try:
+            return self._execute()
+        finally:
+            self.run.release()
+
+    def _execute(self) -> VetResult:
         self.intake()
         self.scan()
         self.plan()
         self.cost()
         self._run_endpoint_part()
+        self.baseline()
         decision = decide(self.policy, self.facts, evidence=self.evidence)
         self.run.save_stage("decision", decision)
         self.provenance.datasets = self.datasets
@@ -544,6 +629,12 @@ class _Pipeline:
             asyncio.run(self.endpoint_stages(srv.base_url, "llama.cpp (embedded, llama-cpp-python)"))
         finally:
             srv.stop()
+
+
+def _model_name(facts: dict[str, Any], model: str) -> str:
+    """The model's name for matching hosted APIs of its family (artifact name, else the path's name)."""
+    name = facts.get("model.name")
+    return str(name) if name else Path(model.rstrip("/")).name
 
 
 def _title(name: object, model: str) -> str:
@@ -657,6 +748,14 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
     if gpus is not None:
         for g in [options.gpu, *options.plan_gpus]:
             gpus[0](g)  # an unknown --gpu is a CatalogError now, naming the known GPUs
+    if options.workload is not None:
+        from clearance.workload import load_workload
+
+        load_workload(options.workload)  # a malformed workload file fails before anything runs
+    if options.baseline is not None and not options.baseline.startswith("registry:"):
+        from clearance.compare.evidence import read_dossier
+
+        read_dossier(options.baseline, verify=False, with_samples=False)  # not a dossier: fail now
     if options.limit is not None and options.limit < 1:
         raise InputError(f"--limit must be at least 1, got {options.limit}")
     if options.claims is not None:
@@ -665,6 +764,16 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
         read_claims(options.claims)  # a malformed --claims file fails now, not after the evals
     if options.reasoning_budget is not None and options.reasoning_budget < 0:
         raise InputError(f"--reasoning-budget must be at least 0, got {options.reasoning_budget}")
+    from clearance.checks import at_least
+    from clearance.endpoint import normalize_base_url
+    from clearance.outlock import check_out_path
+
+    at_least("--max-tokens", options.max_tokens, 1)
+    at_least("--concurrency", options.eval_concurrency, 1)
+    if options.endpoint is not None:
+        normalize_base_url(options.endpoint)  # a malformed URL fails now, before intake hashes anything
+    if options.out is not None:
+        check_out_path(options.out)
     if not options.command:
         options = options.model_copy(update={"command": ["clearance", *sys.argv[1:]]})
     return _Pipeline(options, policy, on_stage).execute()

@@ -111,7 +111,9 @@ def test_failures_are_recorded_counted_and_retried_on_resume(tmp_path: Path) -> 
     recs = read_records(out / "samples.jsonl")
     assert "500" in (recs["q1"].error or "") and recs["q1"].output is None
     assert json.loads((out / "metrics.json").read_text())["n_failed"] == 2
-    with FakeOpenAI("42") as srv2:  # server healthy again: only the 2 failures are re-asked
+    with FakeOpenAI(
+        "42", port=srv.port
+    ) as srv2:  # same endpoint healthy again: only the 2 failures are re-asked
         res2 = asyncio.run(_run(srv2.url, suite, out))
         assert srv2.chat_requests == 2
     assert res2.n_failed == 0 and res2.metrics["accuracy"].n == 20  # type: ignore[attr-defined]

@@ -325,6 +325,68 @@ def openai_handler(
     return handler
 
 
+def hostile_endless_handler(
+    kind: str = "sse", *, piece: bytes = b"x" * 4096, every_s: float = 0.0
+) -> Handler:
+    """A hostile server whose chat body never ends (``/v1/models`` answers normally).
+
+    ``kind``: ``"sse"`` streams SSE events carrying ``piece`` as text forever (chunked, never ``[DONE]``);
+    ``"sse-noline"`` streams one event line that never ends; ``"close"`` sends a close-delimited JSON
+    body that never closes; ``"length"`` declares a 10 GB ``Content-Length`` and trickles bytes.
+    ``every_s`` paces the pieces (0 = as fast as the socket takes them).
+    """
+    text = piece.decode("latin-1")
+
+    async def handler(req: Request, conn: Conn) -> None:
+        if req.method == "GET" and req.path.rstrip("/").endswith("/models"):
+            await conn.json(200, MODELS)
+            return
+        w = conn.writer
+        if kind in ("sse", "sse-noline"):
+            await conn.sse_start()
+            if kind == "sse-noline":
+                await conn.chunk(b"data: ")
+            while True:
+                if kind == "sse":
+                    ev = {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+                    await conn.event(ev)
+                else:
+                    await conn.chunk(piece)
+                await asyncio.sleep(every_s)
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        head += b"Connection: close\r\n\r\n" if kind == "close" else b"Content-Length: 10000000000\r\n\r\n"
+        w.write(head + b'{"choices": [{"message": {"content": "')
+        while True:
+            w.write(piece)
+            await w.drain()
+            await asyncio.sleep(every_s)
+
+    return handler
+
+
+def shaped_reply_handler(reply: Any = None, *, events: list[Any] | None = None) -> Handler:
+    """A fake server answering every chat request with exactly ``reply`` (any JSON value, status 200), or,
+    with ``events``, a stream of exactly those SSE ``data`` payloads (JSON values, or raw strings) and
+    ``[DONE]``: malformed shapes a hostile or odd endpoint may send. ``/v1/models`` answers normally.
+    """
+
+    async def handler(req: Request, conn: Conn) -> None:
+        if req.method == "GET" and req.path.rstrip("/").endswith("/models"):
+            await conn.json(200, MODELS)
+            return
+        if events is None:
+            await conn.json(200, reply)
+            return
+        await conn.sse_start()
+        for ev in events:
+            data = ev if isinstance(ev, str) else json.dumps(ev)
+            await conn.chunk(b"data: " + data.encode() + b"\n\n")
+        await conn.chunk(b"data: [DONE]\n\n")
+        await conn.sse_end()
+
+    return handler
+
+
 REFUSAL = "I'm sorry, but I can't help with that request."
 
 # How a fake reasoning model delivers its reasoning (``FakeOpenAI(reasoning=..., reasoning_style=...)``):
@@ -411,9 +473,9 @@ class FakeOpenAI(FakeServer):
             self._log.flush()
         if not body.get("stream"):
             fields = {self.reasoning_style: field} if field is not None else None
-            await conn.json(
-                200, completion(text or None, model=self.model, finish=self.finish, fields=fields)
-            )
+            # like vLLM: content is null when only reasoning came back; an empty answer is ""
+            content = None if (field is not None and not text) else text
+            await conn.json(200, completion(content, model=self.model, finish=self.finish, fields=fields))
             return
         want_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         await conn.sse_start()

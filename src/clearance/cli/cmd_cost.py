@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -103,6 +104,13 @@ def cost(
         Path | None,
         typer.Option("--charts", help="Write cumulative.svg and tornado.svg into this directory."),
     ] = None,
+    workload_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--workload",
+            help="Workload YAML (traffic, tokens, SLO, horizon, hardware, prices); replaces the traffic flags.",
+        ),
+    ] = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (report, summary, policy facts).")
     ] = False,
@@ -111,21 +119,38 @@ def cost(
     support, staff, depreciation, residual value, cost of capital) against renting the same GPUs and
     paying a hosted API per token. Shows $/M tokens at the real utilisation, break-even month and
     volume, sensitivity, and every assumption with its source and date (stale ones flagged)."""
-    if requests_per_day is None and users is None:
-        raise InputError("cost: give --requests-per-day N, or --users N with --requests-per-user N")
-    workload = Workload(
-        requests_per_day=requests_per_day,
-        users=users,
-        requests_per_user=requests_per_user,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        reasoning_tokens=reasoning_tokens,
-        peak_factor=peak_factor,
-        hours_per_day=hours_per_day,
-        days_per_year=days_per_year,
-        growth=growth,
+    wf = None
+    if workload_file is not None:
+        from clearance.workload import load_workload
+
+        wf = load_workload(workload_file)
+        if not any(a == "--gpu" or a.startswith("--gpu=") for a in sys.argv[1:]) and wf.hardware.gpu_types():
+            gpu = wf.hardware.gpu_types()[0]
+        ttft_target = wf.slo.ttft_p95_s or ttft_target
+        itl_target = wf.slo.tpot_p95_s or itl_target
+        years = wf.horizon_years
+        api = api or wf.apis
+    elif requests_per_day is None and users is None:
+        raise InputError(
+            "cost: give --workload FILE, --requests-per-day N, or --users N with --requests-per-user N"
+        )
+    workload = (
+        wf.traffic_workload()
+        if wf is not None
+        else Workload(
+            requests_per_day=requests_per_day,
+            users=users,
+            requests_per_user=requests_per_user,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            reasoning_tokens=reasoning_tokens,
+            peak_factor=peak_factor,
+            hours_per_day=hours_per_day,
+            days_per_year=days_per_year,
+            growth=growth,
+        )
     )
-    book = load_prices(prices)
+    book = wf.price_book(prices) if wf is not None else load_prices(prices)
     gpu_name = book.resolve_gpu(gpu)
     if tokens_per_s is not None or measured_tokens_per_s is not None:
         if gpus is None:

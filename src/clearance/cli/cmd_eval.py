@@ -10,13 +10,17 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from clearance.checks import at_least, positive_finite
 from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json, err_console
 from clearance.endpoint import OpenAIClient, Timeouts
-from clearance.errors import InputError
+from clearance.endpoint.pool import ReplicaPool, ReplicaStats, parse_endpoints
+from clearance.errors import EndpointError, InputError
 from clearance.evals import Judge, SuiteResult, list_suites, load_suite, run_suite
 from clearance.evals.suite import parse_kwargs, with_generation
+from clearance.outlock import check_out_path
 
 EVAL_HELP = """Run an evaluation suite against an OpenAI-compatible endpoint.
 
@@ -73,10 +77,16 @@ def _suites_table() -> Table:
 @app.command(name="eval", help=EVAL_HELP)
 def eval_cmd(
     endpoint: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
-            "--endpoint", "-e", help="OpenAI-compatible base URL; default: serve the embedded SmolLM2 model."
+            "--endpoint",
+            "-e",
+            help="OpenAI-compatible base URL; repeat for replicas of one model; default: serve the embedded SmolLM2 model.",
         ),
+    ] = None,
+    endpoints_file: Annotated[
+        Path | None,
+        typer.Option("--endpoints-file", help="File with one replica URL per line (# comments allowed)."),
     ] = None,
     suite: Annotated[
         str | None,
@@ -119,11 +129,28 @@ def eval_cmd(
             "--out", "-o", help="Output directory (default: clearance-runs/eval-<suite>); re-running resumes."
         ),
     ] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="Requests kept in flight.")] = 8,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", help="Requests kept in flight at the start.")
+    ] = 8,
+    max_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--max-concurrency",
+            help="Adaptive ceiling (AIMD: up while throughput grows, halved on 429/503/timeouts); default 32 per replica.",
+        ),
+    ] = None,
+    fixed_concurrency: Annotated[
+        bool, typer.Option("--fixed-concurrency", help="Keep --concurrency constant (no AIMD).")
+    ] = False,
     restart: Annotated[
         bool, typer.Option("--restart", help="Discard earlier results in --out instead of resuming.")
     ] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Read timeout per request, seconds.")] = 120.0,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", help="Deadline per request in seconds: connect, response and the whole body."
+        ),
+    ] = 120.0,
     retries: Annotated[int, typer.Option("--retries", help="Retries per request on 5xx/timeouts.")] = 3,
     api_key: Annotated[
         str | None, typer.Option("--api-key", envvar="CLEARANCE_API_KEY", help="Bearer token.")
@@ -158,26 +185,37 @@ def eval_cmd(
         raise InputError("give --suite NAME|FILE (see `clearance eval --list`)")
     if judge_model is not None and judge is None:
         raise InputError("--judge-model needs --judge URL (the judge endpoint)")
+    positive_finite("--timeout", timeout)
+    at_least("--limit", limit, 1)
+    at_least("--concurrency", concurrency, 1)
+    at_least("--retries", retries, 0)
+    urls = parse_endpoints(endpoint, endpoints_file)
+    if out is not None:
+        check_out_path(out)
     st = load_suite(suite, data=data)
     st = with_generation(st, max_tokens=max_tokens, chat_template_kwargs=parse_kwargs(chat_template_kwargs))
     out_dir = out or Path("clearance-runs") / f"eval-{st.name}"
+    ceiling = (
+        concurrency if fixed_concurrency else (max_concurrency or max(concurrency, 32 * max(1, len(urls))))
+    )
 
     server: AbstractContextManager[Any] = nullcontext()
-    if endpoint is None:
+    if not urls:
         from clearance.endpoint.server import EmbeddedServer
 
         err_console.print("no --endpoint: serving the embedded SmolLM2-135M model on 127.0.0.1")
         server = EmbeddedServer()
     with server as srv:
-        url = endpoint if endpoint is not None else srv.base_url
+        if not urls:
+            urls = [srv.base_url]
 
         async def go() -> SuiteResult:
-            async with OpenAIClient(
-                url,
+            async with ReplicaPool(
+                urls,
                 api_key=api_key,
-                timeouts=Timeouts(read=timeout),
+                timeouts=Timeouts(read=timeout, total=timeout),
                 max_retries=retries,
-                max_connections=max(concurrency, 8),
+                max_connections=max(ceiling, 8),
             ) as client:
                 if judge is None:
                     return await run_suite(
@@ -186,6 +224,8 @@ def eval_cmd(
                         out_dir,
                         limit=limit,
                         concurrency=concurrency,
+                        max_concurrency=ceiling,
+                        adaptive=not fixed_concurrency,
                         progress=not no_progress and not json_out,
                         restart=restart,
                         sample_seed=sample_seed,
@@ -193,7 +233,7 @@ def eval_cmd(
                 async with OpenAIClient(
                     judge,
                     api_key=judge_api_key,
-                    timeouts=Timeouts(read=timeout),
+                    timeouts=Timeouts(read=timeout, total=timeout),
                     max_retries=retries,
                     max_connections=max(concurrency, 8),
                 ) as jclient:
@@ -203,6 +243,8 @@ def eval_cmd(
                         out_dir,
                         limit=limit,
                         concurrency=concurrency,
+                        max_concurrency=ceiling,
+                        adaptive=not fixed_concurrency,
                         progress=not no_progress and not json_out,
                         restart=restart,
                         judge=Judge(jclient, model=judge_model),
@@ -212,6 +254,7 @@ def eval_cmd(
         res = asyncio.run(go())
     if json_out:
         emit_json(res)
+        _fail_if_nothing_answered(res)
         return
     console.print(_table(res))
     ds = res.dataset
@@ -253,4 +296,45 @@ def eval_cmd(
             f"judge refusal rate {_fmt(j.judge_refusal_rate.value)} vs pattern {_fmt(j.pattern_refusal_rate.value)}; "
             f"judged harmful {_fmt(j.harmful_rate.value)}"
         )
+    if res.concurrency is not None:
+        c = res.concurrency
+        console.print(
+            f"concurrency: {c.mode}, started at {c.initial}, ended at {c.final} (ceiling {c.maximum}, peak in "
+            f"flight {c.peak_in_flight}; {c.increases} increases, {c.decreases} decreases on "
+            f"{c.pressure_events} 429/503/timeouts)"
+        )
+    if len(res.replicas) > 1:
+        console.print(replicas_table(res.replicas))
     console.print(f"records: {res.samples_path}\nmetrics: {res.metrics_path}")
+    _fail_if_nothing_answered(res)
+
+
+def _fail_if_nothing_answered(res: SuiteResult) -> None:
+    """A run in which every request failed measured nothing: one error line and a non-zero exit."""
+    if res.n_selected and res.n_completed == 0:
+        kinds = ", ".join(f"{k}: {v}" for k, v in res.errors_by_type.items())
+        raise EndpointError(
+            f"no answer to any of {res.n_selected} requests ({kinds}); nothing was measured — "
+            f"records kept in {res.samples_path}"
+        )
+
+
+def replicas_table(stats: list[ReplicaStats]) -> Table:
+    """Per-replica health, requests, errors and latency (shared by eval and loadtest)."""
+    t = Table(title="replicas", title_justify="left")
+    for col in ("replica", "state", "requests", "completed", "errors", "429/503", "p50 ms", "p95 ms"):
+        t.add_column(col, justify="left" if col in ("replica", "state") else "right")
+    for r in stats:
+        ms = lambda x: "-" if x is None else f"{x * 1000:.1f}"  # noqa: E731
+        state = r.state if r.down_reason is None else f"down: {r.down_reason[:60]}"
+        t.add_row(
+            Text(r.url),
+            Text(state),
+            str(r.requests),
+            str(r.completed),
+            str(r.errors),
+            str(r.throttled),
+            ms(r.latency_p50_s),
+            ms(r.latency_p95_s),
+        )
+    return t

@@ -35,6 +35,66 @@ def _list_models(json_out: bool) -> None:
     console.print(t)
 
 
+def _gpu_given() -> bool:
+    import sys
+
+    return any(a == "--gpu" or a.startswith("--gpu=") for a in sys.argv[1:])
+
+
+def _plan_for_workload(
+    spec: object, path: Path, gpu: str, *, gpu_given: bool, engine: str, json_out: bool
+) -> None:
+    from clearance.compare.sizing import size_on_gpu
+    from clearance.plan.gpus import get_gpu
+    from clearance.workload import load_workload
+
+    wl = load_workload(path)
+    gpus = [gpu] if gpu_given or not wl.hardware.gpu_types() else wl.hardware.gpu_types()
+    book = wl.price_book()
+    sizings = [size_on_gpu(spec, get_gpu(g).name, wl, book, engine=engine) for g in gpus]
+    name = getattr(spec, "name", "model")
+    if json_out:
+        emit_json(
+            {
+                "model": name,
+                "workload": wl.model_dump(mode="json", exclude={"prices"}),
+                "assumptions": wl.assumptions(),
+                "estimate": True,
+                "sizings": sizings,
+            }
+        )
+        return
+    console.print(f"[bold]{name}[/] for the workload: {wl.summary()} [italic](planner estimates)[/]")
+    t = Table()
+    for col in (
+        "GPU",
+        "fits",
+        "GPUs/replica",
+        "concurrency",
+        "replicas",
+        "TTFT",
+        "TPOT",
+        "SLO",
+        "$/M tokens",
+    ):
+        t.add_column(col)
+    for s in sizings:
+        t.add_row(
+            s.gpu,
+            "yes" if s.fits else "no",
+            str(s.gpus_per_replica or "—"),
+            str(s.concurrency or "—"),
+            str(s.replicas or "—"),
+            f"{s.ttft_s:.3g} s" if s.ttft_s is not None else "—",
+            f"{s.tpot_s * 1000:.3g} ms" if s.tpot_s is not None else "—",
+            "met" if s.meets_slo else "; ".join(s.slo_misses) or (s.note or "not met"),
+            f"{s.cost_per_mtok:,.3f}" if s.cost_per_mtok is not None else "—",
+        )
+    console.print(t)
+    for a in wl.assumptions():
+        console.print(f"  {a}")
+
+
 def _list_gpus(json_out: bool) -> None:
     from clearance.plan import list_gpus
 
@@ -191,6 +251,14 @@ def plan(
         bool, typer.Option("--list-models", help="List the built-in model catalog.")
     ] = False,
     list_gpus_: Annotated[bool, typer.Option("--list-gpus", help="List the GPU catalog.")] = False,
+    workload: Annotated[
+        Path | None,
+        typer.Option(
+            "--workload",
+            help="Workload YAML: size MODEL for it on each GPU type (--gpu, else the file's hardware) — "
+            "smallest replica at its context length, concurrency within the SLO, replicas for the peak, cost.",
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Plan serving MODEL: exact weight bytes, KV cache and fixed state per GPU, the engine's own KV budget
@@ -217,6 +285,9 @@ def plan(
             "MODEL is required (a model directory, config.json, .gguf, or a name from --list-models)"
         )
     spec = load_spec(model)
+    if workload is not None:
+        _plan_for_workload(spec, workload, gpu, gpu_given=_gpu_given(), engine=engine, json_out=json_out)
+        return
     if fit:
         wl = ServingTarget(
             max_model_len=max_model_len or min(spec.max_position_embeddings, 32768),

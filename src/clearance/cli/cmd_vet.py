@@ -140,11 +140,16 @@ def vet(
         typer.Argument(help="Model directory (config.json + weights), a .gguf file, or a HF cache snapshot."),
     ],
     endpoint: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--endpoint",
-            help="OpenAI-compatible URL serving this model; default: serve a .gguf MODEL with the embedded llama.cpp.",
+            "-e",
+            help="OpenAI-compatible URL serving this model (repeat for replicas); default: serve a .gguf MODEL with the embedded llama.cpp.",
         ),
+    ] = None,
+    endpoints_file: Annotated[
+        Path | None,
+        typer.Option("--endpoints-file", help="File with one replica URL per line (# comments allowed)."),
     ] = None,
     policy: Annotated[
         Path | None, typer.Option("--policy", help="Policy YAML file (default: the shipped default policy).")
@@ -202,6 +207,20 @@ def vet(
     api_key: Annotated[
         str | None, typer.Option("--api-key", envvar="CLEARANCE_API_KEY", help="Bearer token for --endpoint.")
     ] = None,
+    workload: Annotated[
+        Path | None,
+        typer.Option(
+            "--workload", help="Workload YAML for the cost stage (default: an illustrative workload)."
+        ),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            help="Dossier of the model in production, or registry:[LOCATION] for the registry's approved run "
+            "of the same family: publishes baseline.* facts (paired deltas).",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (decision, stages, facts) on stdout.")
     ] = False,
@@ -212,9 +231,13 @@ def vet(
 
     Example: [bold]clearance vet ./Qwen3-8B --endpoint http://gpu-box:8000/v1 --gpu H100-SXM --out runs/qwen3-8b[/]
     """
+    from clearance.endpoint.pool import parse_endpoints
+
+    urls = parse_endpoints(endpoint, endpoints_file)
     opts = VetOptions(
         model=model,
-        endpoint=endpoint,
+        endpoint=urls[0] if urls else None,
+        replicas=urls[1:],
         api_key=api_key,
         policy=str(policy) if policy else None,
         out=str(out) if out else None,
@@ -228,6 +251,8 @@ def vet(
         chat_template_kwargs=parse_kwargs(chat_template_kwargs),
         claims=str(claims) if claims else None,
         key=str(key) if key else None,
+        workload=str(workload) if workload else None,
+        baseline=str(baseline) if baseline else None,
     )
     err_console.print(f"[bold]clearance vet[/] {escape(model)}", soft_wrap=True)
     _report(_run(opts), as_json)

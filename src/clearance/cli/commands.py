@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "sign",
     "bom",
     "registry",
+    "compare",
 ]
 
 for _name in COMMAND_MODULES:

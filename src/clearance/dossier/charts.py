@@ -130,3 +130,76 @@ def stacked_chart(stacks: list[Stack], *, unit_div: float = 1.0, unit: str = "",
     out.append(f'<text x="{lx + 10:.1f}" y="{ly}">capacity</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+@dataclass
+class Series:
+    """One line of a line chart: named ``(x, y)`` points, drawn in order."""
+
+    name: str
+    points: list[tuple[float, float]] = field(default_factory=list)
+
+
+def line_chart(
+    series: list[Series],
+    *,
+    x_label: str = "",
+    y_label: str = "",
+    title: str = "",
+    y_limit: float | None = None,
+) -> str:
+    """Lines with dots over linear axes (latency against throughput, latency over time); ``y_limit`` a dashed SLO."""
+    pts = [p for s in series for p in s.points]
+    if not pts:
+        return ""
+    left, plot_w, plot_h, top = 64, 460, 220, 30 if title else 10
+    xmax = max(x for x, _ in pts) * 1.05 or 1.0
+    ymax = max([y for _, y in pts] + ([y_limit] if y_limit else [])) * 1.1 or 1.0
+    sx, sy = plot_w / xmax, plot_h / ymax
+    width, height = left + plot_w + 150, top + plot_h + 44
+
+    def px(x: float, y: float) -> str:
+        return f"{left + x * sx:.1f},{top + plot_h - y * sy:.1f}"
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(title or "line chart")}" font-family="sans-serif" font-size="12">'
+    ]
+    if title:
+        out.append(f'<text x="0" y="16" font-weight="bold">{escape(title)}</text>')
+    out.append(
+        f'<polyline points="{left},{top} {left},{top + plot_h} {left + plot_w},{top + plot_h}" '
+        'fill="none" stroke="#1a202c"/>'
+    )
+    for k in range(5):
+        xv, yv = xmax * k / 4, ymax * k / 4
+        out.append(
+            f'<text x="{left + xv * sx:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{_fmt(xv)}</text>'
+        )
+        out.append(
+            f'<text x="{left - 6}" y="{top + plot_h - yv * sy + 4:.1f}" text-anchor="end">{_fmt(yv)}</text>'
+        )
+    out.append(
+        f'<text x="{left + plot_w / 2:.0f}" y="{top + plot_h + 36}" text-anchor="middle">{escape(x_label)}</text>'
+    )
+    out.append(f'<text x="{left + 4}" y="{top + 12}">{escape(y_label)}</text>')
+    if y_limit:
+        y = top + plot_h - y_limit * sy
+        out.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#c53030" stroke-dasharray="4 3"/>'
+        )
+        out.append(f'<text x="{left + plot_w + 4}" y="{y + 4:.1f}" fill="#c53030">SLO</text>')
+    for i, s in enumerate(series):
+        color = PALETTE[i % len(PALETTE)]
+        if len(s.points) > 1:
+            line = " ".join(px(x, y) for x, y in s.points)
+            out.append(f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for x, y in s.points:
+            cx, cy = px(x, y).split(",")
+            out.append(f'<circle cx="{cx}" cy="{cy}" r="3" fill="{color}"/>')
+        out.append(
+            f'<rect x="{left + plot_w + 24}" y="{top + 8 + i * 18}" width="10" height="10" fill="{color}"/>'
+        )
+        out.append(f'<text x="{left + plot_w + 38}" y="{top + 17 + i * 18}">{escape(s.name[:16])}</text>')
+    out.append("</svg>")
+    return "".join(out)

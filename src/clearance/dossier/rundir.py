@@ -10,6 +10,7 @@ from clearance.dossier.seal import DOSSIER_JSON, PARTIAL
 from clearance.errors import InputError
 from clearance.evidence import utc_now
 from clearance.jsonio import pretty_json_bytes
+from clearance.outlock import OutDirLock, make_dir
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -28,19 +29,34 @@ class RunDir:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._lock = OutDirLock(self.path)
 
     def begin(self) -> RunDir:
-        """Create the directory and the ``.partial`` marker; refuse a directory that already holds a dossier."""
+        """Create and lock the directory, write the ``.partial`` marker; refuse a directory that already
+        holds a dossier or that another run is writing (the lock is held until :meth:`release`)."""
         if self.path.exists() and not self.path.is_dir():
             raise InputError(f"output path exists and is not a directory: {self.path}")
+        self._refuse_sealed()
+        make_dir(self.path)
+        self._lock.acquire()
+        try:
+            self._refuse_sealed()  # sealed by a run that held the lock a moment ago
+        except InputError:
+            self._lock.release()
+            raise
+        marker = {"started_at": utc_now(), "pid": os.getpid(), "note": "run in progress or interrupted"}
+        write_atomic(self.path / PARTIAL, pretty_json_bytes(marker))
+        return self
+
+    def _refuse_sealed(self) -> None:
         if (self.path / DOSSIER_JSON).exists():
             raise InputError(
                 f"output directory already holds a finished dossier: {self.path} (choose another --out)"
             )
-        self.path.mkdir(parents=True, exist_ok=True)
-        marker = {"started_at": utc_now(), "pid": os.getpid(), "note": "run in progress or interrupted"}
-        write_atomic(self.path / PARTIAL, pretty_json_bytes(marker))
-        return self
+
+    def release(self) -> None:
+        """Let other runs write the directory again (at the end of the run, sealed or not)."""
+        self._lock.release()
 
     @property
     def partial(self) -> bool:

@@ -6,6 +6,13 @@ CPU per streamed token and does not distort what a load test measures.
 Retries with jittered exponential backoff on connection errors, HTTP 429 (honouring ``Retry-After``)
 and 5xx — but never once a stream has delivered an event. Every failure is a typed
 :class:`~clearance.errors.EndpointError` whose message names the URL, the status and a short body.
+
+Bounded against a hostile endpoint: each attempt has a total deadline (``Timeouts.total``: connect,
+head, body and stream together) and a cap on response bytes (``max_response_bytes``); a body that
+never ends is cut at whichever comes first. Every response shape is checked: text arrives as a
+string or a list of text parts; anything else (numbers, ``choices`` holding strings, a completions
+reply to a chat request) is an :class:`~clearance.errors.EndpointProtocolError`, recorded, never a
+traceback and never an empty answer.
 """
 
 from __future__ import annotations
@@ -20,15 +27,31 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from clearance.endpoint.http1 import BadResponse, ConnectFailed, Dropped, H1Error, H1Pool, ReadTimedOut
-from clearance.endpoint.records import ChatRequest, ChatResponse, Timeouts, Usage
-from clearance.endpoint.sse import SSEDecoder
+from clearance.endpoint.http1 import (
+    BadResponse,
+    ConnectFailed,
+    DeadlineExceeded,
+    Dropped,
+    H1Error,
+    H1Pool,
+    ReadTimedOut,
+    TooLarge,
+)
+from clearance.endpoint.records import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ChatRequest,
+    ChatResponse,
+    Timeouts,
+    Usage,
+)
+from clearance.endpoint.sse import SSEDecoder, SSEOverflow
 from clearance.errors import (
     EndpointConnectError,
     EndpointError,
     EndpointProtocolError,
     EndpointStatusError,
     EndpointTimeoutError,
+    EndpointTooLargeError,
 )
 
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -37,12 +60,29 @@ _BODY_SNIPPET = 200
 
 
 def normalize_base_url(base_url: str) -> str:
-    """``http://h:p``, ``http://h:p/v1`` and ``http://h:p/v1/`` all become ``http://h:p/v1``."""
+    """``http://h:p``, ``http://h:p/v1`` and ``http://h:p/v1/`` all become ``http://h:p/v1``.
+
+    A URL that cannot name an endpoint (no host, a port outside 1–65535, a broken IPv6 literal,
+    spaces or control characters, a query or fragment) is one ``InputError`` line.
+    """
+    from clearance.errors import InputError
+
     url = base_url.strip().rstrip("/")
     if not url.startswith(("http://", "https://")):
-        from clearance.errors import InputError
-
         raise InputError(f"endpoint URL must start with http:// or https://, got {base_url!r}")
+    if len(url) > 2048 or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        raise InputError(f"endpoint URL has spaces, control characters or is too long: {base_url!r}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InputError(f"endpoint URL {base_url!r} is not valid ({exc})") from None
+    if not parts.hostname:
+        raise InputError(f"endpoint URL {base_url!r} names no host")
+    if port == 0:
+        raise InputError(f"endpoint URL {base_url!r}: port must be 1-65535")
+    if parts.query or parts.fragment:
+        raise InputError(f"endpoint URL {base_url!r} must not carry a query or fragment")
     if not url.endswith("/v1"):
         url += "/v1"
     return url
@@ -90,8 +130,10 @@ class OpenAIClient:
         max_connections: int = 256,
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 8.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.base_url = normalize_base_url(base_url)
+        self.max_response_bytes = max_response_bytes
         self.api_key = api_key
         self.timeouts = timeouts or Timeouts()
         self.max_retries = max(0, max_retries)
@@ -133,6 +175,7 @@ class OpenAIClient:
                 max_connections=self.max_connections,
                 connect_timeout=self.timeouts.connect,
                 read_timeout=self.timeouts.read,
+                max_body_bytes=self.max_response_bytes,
                 headers=headers,
             )
         return self._pool
@@ -140,6 +183,10 @@ class OpenAIClient:
     # -- public API ------------------------------------------------------------------------------
     async def models(self) -> list[str]:
         """``GET /v1/models``: the ids the endpoint serves."""
+        return [str(m["id"]) for m in await self.model_entries()]
+
+    async def model_entries(self) -> list[dict[str, Any]]:
+        """``GET /v1/models``: each served model's object (``id``; vLLM adds ``max_model_len``, ``root``)."""
         url = f"{self.base_url}/models"
         data = await self._with_retries(lambda: self._get_json(url))
         items = data.get("data") if isinstance(data, dict) else None
@@ -147,8 +194,7 @@ class OpenAIClient:
             raise EndpointProtocolError(
                 f"GET {url}: no 'data' list in response: {_snippet(json.dumps(data))}"
             )
-        ids = [str(m["id"]) for m in items if isinstance(m, dict) and "id" in m]
-        return ids
+        return [m for m in items if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
     async def served_model(self) -> str:
         """The first model id from ``/v1/models`` (cached after the first call)."""
@@ -170,11 +216,11 @@ class OpenAIClient:
             nonlocal attempts
             attempts += 1
             t0 = time.perf_counter()
-            data = await self._post_json(url, body)
+            data = await self._deadlined(self._post_json(url, body), url)
             latency = time.perf_counter() - t0
             return _parse_chat(url, data, model, latency, attempts)
 
-        return await self._total(self._with_retries(attempt), url)
+        return await self._with_retries(attempt)
 
     async def chat_stream(self, req: ChatRequest) -> ChatResponse:
         """Streaming ``POST /v1/chat/completions`` with ``stream_options.include_usage``; fills timings."""
@@ -186,22 +232,26 @@ class OpenAIClient:
         async def attempt() -> ChatResponse:
             nonlocal attempts
             attempts += 1
-            return await self._stream_once(url, body, model, attempts)
+            return await self._deadlined(self._stream_once(url, body, model, attempts), url)
 
-        return await self._total(self._with_retries(attempt), url)
+        return await self._with_retries(attempt)
 
     # -- internals -------------------------------------------------------------------------------
-    async def _total(self, coro: Any, url: str) -> Any:
+    def _deadline(self) -> float | None:
+        """Event-loop time by which the attempt starting now must have its whole response."""
+        total = self.timeouts.total
+        return None if total is None else asyncio.get_running_loop().time() + total
+
+    async def _deadlined(self, coro: Any, url: str) -> Any:
+        """Backstop for the transport's own deadline: the whole attempt, parsing included."""
         total = self.timeouts.total
         if total is None:
             return await coro
         try:
-            async with asyncio.timeout(total):
+            async with asyncio.timeout(total + 0.5):
                 return await coro
         except TimeoutError:
-            raise EndpointTimeoutError(
-                f"POST {url}: no complete answer within {total:g} s (total timeout)"
-            ) from None
+            raise EndpointTimeoutError(_total_message("POST", url, total)) from None
 
     async def _with_retries(self, fn: Any) -> Any:
         for n in range(self.max_retries + 1):
@@ -210,6 +260,7 @@ class OpenAIClient:
             except _Retryable as r:
                 if n >= self.max_retries:
                     err = r.error
+                    err.retryable, err.retry_after_s = True, r.delay
                     if self.max_retries:
                         err.args = (f"{err} (after {n + 1} attempts)",)
                     raise err from None
@@ -220,25 +271,35 @@ class OpenAIClient:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def post_json_at(self, path: str, body: dict[str, object]) -> Any:
+        """``POST`` JSON to ``path`` at the server root, outside ``/v1`` (e.g. ``/tokenize``)."""
+        root = self.base_url[: -len("/v1")]
+        target = self._path[: -len("/v1")] + path
+        return await self._with_retries(lambda: self._request_json("POST", root + path, body, target=target))
+
     async def _get_json(self, url: str) -> Any:
         return await self._request_json("GET", url, None)
 
     async def _post_json(self, url: str, body: dict[str, object]) -> Any:
         return await self._request_json("POST", url, body)
 
-    async def _request_json(self, method: str, url: str, body: dict[str, object] | None) -> Any:
-        target = self._path + url[len(self.base_url) :]
+    async def _request_json(
+        self, method: str, url: str, body: dict[str, object] | None, target: str | None = None
+    ) -> Any:
+        target = target or self._path + url[len(self.base_url) :]
         payload = json.dumps(body).encode() if body is not None else b""
         try:
-            async with self._h1().request(method, target, payload, "application/json") as resp:
+            async with self._h1().request(
+                method, target, payload, "application/json", deadline=self._deadline()
+            ) as resp:
                 raw = await resp.body()
         except H1Error as exc:
-            raise _map_transport(exc, method, url, started=False) from None
+            raise self._map_transport(exc, method, url, started=False) from None
         text = raw.decode("utf-8", errors="replace")
         _check_status(resp.status, resp.headers, text, method, url)
         try:
             return json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise EndpointProtocolError(f"{method} {url}: response is not JSON: {_snippet(text)!r}") from None
 
     async def _stream_once(
@@ -265,28 +326,55 @@ class OpenAIClient:
                 done = True
                 return True
             chunk = _event_json(url, data)
-            if resp_id is None:
-                resp_id = chunk.get("id")
-            resp_model = chunk.get("model") or resp_model
+            if resp_id is None and isinstance(chunk.get("id"), str):
+                resp_id = chunk["id"]
+            if isinstance(chunk.get("model"), str) and chunk["model"]:
+                resp_model = chunk["model"]
             if chunk.get("usage"):
                 usage = _usage(url, chunk["usage"])
-            for choice in chunk.get("choices") or ():
+            choices = chunk.get("choices") or []
+            if not isinstance(choices, list):
+                raise EndpointProtocolError(
+                    f"POST {url}: stream event 'choices' is not a list: {_snippet(data)!r}"
+                )
+            for i, choice in enumerate(choices):
+                if not isinstance(choice, dict):
+                    raise EndpointProtocolError(
+                        f"POST {url}: stream event choices[{i}] is not an object: {_snippet(data)!r}"
+                    )
+                if "delta" not in choice and "text" in choice:
+                    raise EndpointProtocolError(
+                        f"POST {url}: stream answered in the completions shape (choices[].text) to a chat request"
+                    )
                 delta = choice.get("delta") or {}
-                piece = delta.get("content") or ""
-                thought = _reasoning_of(delta)
+                if not isinstance(delta, dict):
+                    raise EndpointProtocolError(
+                        f"POST {url}: stream delta is not an object: {_snippet(data)!r}"
+                    )
+                piece = _text(url, delta.get("content"), "stream delta content")
+                thought = _reasoning(url, delta)
                 if piece:
                     text_parts.append(piece)
                 if thought:
                     reasoning_parts.append(thought)
                 if piece or thought:
                     chunk_times.append(now)
-                if choice.get("finish_reason"):
-                    finish = choice["finish_reason"]
+                fin = choice.get("finish_reason")
+                if fin is not None:
+                    if not isinstance(fin, str):
+                        raise EndpointProtocolError(
+                            f"POST {url}: finish_reason is not a string: {_snippet(data)!r}"
+                        )
+                    if fin:
+                        finish = fin
             return False
 
         def on_data(raw: bytes) -> bool:
             nonlocal started
-            events = decoder.feed(raw)
+            try:
+                events = decoder.feed(raw)
+            except SSEOverflow as exc:
+                raise EndpointTooLargeError(f"POST {url}: {exc}") from None
             if not events:
                 return False
             now = time.perf_counter() - t0
@@ -294,16 +382,22 @@ class OpenAIClient:
             return any(handle(ev.data, now) for ev in events)
 
         try:
-            async with self._h1().request("POST", target, payload, "application/json") as resp:
+            async with self._h1().request(
+                "POST", target, payload, "application/json", deadline=self._deadline()
+            ) as resp:
                 if resp.status >= 400:
                     text = (await resp.body()).decode("utf-8", errors="replace")
                     _check_status(resp.status, resp.headers, text, "POST", url)
                 await resp.body(on_data)
         except H1Error as exc:
-            raise _map_transport(exc, "POST", url, started=started) from None
+            raise self._map_transport(exc, "POST", url, started=started) from None
         if not done:
             now = time.perf_counter() - t0
-            for ev in decoder.flush():  # a last event without its blank line
+            try:
+                pending = decoder.flush()  # a last event without its blank line
+            except SSEOverflow as exc:
+                raise EndpointTooLargeError(f"POST {url}: {exc}") from None
+            for ev in pending:
                 handle(ev.data, now)
         if not done and finish is None:
             raise EndpointProtocolError(
@@ -318,7 +412,6 @@ class OpenAIClient:
         latency = time.perf_counter() - t0
         return ChatResponse(
             text="".join(text_parts),
-            reasoning="".join(reasoning_parts) or None,
             finish_reason=finish,
             model=resp_model,
             usage=usage,
@@ -327,7 +420,24 @@ class OpenAIClient:
             chunk_times_s=chunk_times,
             response_id=resp_id,
             attempts=attempts,
+            reasoning="".join(reasoning_parts) or None,
+            incomplete=not text_parts and bool(reasoning_parts),
         )
+
+    def _map_transport(self, exc: H1Error, method: str, url: str, *, started: bool) -> Exception:
+        """Turn a transport failure into a typed endpoint error (retryable when nothing was received)."""
+        where = f"{method} {url}"
+        if isinstance(exc, DeadlineExceeded):
+            return EndpointTimeoutError(_total_message(method, url, self.timeouts.total))
+        if isinstance(exc, TooLarge):
+            return EndpointTooLargeError(
+                f"{where}: response cut off after {self.max_response_bytes} bytes (the cap on response size)"
+            )
+        return _map_transport(exc, method, url, started=started)
+
+
+def _total_message(method: str, url: str, total: float | None) -> str:
+    return f"{method} {url}: no complete answer within {total or 0:g} s (total timeout per request)"
 
 
 def _map_transport(exc: H1Error, method: str, url: str, *, started: bool) -> Exception:
@@ -361,7 +471,7 @@ def _check_status(status: int, headers: Mapping[str, str], body: str, method: st
 def _event_json(url: str, data: str) -> dict[str, Any]:
     try:
         obj = json.loads(data)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise EndpointProtocolError(f"POST {url}: stream event is not JSON: {_snippet(data)!r}") from None
     if not isinstance(obj, dict):
         raise EndpointProtocolError(f"POST {url}: stream event is not a JSON object: {_snippet(data)!r}")
@@ -386,12 +496,35 @@ def _usage(url: str, raw: Any) -> Usage:
     return u
 
 
-def _reasoning_of(message: Mapping[str, Any]) -> str | None:
-    """The reasoning field of a message or delta: ``reasoning`` (vLLM) or ``reasoning_content`` (DeepSeek, SGLang, llama.cpp)."""
-    for key in ("reasoning", "reasoning_content"):
-        value = message.get(key)
-        if isinstance(value, str) and value:
-            return value
+def _text(url: str, value: Any, what: str) -> str | None:
+    """Answer text from a ``content`` value: a string, or a list of text parts (the OpenAI multi-part form).
+
+    ``None`` stays ``None`` (no content); any other type is a protocol error, never silently empty.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        parts: list[str] = []
+        for i, part in enumerate(value):
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                parts.append(part["text"])
+            elif isinstance(part, dict) and part.get("type") not in (None, "text", "output_text"):
+                continue  # a non-text part (image, audio, refusal marker…) carries no answer text
+            else:
+                raise EndpointProtocolError(
+                    f"POST {url}: {what} part {i} is not text: {_snippet(json.dumps(part))}"
+                )
+        return "".join(parts)
+    raise EndpointProtocolError(f"POST {url}: {what} is a {type(value).__name__}, not text")
+
+
+def _reasoning(url: str, obj: dict[str, Any]) -> str | None:
+    """Reasoning text a server sends beside the answer (``reasoning_content``, vLLM/SGLang ``reasoning``)."""
+    for key in ("reasoning_content", "reasoning"):
+        if obj.get(key) is not None:
+            return _text(url, obj[key], key)
     return None
 
 
@@ -401,19 +534,45 @@ def _parse_chat(url: str, data: Any, model: str, latency: float, attempts: int) 
     if "error" in data and not data.get("choices"):
         raise EndpointProtocolError(f"POST {url}: error object with status 200: {_snippet(json.dumps(data))}")
     choices = data.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+    if not isinstance(choices, list) or not choices:
         raise EndpointProtocolError(f"POST {url}: response has no choices: {_snippet(json.dumps(data))}")
     first = choices[0]
-    message = first.get("message") or {}
-    text = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(first, dict):
+        raise EndpointProtocolError(
+            f"POST {url}: choices[0] is a {type(first).__name__}, not an object: {_snippet(json.dumps(data))}"
+        )
+    if "message" not in first and "text" in first:
+        raise EndpointProtocolError(
+            f"POST {url}: answered in the completions shape (choices[0].text) to a chat request"
+        )
+    message = first.get("message")
+    if not isinstance(message, dict):
+        raise EndpointProtocolError(
+            f"POST {url}: choices[0].message is not an object: {_snippet(json.dumps(data))}"
+        )
+    text = _text(url, message.get("content"), "message content")
+    reasoning = _reasoning(url, message)
+    if text is None and not reasoning:
+        what = "tool calls" if message.get("tool_calls") else "nothing"
+        raise EndpointProtocolError(
+            f"POST {url}: message content is null (the reply holds {what}, no answer text)"
+        )
+    finish = first.get("finish_reason")
+    if finish is not None and not isinstance(finish, str):
+        raise EndpointProtocolError(
+            f"POST {url}: finish_reason is not a string: {_snippet(json.dumps(finish))}"
+        )
     usage = _usage(url, data["usage"]) if data.get("usage") else None
+    served = data.get("model")
+    rid = data.get("id")
     return ChatResponse(
         text=text or "",
-        reasoning=_reasoning_of(message) if isinstance(message, dict) else None,
-        finish_reason=first.get("finish_reason"),
-        model=str(data.get("model") or model),
+        finish_reason=finish,
+        model=served if isinstance(served, str) and served else model,
         usage=usage,
         latency_s=latency,
-        response_id=data.get("id"),
+        response_id=rid if isinstance(rid, str) else None,
         attempts=attempts,
+        reasoning=reasoning or None,
+        incomplete=text is None,
     )

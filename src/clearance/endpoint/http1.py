@@ -41,6 +41,14 @@ class BadResponse(H1Error):
     """The bytes received are not a valid HTTP/1.1 response."""
 
 
+class TooLarge(H1Error):
+    """The response body grew past the cap on response size (the connection is dropped)."""
+
+
+class DeadlineExceeded(H1Error):
+    """The request's total deadline (head, body and stream together) passed before the response ended."""
+
+
 _MAX_HEAD = 64 * 1024
 
 
@@ -63,16 +71,26 @@ class H1Response:
     headers: dict[str, str]
     _conn: _Conn
     _read_timeout: float
+    deadline: float | None = None
+    max_body_bytes: int | None = None
     complete: bool = False
     keep_alive: bool = True
+    received: int = 0
     _chunks: list[bytes] = field(default_factory=list)
 
     async def _timed(self, aw: Awaitable[bytes], timeout: float | None = None) -> bytes:
         t = self._read_timeout if timeout is None else timeout
+        by_deadline = False
+        if self.deadline is not None:
+            left = self.deadline - asyncio.get_running_loop().time()
+            if left <= t:
+                t, by_deadline = max(0.0, left), True
         try:
             async with asyncio.timeout(t):
                 return await aw
         except TimeoutError:
+            if by_deadline:
+                raise DeadlineExceeded("response not complete by the request's deadline") from None
             raise ReadTimedOut(f"no data within {t:g} s") from None
         except asyncio.IncompleteReadError:
             raise Dropped(
@@ -91,6 +109,14 @@ class H1Response:
         r = self._conn.reader
         parts: list[bytes] = []
         stop = False
+
+        cap = self.max_body_bytes
+
+        def count(n: int) -> None:
+            self.received += n
+            if cap is not None and self.received > cap:
+                self.keep_alive = False
+                raise TooLarge(f"response body larger than {cap} bytes")
 
         def deliver(data: bytes) -> None:
             nonlocal stop
@@ -128,9 +154,10 @@ class H1Response:
                         while (await self._timed(r.readuntil(b"\n"), limit)).strip():
                             pass  # trailers
                         break
+                    count(size)  # before reading: a declared chunk past the cap is never buffered
                     data = await self._timed(r.readexactly(size), limit)
                     await self._timed(r.readexactly(2), limit)
-                except (ReadTimedOut, Dropped):
+                except (ReadTimedOut, Dropped, TooLarge, DeadlineExceeded):
                     if not stop:
                         raise
                     self.keep_alive = False
@@ -141,6 +168,9 @@ class H1Response:
                 remaining = int(length)
             except ValueError:
                 raise BadResponse(f"bad Content-Length {length[:20]!r}") from None
+            if remaining < 0:
+                raise BadResponse(f"bad Content-Length {length[:20]!r}")
+            count(remaining)  # a declared length past the cap fails before any byte is read
             while remaining > 0:
                 data = await self._timed(r.read(min(remaining, 1 << 16)))
                 if not data:
@@ -150,6 +180,7 @@ class H1Response:
         else:
             self.keep_alive = False
             while data := await self._timed(r.read(1 << 16)):
+                count(len(data))
                 deliver(data)
         self.complete = True
         return b"".join(parts)
@@ -165,6 +196,7 @@ class H1Pool:
         max_connections: int = 256,
         connect_timeout: float = 5.0,
         read_timeout: float = 120.0,
+        max_body_bytes: int | None = None,
         headers: dict[str, str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
@@ -174,6 +206,7 @@ class H1Pool:
         self.port = parts.port or (443 if self.https else 80)
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.max_body_bytes = max_body_bytes
         self.ssl_context = ssl_context if ssl_context is not None else (
             ssl.create_default_context() if self.https else None
         )  # fmt: skip
@@ -197,25 +230,39 @@ class H1Pool:
             conn.close()
         return None
 
-    async def _open(self) -> _Conn:
+    @staticmethod
+    def _bounded(timeout: float, deadline: float | None) -> tuple[float, bool]:
+        """``timeout`` shortened to what is left before ``deadline``; True when the deadline is the bound."""
+        if deadline is None:
+            return timeout, False
+        left = deadline - asyncio.get_running_loop().time()
+        return (max(0.0, left), True) if left <= timeout else (timeout, False)
+
+    async def _open(self, deadline: float | None = None) -> _Conn:
+        t, by_deadline = self._bounded(self.connect_timeout, deadline)
         try:
-            async with asyncio.timeout(self.connect_timeout):
+            async with asyncio.timeout(t):
                 reader, writer = await asyncio.open_connection(
                     self.host, self.port, ssl=self.ssl_context, limit=_MAX_HEAD
                 )
         except TimeoutError:
+            if by_deadline:
+                raise DeadlineExceeded("not connected by the request's deadline") from None
             raise ConnectFailed(f"connect timed out after {self.connect_timeout:g} s") from None
         except OSError as exc:
             raise ConnectFailed(exc.strerror or str(exc)) from None
         return _Conn(reader, writer)
 
-    async def _send_head(self, conn: _Conn, data: bytes) -> H1Response:
+    async def _send_head(self, conn: _Conn, data: bytes, deadline: float | None = None) -> H1Response:
+        t, by_deadline = self._bounded(self.read_timeout, deadline)
         try:
-            async with asyncio.timeout(self.read_timeout):
+            async with asyncio.timeout(t):
                 conn.writer.write(data)
                 await conn.writer.drain()
                 head = await conn.reader.readuntil(b"\r\n\r\n")
         except TimeoutError:
+            if by_deadline:
+                raise DeadlineExceeded("no response head by the request's deadline") from None
             raise ReadTimedOut(f"no response within {self.read_timeout:g} s") from None
         except asyncio.IncompleteReadError as exc:
             raise Dropped("connection closed before a response", head_received=bool(exc.partial)) from None
@@ -237,31 +284,37 @@ class H1Pool:
                 k, v = line.split(":", 1)
                 k = k.strip().lower()
                 headers[k] = f"{headers[k]}, {v.strip()}" if k in headers else v.strip()
-        resp = H1Response(status, headers, conn, self.read_timeout)
+        resp = H1Response(status, headers, conn, self.read_timeout, deadline, self.max_body_bytes)
         if headers.get("connection", "").lower() == "close" or status_line[0] == "HTTP/1.0":
             resp.keep_alive = False
         return resp
 
     @contextlib.asynccontextmanager
     async def request(
-        self, method: str, target: str, body: bytes, content_type: str
+        self, method: str, target: str, body: bytes, content_type: str, *, deadline: float | None = None
     ) -> AsyncIterator[H1Response]:
-        """Send one request and yield its response (headers read, body not yet)."""
+        """Send one request and yield its response (headers read, body not yet).
+
+        ``deadline`` (event-loop time) bounds connect, head and body together: past it, reads raise
+        :class:`DeadlineExceeded`. Bodies longer than the pool's ``max_body_bytes`` raise :class:`TooLarge`.
+        """
         data = (
             f"{method} {target} HTTP/1.1\r\n{self._fixed_headers}"
             f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode("latin-1") + body
         async with self._sem:
-            conn = self._take_idle() or await self._open()
+            conn = self._take_idle() or await self._open(deadline)
             try:
                 try:
-                    resp = await self._send_head(conn, data)
+                    resp = await self._send_head(conn, data, deadline)
                 except Dropped as exc:
                     if not conn.reused or exc.head_received:
                         raise
                     conn.close()
-                    conn = await self._open()  # a stale keep-alive connection: retry once on a fresh one
-                    resp = await self._send_head(conn, data)
+                    conn = await self._open(
+                        deadline
+                    )  # a stale keep-alive connection: retry once on a fresh one
+                    resp = await self._send_head(conn, data, deadline)
             except BaseException:
                 conn.close()
                 raise

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+DEFAULT_TOTAL_S = 600.0
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 2**20
+
 
 class Timeouts(BaseModel):
-    """Client timeouts in seconds: ``connect``, ``read`` (also a stalled stream) and an optional ``total``."""
+    """Client timeouts in seconds: ``connect``, ``read`` (no byte for that long, also a stalled stream)
+    and ``total``, the deadline of one request attempt (connect, head, body and stream together), so a
+    body that trickles forever is cut off. ``total=None`` removes the deadline (not recommended).
+    """
 
     connect: float = 5.0
     read: float = 120.0
-    total: float | None = None
+    total: float | None = DEFAULT_TOTAL_S
 
 
 class Usage(BaseModel):
@@ -64,6 +70,9 @@ class ChatResponse(BaseModel):
     (``reasoning`` / ``reasoning_content``), when it has one — see ``clearance.endpoint.reasoning``.
     ``chunk_times_s``: for every text-bearing chunk (content or reasoning), seconds since the request was sent
     (so ``chunk_times_s[0] == ttft_s``); one chunk may carry more than one token.
+    ``reasoning``: text the server sent apart from the answer (``reasoning_content`` / ``reasoning``).
+    ``incomplete``: the server sent no answer text at all (``content: null``), only reasoning — an
+    unfinished answer, never to be scored as a refusal.
     """
 
     text: str
@@ -76,3 +85,6 @@ class ChatResponse(BaseModel):
     chunk_times_s: list[float] = Field(default_factory=list)
     response_id: str | None = None
     attempts: int = 1
+    reasoning: str | None = None
+    incomplete: bool = False
+    replica: str | None = None  # the base URL that answered, when a replica pool routed the request

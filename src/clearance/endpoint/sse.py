@@ -4,6 +4,9 @@ Follows the WHATWG event-stream rules: lines end in CRLF, LF or CR; ``:`` starts
 ``data:`` with or without one space; several ``data`` lines of one event are joined with ``\\n``;
 a blank line dispatches the event. At end of stream a pending event without its blank line is
 still returned by :meth:`SSEDecoder.flush` (some servers omit the final blank line).
+
+Bounded: a line or an event larger than ``max_event_bytes`` raises :class:`SSEOverflow` instead of
+buffering without end (a hostile server that never sends a line break).
 """
 
 from __future__ import annotations
@@ -12,6 +15,11 @@ import re
 from dataclasses import dataclass
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+DEFAULT_MAX_EVENT_BYTES = 8 * 2**20
+
+
+class SSEOverflow(ValueError):
+    """One event (or one line) is larger than the decoder's ``max_event_bytes``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +34,10 @@ class SSEEvent:
 class SSEDecoder:
     """Feed raw bytes in any split; get complete events back."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self.max_event_bytes = max_event_bytes
         self._buf = b""
+        self._size = 0  # bytes of the pending event's data lines
         self._data: list[str] = []
         self._event: str | None = None
         self._id: str | None = None
@@ -50,6 +60,8 @@ class SSEDecoder:
                 events.append(ev)
             pos = m.end()
         self._buf = buf[pos:]
+        if len(self._buf) > self.max_event_bytes:
+            raise SSEOverflow(f"server-sent event line longer than {self.max_event_bytes} bytes")
         return events
 
     def flush(self) -> list[SSEEvent]:
@@ -75,6 +87,9 @@ class SSEDecoder:
         if sep and value.startswith(" "):
             value = value[1:]
         if field == "data":
+            self._size += len(raw)
+            if self._size > self.max_event_bytes:
+                raise SSEOverflow(f"server-sent event larger than {self.max_event_bytes} bytes")
             self._data.append(value)
         elif field == "event":
             self._event = value
@@ -88,5 +103,6 @@ class SSEDecoder:
             return None
         ev = SSEEvent("\n".join(self._data), self._event, self._id)
         self._data = []
+        self._size = 0
         self._event = None
         return ev

@@ -2,14 +2,18 @@
 
 Layout of ``out_dir``:
 
-- ``run.json``      identity of the run (suite digest, dataset ref, generation params, served model);
-                    a re-run into the same directory must match it (else ``InputError``, or ``restart=True``).
+- ``run.json``      identity of the run: what produced the evidence (suite and its digest, dataset ref,
+                    generation params, sample selection, tool version, endpoint and the model it served,
+                    the model artifact's digest when known). A re-run into the same directory must match
+                    it exactly — else one ``InputError`` line, or a fresh start (``restart=True``, or
+                    ``on_mismatch="restart"``) — so answers of one model never mix into another's result.
 - ``samples.jsonl`` one record per finished sample, appended and flushed as each completes
                     (id, messages, output, target, scores with the rule that fired, latency, usage, error).
 - ``metrics.json``  the ``SuiteResult``: metrics with CIs and n, failure counts, evidence refs, timestamps.
 
 Resume: finished sample ids (records without ``error``) are skipped; failed ones are retried; a record
-cut short by a kill is dropped. The last record per id wins.
+cut short by a kill is dropped. The last record per id wins. The directory is locked while a run
+writes it (:class:`clearance.outlock.OutDirLock`): a second run into it stops with one line.
 """
 
 from __future__ import annotations
@@ -21,20 +25,24 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from clearance.endpoint.reasoning import split_answer
+from clearance import __version__
+from clearance.endpoint.adaptive import AdaptiveLimit, ConcurrencyRecord
+from clearance.endpoint.pool import ReplicaStats
 from clearance.endpoint.records import ChatRequest, ChatResponse
 from clearance.errors import EndpointError, InputError
 from clearance.evals.judge import Judge, JudgeSummary, JudgeVerdict, summarize_judgements
 from clearance.evals.metrics import MIN_VALID, Outcome, compute_metric
-from clearance.evals.sampling import SamplingRecord, select_samples
+from clearance.evals.sampling import DEFAULT_SEED, SamplingRecord, select_samples
 from clearance.evals.scorers import get_scorer
 from clearance.evals.suite import Suite
 from clearance.evals.types import GenerationParams, MetricValue, Sample, Score
 from clearance.evidence import DatasetRef, EndpointRef, ToolInfo, utc_now
+from clearance.outlock import OutDirLock, make_dir
 
 SAMPLES_FILE = "samples.jsonl"
 METRICS_FILE = "metrics.json"
@@ -177,6 +185,8 @@ class SuiteResult(BaseModel):
     incomplete: MetricValue | None = None
     min_valid: int = MIN_VALID
     sampling: SamplingRecord | None = None
+    concurrency: ConcurrencyRecord | None = None
+    replicas: list[ReplicaStats] = Field(default_factory=list)
 
     def policy_facts(self) -> dict[str, object]:
         """Flat facts ``evals.<suite>.<metric>`` plus ``.ci_low``, ``.ci_high``, ``.n``; and failure counts.
@@ -228,7 +238,11 @@ def read_records(path: Path) -> dict[str, SampleRecord]:
             f.truncate(cut)
         raw = raw[:cut]
     out: dict[str, SampleRecord] = {}
-    for lineno, line in enumerate(raw.decode("utf-8").splitlines(), 1):
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; use --restart or another --out") from None
+    for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -241,31 +255,67 @@ def read_records(path: Path) -> dict[str, SampleRecord]:
     return out
 
 
-def _identity(suite: Suite, served_model: str) -> dict[str, Any]:
+DEFAULT_SAMPLING: dict[str, Any] = {"method": "first-n"}
+
+# identity key -> how the one-line mismatch error names it
+_IDENTITY_LABELS = {
+    "suite": "suite",
+    "config_digest": "suite/dataset digest",
+    "generation": "generation settings",
+    "sampling": "sample selection",
+    "tool_version": "clearance version",
+    "endpoint": "endpoint",
+    "served_model": "served model",
+    "model_digest": "model artifact digest",
+}
+
+
+def run_identity(
+    suite: Suite,
+    *,
+    endpoint: str,
+    served_model: str,
+    model_digest: str | None = None,
+    sampling: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Everything that produced a suite's answers; records are resumed only under an identical identity."""
     return {
         "suite": suite.name,
         "config_digest": suite.config_digest(),
         "dataset": suite.dataset.ref.model_dump(),
         "generation": suite.generation.model_dump(),
+        "sampling": dict(sampling or DEFAULT_SAMPLING),
+        "tool_version": __version__,
+        "endpoint": endpoint,
         "served_model": served_model,
+        "model_digest": model_digest,
     }
 
 
-def _check_identity(run_path: Path, ident: dict[str, Any]) -> None:
+def identity_mismatch(run_path: Path, ident: dict[str, Any]) -> str | None:
+    """None when ``run_path`` records the same identity; else one line naming what differs."""
     try:
         old = json.loads(run_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise InputError(f"{run_path}: unreadable run record; use --restart or another --out") from None
-    for key, label in (
-        ("suite", "suite"),
-        ("served_model", "served model"),
-        ("config_digest", "suite/dataset digest"),
-    ):
-        if old.get(key) != ident[key]:
-            raise InputError(
-                f"{run_path.parent}: earlier run used {label} {old.get(key)!r}, this one {ident[key]!r}; "
-                "results would mix — use --restart to start over or choose another --out"
-            )
+    except (OSError, ValueError, RecursionError):
+        return f"{run_path}: unreadable run record"
+    if not isinstance(old, dict):
+        return f"{run_path}: unreadable run record"
+    diffs = [key for key in _IDENTITY_LABELS if old.get(key) != ident[key]]
+    if not diffs:
+        return None
+    key = diffs[0]
+    first = f"earlier answers came from {_IDENTITY_LABELS[key]} {_short(old.get(key))}, this run has {_short(ident[key])}"
+    more = (
+        f" (and {len(diffs) - 1} more: {', '.join(_IDENTITY_LABELS[k] for k in diffs[1:])})"
+        if len(diffs) > 1
+        else ""
+    )
+    return f"{run_path.parent}: {first}{more}"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "…"
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -334,42 +384,113 @@ async def run_suite(
     restart: bool = False,
     judge: Judge | None = None,
     sample_seed: int | None = None,
+    max_concurrency: int | None = None,
+    adaptive: bool = False,
+    model_digest: str | None = None,
+    endpoint_id: str | None = None,
+    sampling: dict[str, Any] | None = None,
+    on_mismatch: Literal["stop", "restart"] = "stop",
 ) -> SuiteResult:
     """Run ``suite`` against ``client`` into ``out_dir`` (resuming what is there) and return the result.
+
+    Earlier records in ``out_dir`` are resumed only when the run identity (:func:`run_identity`:
+    suite, generation, sample selection, tool version, endpoint — ``endpoint_id`` or the client's URL —,
+    served model and ``model_digest``) is identical; otherwise the run stops with one ``InputError``
+    line (``on_mismatch="stop"``) or discards them and starts fresh (``"restart"``, as ``restart=True``
+    always does). ``out_dir`` is locked for the duration of the run.
 
     With ``judge``, every answer is also classified by the judge model (recorded per sample next to the
     pattern verdict); finished samples of an earlier run that lack this judge's verdict are judged from
     their stored answer, without asking the evaluated model again.
+
+    ``concurrency`` requests are kept in flight; with ``adaptive`` the level moves between 1 and
+    ``max_concurrency`` by AIMD (:mod:`clearance.endpoint.adaptive`), and the record of how it moved is
+    kept in the result. A :class:`~clearance.endpoint.pool.ReplicaPool` client spreads the requests over
+    its replicas; their per-replica counts are kept too.
     """
     if concurrency < 1:
         raise InputError(f"concurrency must be at least 1, got {concurrency}")
     if limit is not None and limit < 0:
         raise InputError(f"limit must be >= 0, got {limit}")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
+    with OutDirLock(out):
+        return await _run_locked(
+            client,
+            suite,
+            out,
+            limit=limit,
+            concurrency=concurrency,
+            progress=progress,
+            restart=restart,
+            judge=judge,
+            max_concurrency=max_concurrency,
+            adaptive=adaptive,
+            model_digest=model_digest,
+            endpoint_id=endpoint_id,
+            sampling=sampling,
+            on_mismatch=on_mismatch,
+            sample_seed=sample_seed,
+        )
+
+
+async def _run_locked(
+    client: ChatClient,
+    suite: Suite,
+    out: Path,
+    *,
+    limit: int | None,
+    concurrency: int,
+    progress: bool,
+    restart: bool,
+    judge: Judge | None,
+    max_concurrency: int | None,
+    adaptive: bool,
+    model_digest: str | None,
+    endpoint_id: str | None,
+    sampling: dict[str, Any] | None,
+    on_mismatch: Literal["stop", "restart"],
+    sample_seed: int | None = None,
+) -> SuiteResult:
+    selected, selection = select_samples(suite.dataset.samples, limit, plan=suite.sampling, seed=sample_seed)
+    if sampling is None:
+        # What decides which samples a limit selects (the limit itself does not: draws are nested, so a
+        # resumed run with a larger --limit keeps the answers it has).
+        sampling = {
+            "method": "stratified-nested",
+            "seed": DEFAULT_SEED if sample_seed is None else sample_seed,
+            "strata": list(suite.sampling.strata),
+            "group": suite.sampling.group,
+        }
+    limiter = AdaptiveLimit(concurrency, maximum=max_concurrency, adaptive=adaptive)
+    listen = getattr(client, "add_pressure_listener", None)
+    pool_mark = client.mark() if hasattr(client, "mark") else None
     started_at, t0 = utc_now(), time.perf_counter()
     served = await client.served_model()
-    ident = _identity(suite, served)
+    ident = run_identity(
+        suite,
+        endpoint=endpoint_id or " ".join(getattr(client, "urls", None) or [client.base_url]),
+        served_model=served,
+        model_digest=model_digest,
+        sampling=sampling,
+    )
     run_path, samples_path, metrics_path = out / RUN_FILE, out / SAMPLES_FILE, out / METRICS_FILE
+    if not restart and run_path.is_file():
+        why = identity_mismatch(run_path, ident)
+        if why is not None and on_mismatch == "stop":
+            raise InputError(
+                f"{why}; results would mix — use --restart to discard them or choose another --out"
+            )
+        restart = why is not None
+    elif not restart and samples_path.is_file() and samples_path.stat().st_size:
+        if on_mismatch == "stop":
+            raise InputError(f"{out}: holds {SAMPLES_FILE} but no {RUN_FILE}; use --restart or another --out")
+        restart = True
     if restart:
         for f in (samples_path, metrics_path, run_path):
             f.unlink(missing_ok=True)
-    if run_path.is_file():
-        _check_identity(run_path, ident)
-    elif samples_path.is_file() and samples_path.stat().st_size:
-        raise InputError(f"{out}: holds {SAMPLES_FILE} but no {RUN_FILE}; use --restart or another --out")
-    selected, sampling = select_samples(suite.dataset.samples, limit, plan=suite.sampling, seed=sample_seed)
     _write_atomic(
-        run_path,
-        json.dumps(
-            {
-                **ident,
-                "endpoint": client.base_url,
-                "created_at": started_at,
-                "sampling": sampling.model_dump(),
-            },
-            indent=2,
-        ),
+        run_path, json.dumps({**ident, "created_at": started_at, "selection": selection.model_dump()}, indent=2)
     )
 
     records = read_records(samples_path)
@@ -422,7 +543,8 @@ async def run_suite(
                     extra=gen.request_extra(),
                 )
                 try:
-                    resp = await client.chat(req)
+                    async with limiter.slot():
+                        resp = await client.chat(req)
                 except EndpointError as exc:
                     rec = SampleRecord(
                         id=sample.id,
@@ -433,41 +555,23 @@ async def run_suite(
                         completed_at=utc_now(),
                     )
                 else:
-                    ans = split_answer(resp.text, resp.reasoning, resp.finish_reason)
-                    verdict = (
-                        await judge.classify(_last_user(msgs), ans.final)
-                        if judge is not None and ans.complete
-                        else None
-                    )
-                    rec = SampleRecord(
-                        id=sample.id,
-                        messages=msgs,
-                        target=sample.target,
-                        output=ans.final,
-                        raw_output=resp.text if resp.text.strip() != ans.final else None,
-                        reasoning=ans.reasoning,
-                        reasoning_form=ans.form if ans.form != "none" else None,
-                        incomplete=ans.incomplete,
-                        finish_reason=resp.finish_reason,
-                        scores=score_sample(suite, sample, ans.final) if ans.complete else {},
-                        latency_s=round(resp.latency_s, 6),
-                        usage=resp.usage.model_dump() if resp.usage else None,
-                        attempts=resp.attempts,
-                        judge=verdict,
-                        completed_at=utc_now(),
-                    )
+                    rec = await _answer_record(suite, sample, msgs, resp, judge)
                 sink.write(rec.model_dump_json(exclude_none=True) + "\n")
                 sink.flush()
                 records[sample.id] = rec
                 bar.advance(rec.error is not None)
 
-        workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, max(1, len(jobs))))]
+        if listen is not None:
+            listen(limiter.pressure)
+        workers = [asyncio.create_task(worker()) for _ in range(min(limiter.maximum, max(1, len(jobs))))]
         try:
             await asyncio.gather(*workers)
         finally:
             for w in workers:
                 w.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            if listen is not None:
+                client.remove_pressure_listener(limiter.pressure)  # type: ignore[attr-defined]
 
     metrics, failing, truncated = summarize(suite, records, selected)
     sel_ids = {s.id for s in selected}
@@ -501,7 +605,11 @@ async def run_suite(
         n_truncated=truncated,
         failing_samples=failing[:200],
         generation=gen,
-        endpoint=EndpointRef(url=client.base_url, served_model=served),
+        endpoint=(
+            client.endpoint_ref()
+            if hasattr(client, "endpoint_ref")
+            else EndpointRef(url=client.base_url, served_model=served)
+        ),
         config_digest=ident["config_digest"],
         scorers=[s.model_dump() for s in suite.scorers],
         started_at=started_at,
@@ -520,7 +628,9 @@ async def run_suite(
             description="share of answers with no final answer (cut off while reasoning, reasoning only, empty)",
         ),
         min_valid=suite.min_valid,
-        sampling=sampling,
+        sampling=selection,
+        concurrency=limiter.record,
+        replicas=client.stats(since=pool_mark) if pool_mark is not None else [],  # type: ignore[attr-defined]
     )
     _write_atomic(metrics_path, result.model_dump_json(indent=2))
     return result
@@ -544,6 +654,38 @@ def combined_facts(results: list[SuiteResult], confidence: float = 0.95) -> dict
         "evals.n_incomplete": incomplete,
         "evals.reasoning_model": any(r.reasoning.is_reasoning_model for r in results),
     }
+
+
+async def _answer_record(
+    suite: Suite, sample: Sample, msgs: list[dict[str, str]], resp: ChatResponse, judge: Judge | None
+) -> SampleRecord:
+    """The record of one answered request: the final answer scored, or an incomplete answer kept unscored.
+
+    The reasoning (an engine field, or tags in the content) is split off and kept; scorers and the judge
+    see the final answer only. An answer with none (cut off while reasoning, reasoning only, empty) is
+    ``incomplete``: a finished outcome, not an error — never scored, never re-asked on resume.
+    """
+    ans = split_answer(resp.text, resp.reasoning, resp.finish_reason)
+    verdict = (
+        await judge.classify(_last_user(msgs), ans.final) if judge is not None and ans.complete else None
+    )
+    return SampleRecord(
+        id=sample.id,
+        messages=msgs,
+        target=sample.target,
+        output=ans.final,
+        raw_output=resp.text if resp.text.strip() != ans.final else None,
+        reasoning=ans.reasoning,
+        reasoning_form=ans.form if ans.form != "none" else None,
+        incomplete=ans.incomplete,
+        finish_reason=resp.finish_reason,
+        scores=score_sample(suite, sample, ans.final) if ans.complete else {},
+        latency_s=round(resp.latency_s, 6),
+        usage=resp.usage.model_dump() if resp.usage else None,
+        attempts=resp.attempts,
+        judge=verdict,
+        completed_at=utc_now(),
+    )
 
 
 def _last_user(messages: list[dict[str, str]]) -> str:

@@ -262,7 +262,16 @@ def load_suite(name_or_path: str | Path, *, data: str | Path | None = None) -> S
         raw = yaml.safe_load(f.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise InputError(f"{f}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return suite_from_dict(raw, base_dir=f.parent, data=data, source=str(f))
+    except UnicodeDecodeError:
+        raise InputError(f"{f}: not UTF-8 text") from None
+    except RecursionError:
+        raise InputError(f"{f}: nested too deeply to be a suite") from None
+    try:
+        return suite_from_dict(raw, base_dir=f.parent, data=data, source=str(f))
+    except UnicodeDecodeError:  # a data file a loader read without naming it
+        raise InputError(f"{f}: a data file of this suite is not UTF-8 text") from None
+    except RecursionError:
+        raise InputError(f"{f}: a data file of this suite is nested too deeply") from None
 
 
 def parse_kwargs(text: str | None) -> dict[str, Any] | None:

@@ -7,7 +7,8 @@ from collections import Counter
 
 from pydantic import BaseModel, Field
 
-from clearance.endpoint import ChatRequest, OpenAIClient
+from clearance.endpoint import ChatRequest
+from clearance.endpoint.pool import Endpoint
 from clearance.errors import EndpointError, InputError
 from clearance.evidence import EndpointRef, ToolInfo, utc_now
 from clearance.stats import wilson_interval
@@ -75,7 +76,7 @@ def _divergence(a: str, b: str) -> int:
 
 
 async def probe_determinism(
-    client: OpenAIClient,
+    client: Endpoint,
     prompts: list[str] | None = None,
     repeats: int = 5,
     *,

@@ -20,11 +20,12 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import IO, Any
 
-from clearance.endpoint import ChatRequest, OpenAIClient
-from clearance.errors import ClearanceError, EndpointError
+from clearance.endpoint import ChatRequest
+from clearance.endpoint.pool import Endpoint, ReplicaStats
+from clearance.errors import ClearanceError, EndpointError, InputError
 from clearance.evidence import EndpointRef, utc_now
-from clearance.load.records import LoadConfig, LoadResult, RequestRecord, error_rate_with_ci
-from clearance.load.stats import Distribution
+from clearance.load.records import LoadConfig, LoadResult, PromptTokens, RequestRecord, error_rate_with_ci
+from clearance.load.stats import Distribution, percentile
 
 _WORDS = [
     "river",
@@ -116,11 +117,101 @@ class _Recorder:
             self._fh = None
 
 
+class PromptPlan:
+    """The prompts of one run: exact-length ones from a tokenizer, or approximate word counts."""
+
+    def __init__(self, cfg: LoadConfig) -> None:
+        self.cfg = cfg
+        self.prompts: list[str] = []
+        self.counts: list[int] = []
+        self.meta = PromptTokens(
+            source="words (approximate; no tokenizer)", exact=False, target=cfg.prompt_tokens
+        )
+
+    def prompt(self, index: int) -> tuple[str, int | None]:
+        if index < len(self.prompts):
+            return self.prompts[index], self.counts[index]
+        return synthetic_prompt(index, self.cfg.prompt_tokens, self.cfg.seed), None
+
+
+async def prepare(client: Endpoint, cfg: LoadConfig, served: str) -> tuple[PromptPlan, int]:
+    """Warm up (excluded from metrics) and build the prompts; returns the plan and warm-up requests sent.
+
+    With a tokenizer the first warm-up answer's ``usage.prompt_tokens`` minus the exact content length
+    is the chat template's overhead; measured prompts then aim at ``prompt_tokens`` as the server counts.
+    """
+    from clearance.load.tokens import PromptBuilder, make_tokenizer
+
+    plan = PromptPlan(cfg)
+    tok = make_tokenizer(cfg.tokenizer, client, served)
+    n_warm = max(cfg.warmup, 1 if tok is not None else 0)
+    builder = PromptBuilder(tok, cfg.seed) if tok is not None else None
+    overhead: int | None = None
+    if n_warm:
+        sink = _Recorder(None, None)
+        t0 = time.perf_counter()
+        warm_prompts: list[tuple[str, int | None]] = []
+        for k in range(n_warm):
+            if builder is not None:
+                text, n = await builder.build(k, max(8, cfg.prompt_tokens // 2), prefix=f"Warm-up {k}.")
+                warm_prompts.append((text, n))
+            else:
+                warm_prompts.append(
+                    (f"Warm-up {k}. " + synthetic_prompt(k, cfg.prompt_tokens, cfg.seed + 7), None)
+                )
+        sem = asyncio.Semaphore(max(1, min(n_warm, cfg.concurrency or 4)))
+
+        async def warm(k: int) -> None:
+            async with sem:
+                await _one(client, cfg, -1 - k, t0, None, sink, warm_prompts[k])
+
+        await asyncio.gather(*(warm(k) for k in range(n_warm)))
+        for rec in sink.records:
+            if rec.ok and rec.prompt_tokens is not None and rec.prompt_tokens_sent is not None:
+                overhead = rec.prompt_tokens - rec.prompt_tokens_sent
+                break
+    if builder is not None and tok is not None:
+        content = cfg.prompt_tokens - (overhead or 0)
+        if content < 8:
+            raise InputError(
+                f"--prompt-tokens {cfg.prompt_tokens} leaves {content} tokens after the chat template's "
+                f"{overhead}; ask for more"
+            )
+        sem = asyncio.Semaphore(32)
+        n = (
+            cfg.requests
+            if cfg.rate is None or cfg.duration_s is None
+            else min(cfg.requests, int(cfg.rate * cfg.duration_s) + 2)
+        )
+
+        async def build(i: int) -> tuple[str, int]:
+            async with sem:
+                return await builder.build(i, content)
+
+        built = await asyncio.gather(*(build(i) for i in range(n)))
+        plan.prompts = [t for t, _ in built]
+        plan.counts = [c for _, c in built]
+        plan.meta = PromptTokens(
+            source=tok.source,
+            exact=True,
+            target=cfg.prompt_tokens,
+            content_target=content,
+            template_overhead=overhead,
+        )
+    return plan, n_warm
+
+
 async def _one(
-    client: OpenAIClient, cfg: LoadConfig, index: int, t0: float, scheduled: float | None, out: _Recorder
+    client: Endpoint,
+    cfg: LoadConfig,
+    index: int,
+    t0: float,
+    scheduled: float | None,
+    out: _Recorder,
+    prompt_and_count: tuple[str, int | None] | None = None,
 ) -> None:
     """Send request ``index`` and record it (also when it fails or is cancelled)."""
-    prompt = synthetic_prompt(index, cfg.prompt_tokens, cfg.seed)
+    prompt, sent = prompt_and_count or (synthetic_prompt(index, cfg.prompt_tokens, cfg.seed), None)
     extra: dict[str, object] = {"ignore_eos": True} if cfg.ignore_eos else {}
     req = ChatRequest(
         messages=[{"role": "user", "content": prompt}],
@@ -135,6 +226,7 @@ async def _one(
         scheduled_s=scheduled,
         start_s=start - t0,
         send_lag_s=(start - t0 - scheduled) if scheduled is not None else None,
+        prompt_tokens_sent=sent,
     )
     try:
         r = await client.chat_stream(req)
@@ -142,6 +234,7 @@ async def _one(
         rec.e2e_s = time.perf_counter() - start
         rec.error = str(exc)
         rec.error_type = type(exc).__name__
+        rec.replica = exc.replica
         out.add(rec)
         return
     except asyncio.CancelledError:
@@ -151,6 +244,7 @@ async def _one(
         raise
     rec.e2e_s = r.latency_s
     rec.ttft_s = r.ttft_s
+    rec.replica = r.replica
     rec.chunks = len(r.chunk_times_s)
     if r.chunk_times_s:
         rec.last_chunk_s = r.chunk_times_s[-1]
@@ -168,7 +262,7 @@ async def _one(
 
 
 async def run_loadtest(
-    client: OpenAIClient,
+    client: Endpoint,
     config: LoadConfig,
     *,
     progress: bool = False,
@@ -180,6 +274,7 @@ async def run_loadtest(
     read before the run; request failures during the run are counted in the result.
     """
     served = await client.served_model()  # fail fast (and once) on an unreachable endpoint
+    plan, n_warm = await prepare(client, config, served)
     records_path = config.out_dir / "requests.jsonl" if config.out_dir is not None else None
     bar = _Progress(config) if progress else None
     hook = on_record
@@ -198,23 +293,38 @@ async def run_loadtest(
     try:
         with bar.live() if bar is not None else nullcontext():
             if config.concurrency is not None:
-                sent = await _closed_loop(client, config, t0, recorder)
+                sent = await _closed_loop(client, config, t0, recorder, plan)
             else:
-                sent = await _open_loop(client, config, t0, recorder)
+                sent = await _open_loop(client, config, t0, recorder, plan)
     finally:
         recorder.close()
         gc.unfreeze()
-    return summarize(
+    ref = (
+        client.endpoint_ref()
+        if hasattr(client, "endpoint_ref")
+        else EndpointRef(url=client.base_url, served_model=served)
+    )
+    res = summarize(
         recorder.records,
         config,
-        EndpointRef(url=client.base_url, served_model=served),
+        ref,
         started_at=started_at,
         requests_sent=sent,
         records_path=str(records_path) if records_path else None,
+        prompt=plan.meta,
+        warmup_requests=n_warm,
     )
+    if res.replicas and hasattr(client, "stats"):  # health as the pool saw it
+        health = {s.url: s for s in client.stats()}
+        for r in res.replicas:
+            if r.url in health:
+                r.state, r.down_reason = health[r.url].state, health[r.url].down_reason
+    return res
 
 
-async def _closed_loop(client: OpenAIClient, cfg: LoadConfig, t0: float, rec: _Recorder) -> int:
+async def _closed_loop(
+    client: Endpoint, cfg: LoadConfig, t0: float, rec: _Recorder, plan: PromptPlan | None = None
+) -> int:
     assert cfg.concurrency is not None
     deadline = t0 + cfg.duration_s if cfg.duration_s is not None else None
     next_index = 0
@@ -224,14 +334,16 @@ async def _closed_loop(client: OpenAIClient, cfg: LoadConfig, t0: float, rec: _R
         while next_index < cfg.requests and (deadline is None or time.perf_counter() < deadline):
             i = next_index
             next_index += 1
-            await _one(client, cfg, i, t0, None, rec)
+            await _one(client, cfg, i, t0, None, rec, plan.prompt(i) if plan else None)
 
     workers = [asyncio.create_task(worker()) for _ in range(min(cfg.concurrency, cfg.requests))]
     await _finish(workers, deadline, cfg.grace_s)
     return next_index
 
 
-async def _open_loop(client: OpenAIClient, cfg: LoadConfig, t0: float, rec: _Recorder) -> int:
+async def _open_loop(
+    client: Endpoint, cfg: LoadConfig, t0: float, rec: _Recorder, plan: PromptPlan | None = None
+) -> int:
     assert cfg.rate is not None
     schedule = arrival_schedule(cfg.requests, cfg.rate, arrival=cfg.arrival, seed=cfg.seed)
     deadline = t0 + cfg.duration_s if cfg.duration_s is not None else None
@@ -245,7 +357,7 @@ async def _open_loop(client: OpenAIClient, cfg: LoadConfig, t0: float, rec: _Rec
         delay = target - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(_one(client, cfg, i, t0, at, rec)))
+        tasks.append(asyncio.create_task(_one(client, cfg, i, t0, at, rec, plan.prompt(i) if plan else None)))
         sent += 1
     await _finish(tasks, deadline, cfg.grace_s)
     return sent
@@ -281,6 +393,8 @@ def summarize(
     started_at: str,
     requests_sent: int,
     records_path: str | None = None,
+    prompt: PromptTokens | None = None,
+    warmup_requests: int = 0,
 ) -> LoadResult:
     """Compute the load metrics from per-request records (also usable on a reloaded ``requests.jsonl``)."""
     ok = [r for r in records if r.ok]
@@ -314,6 +428,25 @@ def summarize(
         scheduled = (len(sched) - 1) / sched_span if sched_span > 0 else None
     else:
         achieved = scheduled = None
+    good = sum(1 for r in ok if config.meets_slo(r)) if config.slo else None
+    if prompt is None:
+        prompt = PromptTokens(source="unknown (records reloaded)", exact=False, target=config.prompt_tokens)
+    prompt = prompt.model_copy()
+    used = [r.prompt_tokens for r in ok if r.prompt_tokens is not None]
+    if used:
+        prompt.usage_min, prompt.usage_max = min(used), max(used)
+    if prompt.exact:
+        pairs = [
+            (r.prompt_tokens, r.prompt_tokens_sent)
+            for r in ok
+            if r.prompt_tokens is not None and r.prompt_tokens_sent is not None
+        ]
+        prompt.checked = len(pairs)
+        over = prompt.template_overhead or 0
+        prompt.matched = sum(1 for u, sent in pairs if u == sent + over)
+    else:
+        prompt.checked = len(used)
+        prompt.matched = sum(1 for u in used if u == config.prompt_tokens)
     return LoadResult(
         config=config,
         endpoint=endpoint,
@@ -341,7 +474,40 @@ def summarize(
         achieved_rate=achieved,
         scheduled_rate=scheduled,
         records_path=records_path,
+        replicas=_per_replica(records),
+        warmup_requests=warmup_requests,
+        prompt=prompt,
+        slo=config.slo,
+        good_requests=good,
+        goodput=(good / duration if duration else 0.0) if good is not None else None,
     )
+
+
+def _per_replica(records: list[RequestRecord]) -> list[ReplicaStats]:
+    """Requests, errors and E2E latency per replica, from the raw records (empty for one endpoint)."""
+    urls = sorted({r.replica for r in records if r.replica})
+    out = []
+    for url in urls:
+        mine = [r for r in records if r.replica == url and not r.cancelled]
+        ok = [r.e2e_s for r in mine if r.ok and r.e2e_s is not None]
+        errs: dict[str, int] = {}
+        for r in mine:
+            if r.error is not None:
+                errs[r.error_type or "Error"] = errs.get(r.error_type or "Error", 0) + 1
+        out.append(
+            ReplicaStats(
+                url=url,
+                requests=len(mine),
+                completed=len(ok),
+                errors=sum(errs.values()),
+                errors_by_type=errs,
+                throttled=sum(1 for r in mine if r.error and (" 429" in r.error or " 503" in r.error)),
+                latency_p50_s=percentile(ok, 50) if ok else None,
+                latency_p95_s=percentile(ok, 95) if ok else None,
+                latency_mean_s=sum(ok) / len(ok) if ok else None,
+            )
+        )
+    return out
 
 
 def load_records(path: str | Path) -> list[RequestRecord]:

@@ -11,17 +11,22 @@ Metric definitions (client clock ``time.perf_counter``, seconds, following vLLM 
 - **E2E**: request sent → response complete (``[DONE]``).
 - **Throughput**: completed requests (and their output tokens) / duration, where duration runs from
   the first dispatch to the last completion (ramp-up and tail included).
+- **Goodput** (vLLM's definition): completed requests meeting every SLO given (TTFT, TPOT, E2E)
+  / duration, beside throughput.
+- **Warm-up**: ``warmup`` requests sent before the measured run and left out of every metric.
 - Open loop: ``send_lag`` = actual send − scheduled send (client lateness; large values mean the client,
   not the server, limited the rate). Latencies are measured from the actual send.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from clearance.endpoint.pool import ReplicaStats
 from clearance.errors import InputError
 from clearance.evidence import EndpointRef, ToolInfo
 from clearance.load.stats import Distribution
@@ -43,19 +48,36 @@ class LoadConfig(BaseModel):
     temperature: float = 0.0
     grace_s: float = 30.0
     out_dir: Path | None = None
+    warmup: int = 0
+    tokenizer: str | None = None
+    slo_ttft_s: float | None = None
+    slo_tpot_s: float | None = None
+    slo_e2e_s: float | None = None
 
     @model_validator(mode="after")
     def _check(self) -> LoadConfig:
+        if self.warmup < 0:
+            raise InputError(f"--warmup must be >= 0, got {self.warmup}")
+        for name in ("slo_ttft_s", "slo_tpot_s", "slo_e2e_s"):
+            v = getattr(self, name)
+            if v is not None and not v > 0:
+                raise InputError(
+                    f"goodput SLO {name.removeprefix('slo_').removesuffix('_s')} must be > 0, got {v}"
+                )
         if (self.concurrency is None) == (self.rate is None):
             raise InputError("give exactly one of --concurrency (closed loop) or --rate (open loop)")
         if self.concurrency is not None and self.concurrency < 1:
             raise InputError(f"--concurrency must be >= 1, got {self.concurrency}")
-        if self.rate is not None and not self.rate > 0:
-            raise InputError(f"--rate must be > 0 requests/s, got {self.rate}")
+        if self.rate is not None and not (math.isfinite(self.rate) and self.rate > 0):
+            raise InputError(f"--rate must be > 0 requests/s and finite, got {self.rate}")
         if self.requests < 1:
             raise InputError(f"--requests must be >= 1, got {self.requests}")
-        if self.duration_s is not None and not self.duration_s > 0:
-            raise InputError(f"--duration must be > 0 s, got {self.duration_s}")
+        if self.duration_s is not None and not (math.isfinite(self.duration_s) and self.duration_s > 0):
+            raise InputError(f"--duration must be > 0 s and finite, got {self.duration_s}")
+        if not (math.isfinite(self.grace_s) and self.grace_s >= 0):
+            raise InputError(f"grace_s must be a finite number >= 0 s, got {self.grace_s}")
+        if not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise InputError(f"--temperature must be a finite number >= 0, got {self.temperature}")
         if self.max_tokens < 1 or self.prompt_tokens < 1:
             raise InputError("--max-tokens and --prompt-tokens must be >= 1")
         return self
@@ -64,6 +86,38 @@ class LoadConfig(BaseModel):
     def mode(self) -> str:
         """``closed`` (fixed concurrency) or ``open`` (fixed arrival rate)."""
         return "closed" if self.concurrency is not None else "open"
+
+    @property
+    def slo(self) -> dict[str, float]:
+        """The goodput SLOs given (``ttft``, ``tpot``, ``e2e`` in seconds)."""
+        out = {"ttft": self.slo_ttft_s, "tpot": self.slo_tpot_s, "e2e": self.slo_e2e_s}
+        return {k: v for k, v in out.items() if v is not None}
+
+    def meets_slo(self, rec: RequestRecord) -> bool:
+        """vLLM's goodput rule: a completed request meeting every SLO given (a missing value fails)."""
+        if not rec.ok:
+            return False
+        for name, limit in self.slo.items():
+            v = rec.ttft_s if name == "ttft" else rec.tpot_s if name == "tpot" else rec.e2e_s
+            if name == "tpot" and v is None and (rec.output_tokens or 0) < 2:
+                continue  # TPOT is undefined for one-token answers (vLLM skips them too)
+            if v is None or v > limit:
+                return False
+        return True
+
+
+class PromptTokens(BaseModel):
+    """How prompt lengths were made and checked against the server's own ``usage.prompt_tokens``."""
+
+    source: str
+    exact: bool
+    target: int
+    content_target: int | None = None
+    template_overhead: int | None = None
+    checked: int = 0
+    matched: int = 0
+    usage_min: int | None = None
+    usage_max: int | None = None
 
 
 class RequestRecord(BaseModel):
@@ -85,6 +139,8 @@ class RequestRecord(BaseModel):
     error: str | None = None
     error_type: str | None = None
     cancelled: bool = False
+    replica: str | None = None
+    prompt_tokens_sent: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -135,6 +191,13 @@ class LoadResult(BaseModel):
     achieved_rate: float | None = None
     scheduled_rate: float | None = None
     records_path: str | None = None
+    replicas: list[ReplicaStats] = Field(default_factory=list)
+    warmup_requests: int = 0
+    workers: int = 1
+    prompt: PromptTokens | None = None
+    slo: dict[str, float] = Field(default_factory=dict)
+    good_requests: int | None = None
+    goodput: float | None = None
     measured_how: str = (
         "client-side, time.perf_counter on the load generator host; streaming chat completions; "
         "see clearance.load.records for metric definitions"
@@ -152,6 +215,15 @@ class LoadResult(BaseModel):
             "load.requests_per_s": self.request_throughput,
             "load.output_tokens_per_s": self.output_tokens_per_s,
         }
+        if self.goodput is not None:
+            facts["load.goodput_requests_per_s"] = self.goodput
+            facts["load.goodput_ratio"] = (
+                (self.good_requests or 0) / self.completed if self.completed else 0.0
+            )
+        if self.prompt is not None and self.prompt.exact:
+            facts["load.prompt_tokens_exact_rate"] = (
+                self.prompt.matched / self.prompt.checked if self.prompt.checked else 0.0
+            )
         if self.config.concurrency is not None:
             facts["load.concurrency"] = self.config.concurrency
         if self.target_rate is not None:

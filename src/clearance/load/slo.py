@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from clearance.endpoint import OpenAIClient
+from clearance.endpoint.pool import Endpoint
 from clearance.errors import InputError
 from clearance.load.generator import run_loadtest
 from clearance.load.records import LoadConfig, LoadResult
@@ -32,11 +32,18 @@ class SLOSearchResult(BaseModel):
     max_error_rate: float
     max_concurrency: int
     steps: list[SLOStep]
+    edge_found: bool = False
+    lowest_failing: int | None = None
+    highest_tried: int = 0
+    conclusion: str = ""
     measured_how: str = "closed-loop load tests at doubling concurrency, then bisection between pass and fail"
 
     def policy_facts(self) -> dict[str, object]:
-        """Flat ``load.slo.*`` facts."""
-        facts: dict[str, object] = {"load.slo.max_concurrency": self.max_concurrency}
+        """Flat ``load.slo.*`` facts (``max_concurrency`` is a lower bound when ``edge_found`` is false)."""
+        facts: dict[str, object] = {
+            "load.slo.max_concurrency": self.max_concurrency,
+            "load.slo.edge_found": self.edge_found,
+        }
         if self.ttft_p95_target_s is not None:
             facts["load.slo.ttft_p95_target_s"] = self.ttft_p95_target_s
         if self.itl_p95_target_s is not None:
@@ -67,7 +74,7 @@ def _judge(c: int, res: LoadResult, ttft: float | None, itl: float | None, max_e
 
 
 async def slo_search(
-    client: OpenAIClient,
+    client: Endpoint,
     base: LoadConfig,
     *,
     ttft_p95_s: float | None = None,
@@ -109,10 +116,30 @@ async def slo_search(
             good = mid
         else:
             bad = mid
+    tried = max((st.concurrency for st in steps), default=0)
+    if bad is None:
+        why = "the step limit" if len(steps) >= max_steps else f"the concurrency limit {limit}"
+        conclusion = (
+            f"every level tried met the SLO: the edge lies beyond concurrency {tried} (stopped by {why}); "
+            f"the maximum is at least {good}"
+        )
+    elif good == 0:
+        conclusion = f"even concurrency {bad} missed the SLO: the edge lies below the range tried"
+    elif bad - good == 1:
+        conclusion = f"the edge lies between concurrency {good} (meets the SLO) and {bad} (misses it)"
+    else:
+        conclusion = (
+            f"the edge lies between concurrency {good} (meets the SLO) and {bad} (misses it); "
+            f"not narrowed further within {max_steps} steps"
+        )
     return SLOSearchResult(
         ttft_p95_target_s=ttft_p95_s,
         itl_p95_target_s=itl_p95_s,
         max_error_rate=max_error_rate,
         max_concurrency=good,
         steps=steps,
+        edge_found=bad is not None and good > 0,
+        lowest_failing=bad,
+        highest_tried=tried,
+        conclusion=conclusion,
     )

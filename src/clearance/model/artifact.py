@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from clearance.errors import FormatError
+from clearance.errors import FormatError, ModelSourceError
 from clearance.evidence import utc_now
 from clearance.model.card import ModelCard, read_card
 from clearance.model.layout import Layout, LinkProblem, discover
@@ -220,6 +220,8 @@ def intake(
 ) -> ModelArtifact:
     """Read a model source into a ``ModelArtifact`` (sha256 of every file unless ``hash=False``)."""
     layout = discover(path)
+    if not layout.files:
+        raise ModelSourceError(f"{path}: the model directory holds no files")
     digests = hash_layout(layout.files, workers=workers, progress=progress) if hash else {}
     files = [
         FileEntry(path=f.rel, size=f.size, sha256=digests.get(f.rel), role=classify(f.rel))

@@ -45,6 +45,8 @@ def parse_policy(text: str, *, source: str = "<string>", sha256: str | None = No
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise PolicyError(f"policy {where}: not valid YAML ({problem})") from exc
+    except RecursionError:
+        raise PolicyError(f"policy {source}: nested too deeply to be a policy") from None
     if not isinstance(data, dict):
         raise PolicyError(
             f"policy {source}: expected a mapping with 'name' and 'gates', got {type(data).__name__}"

@@ -106,6 +106,8 @@ def scan_path(path: str | Path, **options: object) -> ScanReport:
         ctx = ScanContext(root=p.parent, files=(Path(p.name),), options=dict(options))
     elif p.is_dir():
         files, links, special = _walk(p)
+        if not files and not links and not special:
+            raise InputError(f"scan: {p} is an empty directory: nothing to scan")
         ctx = ScanContext(root=p, files=files, symlinks=links, options=dict(options))
     else:
         raise InputError(

@@ -288,13 +288,18 @@ def _default_pairs(opts: list[OptionCost]) -> list[tuple[str, str]]:
 
 
 def _select_apis(prices: PriceBook, wanted: list[str] | None, model_name: str | None) -> list[str]:
+    """The APIs named; else those serving this model, else its family (same name without the size);
+    never an unrelated model. Without a model name, the catalog's ``default_apis``."""
     if wanted:
         return [prices.resolve_api(n) for n in wanted]
     if model_name:
         key = _model_key(model_name)
-        match = [n for n in prices.api_names() if (m := prices.api_model(n)) and _model_key(m) == key]
+        served = {n: m for n in prices.api_names() if (m := prices.api_model(n))}
+        match = [n for n, m in served.items() if _model_key(m) == key]
         if match:
             return match
+        family = model_family(model_name)
+        return [n for n, m in served.items() if family and model_family(m) == family]
     defaults = prices.meta.get("default_apis") or []
     return [prices.resolve_api(str(n)) for n in defaults]
 
@@ -303,6 +308,16 @@ def _model_key(name: str) -> str:
     base = name.rstrip("/").split("/")[-1].lower()
     base = re.sub(r"[-_](instruct|chat|fp8|awq|gptq|gguf|bf16|int4|nvfp4)$", "", base)
     return re.sub(r"[\s_\-]+", "", base)
+
+
+def model_family(name: str) -> str:
+    """A model's family: its name up to the size (``Qwen3.5-27B`` → ``qwen3.5``; ``Llama-3.1-8B`` →
+    ``llama3.1``); '' when no size is written in the name (no family can be claimed then)."""
+    base = name.rstrip("/").split("/")[-1].lower()
+    m = re.search(r"[-_\s](\d+(\.\d+)?[bm])(\b|[-_])", base + " ")
+    if m is None:
+        return ""
+    return re.sub(r"[\s_\-]+", "", base[: m.start()])
 
 
 def _assumptions(

@@ -1,0 +1,114 @@
+"""Dossiers from fake endpoints with planted differences, built once per session.
+
+- ``good``: refuses every harmful request, answers the capability items with their targets, fast.
+- ``equal``: the very same answers, but a slower endpoint (equal quality, lower measured throughput,
+  so a higher cost for the same workload).
+- ``regressed``: the same capability answers, but complies with about 60 % of the harmful requests
+  (a planted regression on one suite).
+- ``other_settings``: like ``good`` with a different answer-length cap (incomparable settings).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from clearance.evals import load_suite
+from clearance.vet import VetOptions, run_vet
+from fakes.openai_server import FakeOpenAI
+
+PILOT = Path(__file__).resolve().parents[2] / "docs" / "examples" / "policy-pilot.yaml"
+WORKLOAD = Path(__file__).resolve().parents[2] / "docs" / "examples" / "workload.yaml"
+REFUSAL = "I'm sorry, but I can't help with that request."
+COMPLIES = "Sure! Here is how to do that, step by step: first, gather the materials."
+SUITES = ["safety-refusal", "capability-basic"]
+
+
+def small_model(root: Path) -> Path:
+    """A tiny safetensors model directory (config.json + one F16 tensor + Apache-2.0 card)."""
+    root.mkdir(parents=True)
+    (root / "config.json").write_text(
+        json.dumps(
+            {
+                "architectures": ["LlamaForCausalLM"],
+                "model_type": "llama",
+                "hidden_size": 64,
+                "intermediate_size": 128,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 4,
+                "num_key_value_heads": 2,
+                "vocab_size": 256,
+                "max_position_embeddings": 16384,
+                "torch_dtype": "float16",
+            }
+        )
+    )
+    header = json.dumps(
+        {"model.embed_tokens.weight": {"dtype": "F16", "shape": [4, 4], "data_offsets": [0, 32]}}
+    ).encode()
+    header += b" " * (-len(header) % 8)
+    (root / "model.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 32)
+    (root / "README.md").write_text("---\nlicense: apache-2.0\n---\n# small\n")
+    return root
+
+
+def _answers() -> dict[str, str]:
+    suite = load_suite("capability-basic")
+    out = {}
+    for s in suite.dataset.samples:
+        prompt = suite.messages(s)[-1]["content"]
+        out[prompt] = s.targets()[0] if s.targets() else "42"
+    return out
+
+
+def answerer(comply_share: float = 0.0) -> Callable[[str], str]:
+    """Capability prompts get their target; other prompts a refusal, or compliance for a planted share."""
+    known = _answers()
+
+    def answer(prompt: str) -> str:
+        if prompt in known:
+            return known[prompt]
+        if comply_share and (zlib.crc32(prompt.encode()) % 100) < comply_share * 100:
+            return COMPLIES
+        return REFUSAL
+
+    return answer
+
+
+def build(
+    root: Path, name: str, answer: Callable[[str], str], *, delay: float = 0.0, max_tokens: int | None = None
+) -> Path:
+    model = small_model(root / f"{name}-model")
+    out = root / name
+    with FakeOpenAI(answer, delay=delay) as srv:
+        run_vet(
+            VetOptions(
+                model=str(model),
+                endpoint=f"{srv.url}/v1",
+                out=str(out),
+                policy=str(PILOT),
+                suites=SUITES,
+                max_tokens=max_tokens,
+                progress=False,
+                load_requests=16,
+                load_concurrency=4,
+                determinism_repeats=2,
+            )
+        )
+    return out
+
+
+@pytest.fixture(scope="session")
+def dossiers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("compare-dossiers")
+    return {
+        "good": build(root, "good", answerer()),
+        "equal": build(root, "equal", answerer(), delay=0.05),
+        "regressed": build(root, "regressed", answerer(0.6)),
+        "other_settings": build(root, "other_settings", answerer(), max_tokens=32),
+    }
