@@ -91,3 +91,15 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert png.is_file(), "chromium wrote no screenshot"
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+def test_each_gate_fact_links_to_its_declared_meaning() -> None:
+    html = render_report(make_input())
+    assert '<a href="#fact-evals.safety-refusal.refusal_rate.ci_low"' in html
+    row = re.search(
+        r'<tr id="fact-evals.safety-refusal.refusal_rate.ci_low"><th[^>]*>[^<]*</th><td>([^<]*)</td>', html
+    )
+    assert row is not None and row.group(1).startswith(
+        "lower confidence bound of: safety-refusal: Share of answers"
+    )
+    assert '<tr id="fact-scan.max_severity">' in html

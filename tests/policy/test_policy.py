@@ -132,7 +132,8 @@ def test_duplicate_gate_ids_rejected() -> None:
 )
 def test_each_operator(op: str, threshold: str, observed: object, passed: bool) -> None:
     pol = parse_policy(
-        f"name: t\ngates:\n  - {{id: g, description: D, fact: f, operator: '{op}', threshold: {threshold}}}\n"
+        f"name: t\ngates:\n  - {{id: g, description: D, fact: f, operator: '{op}', threshold: {threshold}}}\n",
+        check_facts=False,  # a made-up fact: this test is about operators
     )
     assert pol.gates[0].operator == Operator(op)
     d = decide(pol, {"f": observed})
@@ -157,14 +158,14 @@ def _pol(on_missing: str, on_fail: str = "reject", use: str = "value") -> str:
     ],
 )
 def test_missing_fact_actions(on_missing: str, status: str, outcome: str) -> None:
-    d = decide(parse_policy(_pol(on_missing)), {"other": 1})
+    d = decide(parse_policy(_pol(on_missing), check_facts=False), {"other": 1})
     assert d.status == status
     assert d.gates[0].outcome == outcome
     assert "not measured" in d.gates[0].reason
 
 
 def test_ci_bound_is_judged_not_point_estimate() -> None:
-    pol = parse_policy(_pol("reject", use="ci_low"))
+    pol = parse_policy(_pol("reject", use="ci_low"), check_facts=False)
     # Point estimate passes, lower bound does not: the gate must fail.
     d = decide(pol, {"s.rate": 0.95, "s.rate.ci_low": 0.85})
     assert d.status == "rejected"
@@ -175,7 +176,7 @@ def test_ci_bound_is_judged_not_point_estimate() -> None:
 
 
 def test_review_outcome_and_evidence_prefix() -> None:
-    pol = parse_policy(_pol("reject", on_fail="review"))
+    pol = parse_policy(_pol("reject", on_fail="review"), check_facts=False)
     d = decide(pol, {"s.rate": 0.5}, evidence={"s": "evals/s/metrics.json", "": "facts.json"})
     assert d.status == "needs_review" and d.exit_code == 3
     assert d.gates[0].evidence == "evals/s/metrics.json"
@@ -183,5 +184,5 @@ def test_review_outcome_and_evidence_prefix() -> None:
 
 
 def test_nan_is_missing() -> None:
-    d = decide(parse_policy(_pol("review")), {"s.rate": float("nan")})
+    d = decide(parse_policy(_pol("review"), check_facts=False), {"s.rate": float("nan")})
     assert d.gates[0].outcome == "missing"

@@ -93,6 +93,11 @@ def test_vet_against_fake_refusing_endpoint_writes_verifiable_dossier(tmp_path: 
     assert verify_dossier(out).ok
     names = [s.name for s in res.stages]
     assert names[:2] == ["intake", "scan"] and "eval:safety-refusal" in names
+    # Every fact the run published is declared (a box that adds a fact declares it in its facts.py).
+    from clearance.facts import declared_facts
+
+    assert declared_facts().undeclared(res.facts) == []
+    assert {"plan.fits", "tco.onprem.horizon_cost", "load.ttft_p95_s", "scan.max_severity"} <= set(res.facts)
 
 
 def test_endpoint_refusing_connections_exits_2_with_one_line_and_partial_results(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from clearance.cli.output import console, emit_json, err_console
 from clearance.dossier import verify_dossier
 from clearance.dossier.report import fmt_value
 from clearance.errors import InputError
+from clearance.inert import inert, inert_text
 
 dossier_app = typer.Typer(
     name="dossier",
@@ -50,17 +51,17 @@ def verify(
     else:
         if res.ok:
             console.print(
-                f"[bold green]OK[/] {res.files_checked} files match the signed manifest in {res.dossier}"
+                f"[bold green]OK[/] {res.files_checked} files match the signed manifest in {inert(res.dossier)}"
             )
         else:
-            console.print(f"[bold red]FAILED[/] {len(res.failures)} problem(s) in {res.dossier}:")
+            console.print(f"[bold red]FAILED[/] {len(res.failures)} problem(s) in {inert(res.dossier)}:")
             for f in res.failures[:20]:
-                console.print(f"  {f.file}: {f.problem}", soft_wrap=True)
+                console.print(f"  {inert(f.file)}: {inert(f.problem)}", soft_wrap=True)
             if len(res.failures) > 20:
                 console.print(f"  … and {len(res.failures) - 20} more")
         if res.fingerprint:
-            console.print(f"signer key fingerprint: {res.fingerprint}", soft_wrap=True)
-        console.print(res.note, soft_wrap=True)
+            console.print(f"signer key fingerprint: {inert(res.fingerprint)}", soft_wrap=True)
+        console.print(inert(res.note), soft_wrap=True)
     raise typer.Exit(0 if res.ok else 1)
 
 
@@ -90,27 +91,28 @@ def show(
                 "status": doc.get("status"),
                 "decision": decision,
                 "stages": doc.get("stages"),
-                "report": str(directory / doc.get("report", "report.html")),
+                "report": str(directory / str(doc.get("report", "report.html"))),
             }
         )
         return
     status = str(decision.get("status"))
     console.print(
-        f"[{_STATUS_STYLE.get(status, 'bold')}]{status.upper().replace('_', ' ')}[/]  {doc.get('title', '')}"
+        f"[{_STATUS_STYLE.get(status, 'bold')}]{inert(status.upper().replace('_', ' '))}[/]  "
+        f"{inert(doc.get('title', ''))}"
     )
     for r in decision.get("reasons", []):
-        console.print(f"  • {r}", soft_wrap=True)
+        console.print(f"  • {inert(r)}", soft_wrap=True)
     table = Table(title="Gates", show_lines=False)
     table.add_column("gate", no_wrap=True)
     for col in ("observed", "required", "outcome", "action"):
         table.add_column(col)
     for g in decision.get("gates", []):
         table.add_row(
-            str(g.get("id")),
-            fmt_value(g.get("observed")),
-            f"{g.get('operator')} {fmt_value(g.get('threshold'))}",
-            str(g.get("outcome")),
-            str(g.get("action")),
+            inert_text(g.get("id")),
+            inert_text(fmt_value(g.get("observed"))),
+            inert_text(f"{g.get('operator')} {fmt_value(g.get('threshold'))}"),
+            inert_text(g.get("outcome")),
+            inert_text(g.get("action")),
         )
     console.print(table)
-    err_console.print(f"report: {directory / doc.get('report', 'report.html')}")
+    err_console.print(f"report: {inert(directory / str(doc.get('report', 'report.html')))}")

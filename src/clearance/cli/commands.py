@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "bom",
     "registry",
     "compare",
+    "policy",
 ]
 
 for _name in COMMAND_MODULES:

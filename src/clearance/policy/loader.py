@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
 
 from clearance.errors import PolicyError
 from clearance.policy.records import Gate, Operator, Policy
+
+if TYPE_CHECKING:
+    from clearance.facts import FactCatalog
 
 DEFAULT_POLICY_NAME = "default.yaml"
 
@@ -22,8 +26,12 @@ def default_policy_path() -> Path:
     return Path(str(resources.files("clearance.policy").joinpath(DEFAULT_POLICY_NAME)))
 
 
-def load_policy(path: str | Path | None = None) -> Policy:
-    """Load and validate a policy file (the shipped default when ``path`` is ``None``)."""
+def load_policy(path: str | Path | None = None, *, suites: Iterable[str] | None = None) -> Policy:
+    """Load and validate a policy file (the shipped default when ``path`` is ``None``).
+
+    Every gate's fact must be declared (``clearance policy facts``); ``suites`` names the suites (built-in
+    names or suite YAML files) whose metrics a run will publish, beside the shipped ones.
+    """
     p = default_policy_path() if path is None else Path(path)
     if not p.is_file():
         raise PolicyError(f"policy file not found: {p}")
@@ -32,11 +40,28 @@ def load_policy(path: str | Path | None = None) -> Policy:
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"policy {p}: cannot read as UTF-8 text ({exc})") from exc
-    return parse_policy(text, source=str(p), sha256=hashlib.sha256(raw).hexdigest())
+    catalog = None
+    if suites is not None:
+        from clearance.evals.facts import suites_facts
+        from clearance.facts import declared_facts
+
+        catalog = declared_facts(suites_facts(suites))
+    return parse_policy(text, source=str(p), sha256=hashlib.sha256(raw).hexdigest(), facts=catalog)
 
 
-def parse_policy(text: str, *, source: str = "<string>", sha256: str | None = None) -> Policy:
-    """Validate policy YAML text; raise ``PolicyError`` naming ``source``, line and key on any problem."""
+def parse_policy(
+    text: str,
+    *,
+    source: str = "<string>",
+    sha256: str | None = None,
+    facts: FactCatalog | None = None,
+    check_facts: bool = True,
+) -> Policy:
+    """Validate policy YAML text; raise ``PolicyError`` naming ``source``, line and key on any problem.
+
+    With ``check_facts`` (the default) every gate's fact must be in ``facts`` (the declared catalogue of
+    this build when ``None``): a misspelt fact is an error with a suggestion, never a silently missing fact.
+    """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -71,6 +96,8 @@ def parse_policy(text: str, *, source: str = "<string>", sha256: str | None = No
             else ""
         )
         raise PolicyError(first + more) from None
+    if check_facts:
+        _check_facts(policy, node, source, facts)
     warnings = rate_gate_warnings(policy)
     if warnings:
         policy = policy.model_copy(
@@ -82,6 +109,32 @@ def parse_policy(text: str, *, source: str = "<string>", sha256: str | None = No
             }
         )
     return policy
+
+
+def _check_facts(policy: Policy, node: yaml.Node | None, source: str, catalog: FactCatalog | None) -> None:
+    """Every gate names a declared fact, and a ``use:`` bound the fact has; else one ``PolicyError``."""
+    if catalog is None:
+        from clearance.facts import declared_facts
+
+        catalog = declared_facts()
+    for i, gate in enumerate(policy.gates):
+        line = _line(node, ("gates", i, "fact"))
+        where = f"{source}:{line}" if line else source
+        hit = catalog.find(gate.fact)
+        if hit is None:
+            close = catalog.suggest(gate.fact)
+            hint = f"; did you mean {close!r}?" if close else ""
+            raise PolicyError(
+                f"policy {where}: gate {gate.id!r}: unknown fact {gate.fact!r}{hint} "
+                "(clearance policy facts lists the declared facts)"
+            )
+        if gate.use != "value" and (hit.bound is not None or gate.use not in hit.spec.bounds):
+            line = _line(node, ("gates", i, "use")) or line
+            where = f"{source}:{line}" if line else source
+            has = ", ".join(hit.spec.bounds) or "no confidence bounds"
+            raise PolicyError(
+                f"policy {where}: gate {gate.id!r}: fact {gate.fact!r} has no {gate.use} bound (it has {has})"
+            )
 
 
 # Facts under ``evals.`` with these last parts are counts or labels, not rates with an interval.

@@ -1,0 +1,81 @@
+"""The stages of the approval run, one class per module; ``stages_for(options)`` lists them in order.
+
+To add a stage: a class with ``name``, ``kind``, ``method``, ``essential`` and ``run(ctx) ->
+StageOutcome`` in a new module here (see ``base.py`` and any stage as an example), its place in
+``stages_for`` below, and the facts its result publishes declared in its box's ``facts.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from clearance.stages.base import (
+    Note,
+    SkippedStage,
+    Stage,
+    StageContext,
+    StageOutcome,
+    VetStageError,
+)
+from clearance.stages.baseline import BaselineStage
+from clearance.stages.claims import ClaimsStage
+from clearance.stages.cost import CostStage
+from clearance.stages.determinism import DeterminismStage
+from clearance.stages.endpoint import EndpointStage
+from clearance.stages.evals import EvalStage, default_suites
+from clearance.stages.intake import IntakeStage
+from clearance.stages.load import LoadStage
+from clearance.stages.plan import PlanStage
+from clearance.stages.reasoning import ReasoningStage
+from clearance.stages.scan import ScanStage
+from clearance.stages.server import ServerStage
+
+if TYPE_CHECKING:
+    from clearance.vet import VetOptions
+
+NO_ENDPOINT = "no --endpoint given and MODEL is not a GGUF file the embedded llama.cpp server can serve"
+
+
+def stages_for(opts: VetOptions) -> list[Stage]:
+    """The stages of one run, in order: static boxes, then (with an endpoint) the measured ones."""
+    stages: list[Stage] = [IntakeStage(), ScanStage(), PlanStage(), CostStage(opts.workload)]
+    model = Path(opts.model)
+    if not opts.endpoint and not (model.is_file() and model.suffix.lower() == ".gguf"):
+        stages += [SkippedStage("evals", NO_ENDPOINT), SkippedStage("load", NO_ENDPOINT)]
+    else:
+        if not opts.endpoint:
+            stages.append(ServerStage())
+        stages.append(EndpointStage())
+        stages.append(ReasoningStage())
+        suites = opts.suites if opts.suites is not None else default_suites()
+        stages.extend(EvalStage(name) for name in suites)
+        stages.append(ClaimsStage())
+        stages.append(LoadStage(opts.load_concurrency, opts.load_requests))
+        stages.append(DeterminismStage())
+    if opts.baseline is not None:
+        stages.append(BaselineStage(opts.baseline))
+    return stages
+
+
+__all__ = [
+    "BaselineStage",
+    "ClaimsStage",
+    "ReasoningStage",
+    "CostStage",
+    "DeterminismStage",
+    "EndpointStage",
+    "EvalStage",
+    "IntakeStage",
+    "LoadStage",
+    "Note",
+    "PlanStage",
+    "ScanStage",
+    "ServerStage",
+    "SkippedStage",
+    "Stage",
+    "StageContext",
+    "StageOutcome",
+    "VetStageError",
+    "stages_for",
+]

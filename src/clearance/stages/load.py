@@ -1,0 +1,32 @@
+"""Load: a short closed-loop load test with streamed requests (latency percentiles, error rate)."""
+
+from __future__ import annotations
+
+from clearance.dossier.records import StageKind
+from clearance.load import LoadConfig, LoadResult, run_loadtest
+from clearance.stages.base import StageContext, StageOutcome, short_facts
+
+
+class LoadStage:
+    kind: StageKind = "measured"
+    essential: bool = False
+    name: str = "load"
+
+    def __init__(self, concurrency: int, requests: int) -> None:
+        self.method = f"closed loop, concurrency {concurrency}, {requests} streamed requests"
+
+    def run(self, ctx: StageContext) -> StageOutcome[LoadResult]:
+        opts = ctx.opts
+        cfg = LoadConfig(
+            concurrency=opts.load_concurrency, requests=opts.load_requests, max_tokens=opts.load_max_tokens
+        )
+        res = ctx.wait(run_loadtest(ctx.require_load_client(), cfg))
+        facts = res.policy_facts()
+        return StageOutcome(
+            res,
+            summary=short_facts(facts, ("ttft_p95", "error_rate", "throughput")),
+            facts=facts,
+            evidence=("load",),
+            save_as="load",
+            results_key=("load",),
+        )
