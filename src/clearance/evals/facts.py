@@ -93,7 +93,10 @@ FACTS = (
     FactSpec("evals.reasoning_model", "bool", "some answer of the run carried reasoning"),
     FactSpec("evals.reasoning_detected", "bool", "the probe answer or the chat template showed reasoning"),
     FactSpec(
-        "evals.reasoning_budget", "integer", "tokens of reasoning added to each suite's answer length", "tokens"
+        "evals.reasoning_budget",
+        "integer",
+        "tokens of reasoning added to each suite's answer length",
+        "tokens",
     ),
     FactSpec("claims.n", "integer", "claimed scores found (model card model-index, --claims)", "claims"),
     FactSpec("claims.n_checked", "integer", "claims whose metric was measured", "claims"),
@@ -127,7 +130,12 @@ def suite_facts(name: str, raw: Any) -> list[FactSpec]:
         specs.append(FactSpec(f"evals.{name}.{fact}", "number", f"{name}: {meaning}", "", BOUNDS, "evals"))
         specs.append(
             FactSpec(
-                f"evals.{name}.{fact}.n", "integer", f"{name}: valid answers behind {fact}", "samples", (), "evals"
+                f"evals.{name}.{fact}.n",
+                "integer",
+                f"{name}: valid answers behind {fact}",
+                "samples",
+                (),
+                "evals",
             )
         )
         specs.append(
@@ -150,7 +158,11 @@ def suite_facts(name: str, raw: Any) -> list[FactSpec]:
                 "evals",
             )
         )
-        specs.append(FactSpec(f"evals.{name}.{fact}.method", "text", f"{name}: interval method of {fact}", "", (), "evals"))
+        specs.append(
+            FactSpec(
+                f"evals.{name}.{fact}.method", "text", f"{name}: interval method of {fact}", "", (), "evals"
+            )
+        )
     return specs
 
 

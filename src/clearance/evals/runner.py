@@ -29,10 +29,10 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from clearance.endpoint.reasoning import split_answer
 from clearance import __version__
 from clearance.endpoint.adaptive import AdaptiveLimit, ConcurrencyRecord
 from clearance.endpoint.pool import ReplicaStats
+from clearance.endpoint.reasoning import split_answer
 from clearance.endpoint.records import ChatRequest, ChatResponse
 from clearance.errors import EndpointError, InputError
 from clearance.evals.judge import Judge, JudgeSummary, JudgeVerdict, summarize_judgements
@@ -490,7 +490,8 @@ async def _run_locked(
         for f in (samples_path, metrics_path, run_path):
             f.unlink(missing_ok=True)
     _write_atomic(
-        run_path, json.dumps({**ident, "created_at": started_at, "selection": selection.model_dump()}, indent=2)
+        run_path,
+        json.dumps({**ident, "created_at": started_at, "selection": selection.model_dump()}, indent=2),
     )
 
     records = read_records(samples_path)

@@ -61,7 +61,6 @@ def stages_for(opts: VetOptions) -> list[Stage]:
 __all__ = [
     "BaselineStage",
     "ClaimsStage",
-    "ReasoningStage",
     "CostStage",
     "DeterminismStage",
     "EndpointStage",
@@ -70,6 +69,7 @@ __all__ = [
     "LoadStage",
     "Note",
     "PlanStage",
+    "ReasoningStage",
     "ScanStage",
     "ServerStage",
     "SkippedStage",

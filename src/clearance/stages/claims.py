@@ -21,7 +21,9 @@ class ClaimsStage:
         stated += claims_from_card(card.get("data") if isinstance(card, dict) else None)
         if not stated:
             return StageOutcome(
-                ClaimsReport(), summary="no claimed scores (no model-index in the card, no --claims)", status="skipped"
+                ClaimsReport(),
+                summary="no claimed scores (no model-index in the card, no --claims)",
+                status="skipped",
             )
         rep = check_claims(stated, dict(ctx.facts))
         f = rep.policy_facts()

@@ -95,7 +95,12 @@ class EvalStage:
             res,
             summary=summary,
             facts={**res.policy_facts(), **combined_facts([*earlier, res])},
-            evidence=(f"evals.{suite.name}", "evals.incomplete_rate", "evals.n_incomplete", "evals.reasoning_model"),
+            evidence=(
+                f"evals.{suite.name}",
+                "evals.incomplete_rate",
+                "evals.n_incomplete",
+                "evals.reasoning_model",
+            ),
             file=rel,
             results_key=("evals", suite.name),
         )
