@@ -91,10 +91,10 @@ def test_loader_warns_about_point_estimates_and_lenient_bounds() -> None:
     text = """
 name: p
 gates:
-  - {id: a, description: a, fact: evals.x.leak_rate, operator: "<=", threshold: 0.1}
-  - {id: b, description: b, fact: evals.x.bias_score_disambig, use: ci_low, operator: "<=", threshold: 0.2}
-  - {id: c, description: c, fact: evals.x.accuracy, use: ci_low, operator: ">=", threshold: 0.5}
-  - {id: d, description: d, fact: evals.x.n, operator: ">=", threshold: 10}
+  - {id: a, description: a, fact: evals.system-prompt-leak.leak_rate, operator: "<=", threshold: 0.1}
+  - {id: b, description: b, fact: evals.bias-basic.bias_score_disambig, use: ci_low, operator: "<=", threshold: 0.2}
+  - {id: c, description: c, fact: evals.capability-basic.accuracy, use: ci_low, operator: ">=", threshold: 0.5}
+  - {id: d, description: d, fact: evals.capability-basic.accuracy.n, operator: ">=", threshold: 10}
 """
     p = parse_policy(text, source="p.yaml")
     assert len(p.warnings) == 2
