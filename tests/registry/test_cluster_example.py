@@ -24,7 +24,11 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
 
 
 def test_vet_through_a_fake_router_into_a_postgresql_registry(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], pg_server: PgServer
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    pg_server: PgServer,
+    keys: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     model = tmp_path / "model"
     model.mkdir()
@@ -45,6 +49,8 @@ def test_vet_through_a_fake_router_into_a_postgresql_registry(
             "20",
             "--out",
             str(tmp_path / "run"),
+            "--key",
+            str(keys["runner"]),
             "--json",
         )
     assert code in (0, 1, 3), out
@@ -56,9 +62,14 @@ def test_vet_through_a_fake_router_into_a_postgresql_registry(
         f"{router.url}/v1"
     )
     url = pg_server.new_database()
+    monkeypatch.setenv("CLEARANCE_REGISTRY_KEY", str(keys["registry"]))
+    admin = ["--admin-key", str(keys["admin"]), "--registry", url]
+    assert cli(capsys, "registry", "init", "--admin", "erin", *admin)[0] == 0
+    runner = str(keys["runner"].with_suffix(".pub"))
+    assert cli(capsys, "registry", "enrol", runner, "--person", "ci", "--role", "run-signer", *admin)[0] == 0
     code, out = cli(capsys, "registry", "add", str(dossier), "--registry", url, "--json")
     assert code == 0, out
     run = json.loads(out)
-    assert run["decision"] == result["decision"]["status"]
+    assert run["decision"] == result["decision"]["status"] and run["signer_person"] == "ci"
     code, out = cli(capsys, "registry", "list", "--registry", url, "--json")
     assert code == 0 and len(json.loads(out)) == 1

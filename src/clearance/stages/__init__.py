@@ -27,6 +27,7 @@ from clearance.stages.evals import EvalStage, default_suites
 from clearance.stages.intake import IntakeStage
 from clearance.stages.load import LoadStage
 from clearance.stages.plan import PlanStage
+from clearance.stages.planner_check import PlannerCheckStage
 from clearance.stages.reasoning import ReasoningStage
 from clearance.stages.scan import ScanStage
 from clearance.stages.server import ServerStage
@@ -53,6 +54,7 @@ def stages_for(opts: VetOptions) -> list[Stage]:
         stages.append(ClaimsStage())
         stages.append(LoadStage(opts.load_concurrency, opts.load_requests))
         stages.append(DeterminismStage())
+        stages.append(PlannerCheckStage(opts.workload))
     if opts.baseline is not None:
         stages.append(BaselineStage(opts.baseline))
     return stages
@@ -69,6 +71,7 @@ __all__ = [
     "LoadStage",
     "Note",
     "PlanStage",
+    "PlannerCheckStage",
     "ReasoningStage",
     "ScanStage",
     "ServerStage",
