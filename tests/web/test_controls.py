@@ -60,3 +60,9 @@ def test_report_shows_the_controls(tmp_path):
     html = (make_dossier(tmp_path) / "report.html").read_text()
     assert 'id="controls"' in html
     assert "MS-2.3-002" in html and "A.6.2.4" in html and "NIST AI 600-1" in html
+
+
+def test_default_gates_have_their_own_mapping_not_just_a_family():
+    """New default gates get an explicit row (the family fallback is for gates of other policies)."""
+    for gate in load_policy(None).gates:
+        assert controls_for(gate.id, gate.fact).basis != "family", f"{gate.id}: add it to controls.yaml"
