@@ -250,13 +250,13 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
 
         read_dossier(options.baseline, verify=False, with_samples=False)  # not a dossier: fail now
     if options.limit is not None and options.limit < 1:
-        raise InputError(f"--limit must be at least 1, got {options.limit}")
+        raise InputError(f"limit must be at least 1, got {options.limit}", param="limit")
     from clearance.checks import at_least
     from clearance.endpoint import normalize_base_url
     from clearance.outlock import check_out_path
 
-    at_least("--max-tokens", options.max_tokens, 1)
-    at_least("--concurrency", options.eval_concurrency, 1)
+    at_least("max_tokens", options.max_tokens, 1)
+    at_least("eval_concurrency", options.eval_concurrency, 1)
     if options.endpoint is not None:
         normalize_base_url(options.endpoint)  # a malformed URL fails now, before intake hashes anything
     if options.out is not None:

@@ -70,7 +70,7 @@ def normalize_engine(name: str) -> str:
         "llama": "llama.cpp",
     }
     if key not in aliases:
-        raise InputError(f"[--engine] unknown engine {name!r}; use one of {', '.join(ENGINES)}")
+        raise InputError(f"[engine] unknown engine {name!r}; use one of {', '.join(ENGINES)}", param="engine")
     return aliases[key]
 
 
@@ -153,7 +153,9 @@ def activation_peak_bytes(
     the hidden states the dummy run keeps (``max_num_batched_tokens × hidden × 2 B``).
     """
     if sampler not in SAMPLERS:
-        raise InputError(f"[--sampler] unknown vLLM sampler {sampler!r}; use one of {', '.join(SAMPLERS)}")
+        raise InputError(
+            f"[sampler] unknown vLLM sampler {sampler!r}; use one of {', '.join(SAMPLERS)}", param="sampler"
+        )
     h = spec.hidden_size
     act = 2  # bf16 activations
     has_dense = any(spec.moe is None or i in spec.moe.dense_layers for i in range(spec.num_layers))

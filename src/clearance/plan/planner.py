@@ -244,7 +244,9 @@ def _version_tuple(v: str | None) -> tuple[int, ...]:
             break
         parts.append(int(digits))
     if not parts:
-        raise InputError(f"[--engine-version] cannot read version {v!r}; use e.g. 0.20.1")
+        raise InputError(
+            f"[engine_version] cannot read version {v!r}; use e.g. 0.20.1", param="engine_version"
+        )
     return tuple(parts)
 
 
@@ -283,10 +285,10 @@ def _resolve_tp(spec: ModelSpec, gpus: int, tp: int | None) -> int:
                 return t
     t = tp if tp is not None else gpus
     if gpus % t:
-        raise InputError(f"[--tp] {t} does not divide --gpus {gpus} (replicas = gpus / tp)")
+        raise InputError(f"[tp] {t} does not divide gpus {gpus} (replicas = gpus / tp)", param="tp")
     problem = _tp_problem(spec, t)
     if problem:
-        raise InputError(f"[--tp] {problem}; valid: {valid_tp(spec)}")
+        raise InputError(f"[tp] {problem}; valid: {valid_tp(spec)}", param="tp")
     return t
 
 
@@ -368,7 +370,9 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
             )
     kv_name, _ = kv_dtype_bytes(spec, o.kv_dtype)
     if kv_name == "fp8_ds_mla" and spec.mla is None:
-        raise InputError("[--kv-dtype] fp8_ds_mla applies only to MLA models (DeepSeek-V2/V3, Kimi)")
+        raise InputError(
+            "[kv_dtype] fp8_ds_mla applies only to MLA models (DeepSeek-V2/V3, Kimi)", param="kv_dtype"
+        )
     if engine == "llama.cpp" and (o.kv_dtype or "auto") == "auto":
         kv_name = "float16"
     block = o.block_size or (
@@ -386,7 +390,9 @@ def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
     cg = cudagraph_bytes(spec, tp)
     mamba_mode = "align" if o.prefix_caching else "none"
     if o.sampler is not None and o.sampler not in SAMPLERS:
-        raise InputError(f"[--sampler] unknown vLLM sampler {o.sampler!r}; use one of {', '.join(SAMPLERS)}")
+        raise InputError(
+            f"[sampler] unknown vLLM sampler {o.sampler!r}; use one of {', '.join(SAMPLERS)}", param="sampler"
+        )
     known_sampler = o.sampler or sampler_for_version(
         _version_tuple(o.engine_version) if o.engine_version else None
     )
