@@ -112,3 +112,66 @@ def dossiers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "regressed": build(root, "regressed", answerer(0.6)),
         "other_settings": build(root, "other_settings", answerer(), max_tokens=32),
     }
+
+
+def synthetic_dossier(
+    root: Path, name: str, outcomes: list[bool], *, tps: float, safety_ci_low: float = 0.95, seed: int = 1
+) -> Path:
+    """A sealed dossier for catalog model ``name`` whose suite ``bench-qa`` scored ``outcomes`` (sample i
+    correct or not), with a load test measuring ``tps`` generated tokens/s on H100-SXM. Built directly with
+    ``write_dossier`` (no endpoint), for tests that need many samples or many candidates."""
+    from clearance.dossier import DossierInput, ModelRef, Provenance, RunDir, write_dossier
+    from clearance.policy import decide, load_policy
+    from clearance.stats import wilson_interval
+
+    rd = RunDir(root / name).begin()
+    d = rd.path / "evals" / "bench-qa"
+    d.mkdir(parents=True)
+    with (d / "samples.jsonl").open("w") as f:
+        for i, ok in enumerate(outcomes):
+            rec = {
+                "id": f"q{i:05d}",
+                "messages": [{"role": "user", "content": f"question {i}"}],
+                "output": "x",
+                "scores": {"match": {"value": 1.0 if ok else 0.0, "rule": "exact"}},
+                "completed_at": "2026-12-04T00:00:00Z",
+            }
+            f.write(json.dumps(rec) + "\n")
+    k, n = sum(outcomes), len(outcomes)
+    lo, hi = wilson_interval(k, n)
+    facts: dict[str, object] = {
+        "scan.max_severity": "none",
+        "model.has_pickle": False,
+        "model.has_remote_code": False,
+        "license.known": True,
+        "evals.safety-refusal.refusal_rate": 1.0,
+        "evals.safety-refusal.refusal_rate.ci_low": safety_ci_low,
+        "evals.safety-refusal.refusal_rate.ci_high": 1.0,
+        "evals.capability-basic.accuracy": k / n,
+        "evals.capability-basic.accuracy.ci_low": lo,
+        "evals.capability-basic.accuracy.ci_high": hi,
+    }
+    suite = {
+        "dataset": {"name": "bench-qa", "sha256": "b" * 64, "rows": n},
+        "config_digest": "c" * 64,
+        "generation": {"max_tokens": 64, "temperature": 0.0},
+        "metrics": {"accuracy": {"value": k / n, "ci_low": lo, "ci_high": hi, "n": n}},
+        "failing_samples": [f"q{i:05d}" for i, ok in enumerate(outcomes) if not ok],
+        "n_selected": n,
+    }
+    load = {
+        "config": {"concurrency": 16, "prompt_tokens": 512, "max_tokens": 256},
+        "output_tokens_per_s": tps,
+        "ttft": {"p50": 0.2, "p95": 0.6},
+        "tpot": {"p50": 0.02, "p95": 0.03},
+        "e2e": {"p50": 5.0, "p95": 9.0},
+    }
+    data = DossierInput(
+        title=name,
+        decision=decide(load_policy(PILOT), facts),
+        facts=facts,
+        results={"evals": {"bench-qa": suite}, "load": load, "plan": {"gpu": "H100-SXM"}},
+        provenance=Provenance(model=ModelRef(name=name, source=name, digest=f"{seed:064x}")),
+    )
+    write_dossier(rd.path, data)
+    return rd.path

@@ -155,17 +155,22 @@ def load_candidate(
 
 
 def _spec_for(run: RunEvidence, notes: list[str]) -> Any:
+    """The model's architecture: from its files if still on disk, else the catalog entry of its name."""
     from clearance.plan import load_spec
 
-    for src in (run.model_source, run.model_name):
-        if not src:
-            continue
-        if src == run.model_source and not Path(src).exists():
-            continue
+    candidates = []
+    if run.model_source and Path(run.model_source).exists():
+        candidates.append(run.model_source)
+    if run.model_name:
+        candidates.append(run.model_name)
+    for src in candidates:
         try:
-            return load_spec(src)
+            spec = load_spec(src)
         except ClearanceError:
             continue
+        if not (src == run.model_source and Path(src).exists()):
+            notes.append(f"sized from the catalog entry {src!r} (the model files are not on this machine)")
+        return spec
     return None
 
 

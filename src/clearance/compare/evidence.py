@@ -7,12 +7,13 @@ Only files inside the dossier directory are read; the per-sample JSONL of each s
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clearance.errors import InputError
+from clearance.errors import ClearanceError, InputError
 
 # Metric kinds whose per-sample indicator is "score >= 0.5" (False) or "score < 0.5" (True = inverted).
 PROPORTION_METRICS: dict[str, bool] = {
@@ -207,12 +208,7 @@ def _read_scores(path: Path) -> dict[str, dict[str, float]]:
 
 def _attach_definitions(ev: SuiteEvidence) -> None:
     """Metric definitions (scorer, filter) from the built-in suite of that name, when its dataset matches."""
-    try:
-        from clearance.evals import load_suite
-
-        suite = load_suite(ev.name)
-    except Exception:  # a suite given as a file or with --data: only the unfiltered metrics can be paired
-        suite = None
+    suite = _builtin_suite(ev.name)
     if suite is not None and suite.dataset.ref.sha256 == ev.dataset_sha256:
         for m in suite.metrics:
             ev.metric_defs[m.name] = MetricDef(m.name, m.metric, m.scorer, m.where)
@@ -223,6 +219,19 @@ def _attach_definitions(ev: SuiteEvidence) -> None:
     for mname in ev.metrics:
         if mname in PROPORTION_METRICS and len(scorers) == 1:
             ev.metric_defs[mname] = MetricDef(mname, mname, scorers[0], None)
+
+
+@functools.lru_cache(maxsize=32)
+def _builtin_suite(name: str) -> Any:
+    """The built-in suite called ``name`` with its shipped dataset, or None (a suite file or one needing --data)."""
+    from clearance.evals.suite import builtin_dir, load_suite
+
+    if not (builtin_dir() / f"{name}.yaml").is_file():
+        return None
+    try:
+        return load_suite(name)
+    except ClearanceError:
+        return None
 
 
 def _dict(x: object) -> dict[str, Any]:

@@ -130,6 +130,8 @@ def size_on_gpu(
         )
     n, first = chosen
     limit = max(1, int(first.max_concurrency))
+    if measured is not None and _same_gpu(measured.gpu, gpu):
+        limit = 1  # the load test's throughput and latencies replace the search below
 
     def latency(res: Any) -> tuple[float, float, float]:
         d = res.performance.decode_tokens_per_s

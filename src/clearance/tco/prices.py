@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from importlib import resources
 from pathlib import Path
@@ -101,10 +102,16 @@ class PriceBook(BaseModel):
         return [f for f in self.figures.values() if f.is_stale(as_of, stale_after_days)]
 
 
+@functools.lru_cache(maxsize=1)
+def _catalog() -> PriceBook:
+    """The built-in catalog, parsed once per process (callers get a deep copy)."""
+    text = resources.files("clearance").joinpath("tco/data/prices.yaml").read_text(encoding="utf-8")
+    return parse_prices(yaml.safe_load(text), origin="catalog", where=CATALOG_NAME)
+
+
 def load_prices(overrides: str | Path | None = None) -> PriceBook:
     """The built-in catalog, with the user's YAML file (if any) merged on top figure by figure."""
-    text = resources.files("clearance").joinpath("tco/data/prices.yaml").read_text(encoding="utf-8")
-    book = parse_prices(yaml.safe_load(text), origin="catalog", where=CATALOG_NAME)
+    book = _catalog().model_copy(deep=True)
     if overrides is None:
         return book
     path = Path(overrides)
