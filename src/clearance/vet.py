@@ -36,8 +36,7 @@ from clearance.errors import ClearanceError, InputError
 from clearance.evidence import utc_now
 from clearance.plan.gpus import get_gpu
 from clearance.policy import Decision, Policy, decide, load_policy
-from clearance.stages import Stage, StageContext, VetStageError, stages_for
-from clearance.stages.evals import cap_max_tokens
+from clearance.stages.base import Stage, StageContext, VetStageError, cap_max_tokens
 
 PLAN_GPUS = ["H100-SXM", "A100-80G-SXM", "L40S", "L4"]
 
@@ -107,7 +106,11 @@ class Pipeline:
         self.opts = opts
         self.policy = policy
         self.on_stage = on_stage
-        self.stages = stages if stages is not None else stages_for(opts)
+        if stages is None:
+            from clearance.stages import stages_for  # the boxes load when a run starts, not at import
+
+            stages = stages_for(opts)
+        self.stages = stages
         self.run = RunDir(opts.out or default_out_dir(opts.model))
         self.facts: dict[str, object] = {}
         self.evidence: dict[str, str] = {}
