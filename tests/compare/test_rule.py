@@ -9,10 +9,10 @@ import random
 from pathlib import Path
 
 import pytest
+from compare_fixtures import WORKLOAD, synthetic_dossier
 
 from clearance.compare import RULE, compare_candidates, diff_dossiers
 from clearance.workload import load_workload
-from conftest import WORKLOAD, synthetic_dossier
 
 
 def _outcomes(n: int, p: float, seed: int) -> list[bool]:

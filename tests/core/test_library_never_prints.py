@@ -17,6 +17,10 @@ LIBRARY = sorted(
 )
 
 
+# What draws on a terminal (rich's markup and Text helpers only build strings and stay allowed).
+TERMINAL_MODULES = ("rich.console", "rich.progress", "rich.live", "rich.status", "rich.prompt")
+
+
 def _offences(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     out = []
@@ -27,8 +31,10 @@ def _offences(path: Path) -> list[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             names = [node.module]
         for n in names:
-            if n == "clearance.cli" or n.startswith(("clearance.cli.", "rich")):
+            if n == "clearance.cli" or n.startswith(("clearance.cli.", *TERMINAL_MODULES)):
                 out.append(f"{path.name}:{node.lineno} imports {n}")
+        if isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1] == "Console":
+            out.append(f"{path.name}:{node.lineno} creates a Console")
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)
@@ -45,7 +51,7 @@ def _offences(path: Path) -> list[str]:
     return out
 
 
-def test_no_library_module_imports_the_cli_or_rich_or_prints() -> None:
+def test_no_library_module_imports_the_cli_or_a_console_or_prints() -> None:
     assert len(LIBRARY) > 50
     offences = [o for p in LIBRARY for o in _offences(p)]
     assert offences == []

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
 from clearance.checks import at_least, positive_finite
 from clearance.cli.app import app
@@ -18,6 +17,7 @@ from clearance.endpoint import OpenAIClient, Timeouts
 from clearance.endpoint.pool import ReplicaPool, ReplicaStats, parse_endpoints
 from clearance.errors import EndpointError, InputError
 from clearance.evals import Judge, SuiteResult, list_suites, load_suite, run_suite
+from clearance.inert import inert, inert_text
 from clearance.outlock import check_out_path
 
 EVAL_HELP = """Run an evaluation suite against an OpenAI-compatible endpoint.
@@ -44,7 +44,9 @@ def _fmt(x: float | None) -> str:
 
 def _table(res: SuiteResult) -> Table:
     t = Table(
-        title=f"eval {res.suite} — {res.endpoint.served_model} @ {res.endpoint.url}", title_justify="left"
+        title=f"eval {inert(res.suite)} — {inert(res.endpoint.served_model)} @ {inert(res.endpoint.url)}"
+        + (f" and {len(res.endpoint.replicas) - 1} more replicas" if len(res.endpoint.replicas) > 1 else ""),
+        title_justify="left",
     )
     t.add_column("metric")
     t.add_column("value", justify="right")
@@ -56,7 +58,7 @@ def _table(res: SuiteResult) -> Table:
     t.add_column("CI method")
     for name, m in res.metrics.items():
         ci = "-" if m.ci_low is None or m.ci_high is None else f"{m.ci_low:.3f} – {m.ci_high:.3f}"
-        t.add_row(name, _fmt(m.value), ci, str(m.n), m.method)
+        t.add_row(inert_text(name), _fmt(m.value), ci, str(m.n), inert_text(m.method))
     return t
 
 
@@ -66,7 +68,7 @@ def _suites_table() -> Table:
     t.add_column("data")
     t.add_column("what it measures")
     for s in list_suites():
-        t.add_row(s["name"], s["data"], s["description"])
+        t.add_row(inert_text(s["name"]), inert_text(s["data"]), inert_text(s["description"]))
     return t
 
 
@@ -102,13 +104,13 @@ def eval_cmd(
         ),
     ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", help="Requests kept in flight at the start.")
+        int, typer.Option("--concurrency", "-c", help="Requests in flight per replica at the start.")
     ] = 8,
     max_concurrency: Annotated[
         int | None,
         typer.Option(
             "--max-concurrency",
-            help="Adaptive ceiling (AIMD: up while throughput grows, halved on 429/503/timeouts); default 32 per replica.",
+            help="Adaptive ceiling, all replicas together (AIMD: up while throughput grows, halved on 429/503/timeouts); default 32 per replica.",
         ),
     ] = None,
     fixed_concurrency: Annotated[
@@ -166,9 +168,8 @@ def eval_cmd(
         check_out_path(out)
     st = load_suite(suite, data=data)
     out_dir = out or Path("clearance-runs") / f"eval-{st.name}"
-    ceiling = (
-        concurrency if fixed_concurrency else (max_concurrency or max(concurrency, 32 * max(1, len(urls))))
-    )
+    start = concurrency * max(1, len(urls))  # per replica: four replicas start with four times as many
+    ceiling = start if fixed_concurrency else (max_concurrency or max(start, 32 * max(1, len(urls))))
 
     server: AbstractContextManager[Any] = nullcontext()
     if not urls:
@@ -194,7 +195,7 @@ def eval_cmd(
                         st,
                         out_dir,
                         limit=limit,
-                        concurrency=concurrency,
+                        concurrency=start,
                         max_concurrency=ceiling,
                         adaptive=not fixed_concurrency,
                         progress=not no_progress and not json_out,
@@ -212,7 +213,7 @@ def eval_cmd(
                         st,
                         out_dir,
                         limit=limit,
-                        concurrency=concurrency,
+                        concurrency=start,
                         max_concurrency=ceiling,
                         adaptive=not fixed_concurrency,
                         progress=not no_progress and not json_out,
@@ -227,13 +228,15 @@ def eval_cmd(
         return
     console.print(_table(res))
     ds = res.dataset
-    console.print(f"dataset: {ds.name} ({ds.rows} rows, sha256 {ds.sha256[:16]}…, license {ds.license})")
+    console.print(
+        f"dataset: {inert(ds.name)} ({ds.rows} rows, sha256 {inert(ds.sha256[:16])}…, license {inert(ds.license)})"
+    )
     for note in res.dataset_notes:
-        console.print(f"  note: {note}")
+        console.print(f"  note: {inert(note)}")
     console.print(
         f"samples: {res.n_selected} selected, {res.n_completed} completed, {res.n_failed} failed"
         + (
-            f" ({', '.join(f'{k}: {v}' for k, v in res.errors_by_type.items())})"
+            f" ({', '.join(f'{inert(k)}: {v}' for k, v in res.errors_by_type.items())})"
             if res.errors_by_type
             else ""
         )
@@ -246,7 +249,7 @@ def eval_cmd(
         ci = "-" if ag.ci_low is None or ag.ci_high is None else f"{ag.ci_low:.3f} – {ag.ci_high:.3f}"
         kappa = "-" if j.cohen_kappa is None else f"{j.cohen_kappa:.3f}"
         console.print(
-            f"judge: {j.endpoint.served_model} @ {j.endpoint.url} (rubric {j.rubric}); "
+            f"judge: {inert(j.endpoint.served_model)} @ {inert(j.endpoint.url)} (rubric {inert(j.rubric)}); "
             f"{j.n_parsed} parsed, {j.n_unparsed} unparsed, {j.n_errors} errors\n"
             f"  agreement with the pattern classifier {_fmt(ag.value)} (95% CI {ci}), Cohen's kappa {kappa}; "
             f"judge refusal rate {_fmt(j.judge_refusal_rate.value)} vs pattern {_fmt(j.pattern_refusal_rate.value)}; "
@@ -261,7 +264,7 @@ def eval_cmd(
         )
     if len(res.replicas) > 1:
         console.print(replicas_table(res.replicas))
-    console.print(f"records: {res.samples_path}\nmetrics: {res.metrics_path}")
+    console.print(f"records: {inert(res.samples_path)}\nmetrics: {inert(res.metrics_path)}")
     _fail_if_nothing_answered(res)
 
 
@@ -284,8 +287,8 @@ def replicas_table(stats: list[ReplicaStats]) -> Table:
         ms = lambda x: "-" if x is None else f"{x * 1000:.1f}"  # noqa: E731
         state = r.state if r.down_reason is None else f"down: {r.down_reason[:60]}"
         t.add_row(
-            Text(r.url),
-            Text(state),
+            inert_text(r.url),
+            inert_text(state),
             str(r.requests),
             str(r.completed),
             str(r.errors),

@@ -20,6 +20,7 @@ from clearance.endpoint import Timeouts
 from clearance.endpoint.pool import ReplicaPool, parse_endpoints
 from clearance.endpoint.server import EmbeddedServer
 from clearance.errors import InputError
+from clearance.evidence import EndpointRef
 from clearance.jsonio import to_jsonable
 from clearance.load import (
     DeterminismResult,
@@ -43,13 +44,18 @@ def _ms(x: float | None) -> str:
     return "-" if x is None else f"{x * 1000:.1f}"
 
 
+def _where(ep: EndpointRef) -> str:
+    n = len(ep.replicas)
+    return f"{n} replicas ({ep.url}, …)" if n > 1 else ep.url
+
+
 def _table(res: LoadResult) -> Table:
     cfg = res.config
     shape = (
         f"concurrency {cfg.concurrency}" if cfg.concurrency else f"{cfg.arrival} arrivals at {cfg.rate} req/s"
     )
     t = Table(
-        title=f"loadtest {res.endpoint.url} · {Path(res.endpoint.served_model or '?').name} · {shape}",
+        title=f"loadtest {_where(res.endpoint)} · {Path(res.endpoint.served_model or '?').name} · {shape}",
         title_justify="left",
     )
     t.add_column("metric (ms)")

@@ -14,6 +14,7 @@ from clearance.cli.app import app
 from clearance.cli.output import console, emit_json, err_console, error_line
 from clearance.errors import ClearanceError
 from clearance.findings import Finding, Severity
+from clearance.inert import inert, inert_text
 from clearance.scan import scan_path
 
 _SEVERITIES = [s.value for s in Severity]
@@ -102,7 +103,7 @@ def _print_table(
     order = sorted(findings, key=lambda f: (-f.severity.rank, f.file, f.rule))
     if order:
         table = Table(
-            title=f"Scan of {escape(root)}: {len(order)} finding(s) in {n_files} file(s)", show_lines=False
+            title=f"Scan of {inert(root)}: {len(order)} finding(s) in {n_files} file(s)", show_lines=False
         )
         table.add_column("severity", no_wrap=True)
         table.add_column("rule", overflow="fold")
@@ -111,13 +112,13 @@ def _print_table(
         for f in order:
             table.add_row(  # file names and messages come from the artifact: never parsed as markup
                 Text(f.severity.value, style=_STYLE[f.severity.value]),
-                Text(f.rule),
-                Text(f.file),
-                Text(f.message),
+                inert_text(f.rule),
+                inert_text(f.file),
+                inert_text(f.message),
             )
         console.print(table)
     else:
-        console.print(f"Scan of {escape(root)}: no findings in {n_files} file(s).")
+        console.print(f"Scan of {inert(root)}: no findings in {n_files} file(s).")
     verdict = (
         f"[bold red]FAIL[/]: {n_failing} finding(s) at or above {threshold.value}"
         if n_failing

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from clearance.cli.app import app
 from clearance.cli.output import (
@@ -19,6 +18,7 @@ from clearance.cli.output import (
 )
 from clearance.dossier import StageRecord
 from clearance.dossier.report import fmt_value
+from clearance.inert import inert
 from clearance.policy import GateResult
 from clearance.vet import VetOptions, VetResult, default_out_dir, run_vet
 
@@ -46,7 +46,8 @@ def _print_stage(rec: StageRecord) -> None:
     text = rec.error if rec.status == "failed" else rec.summary
     kind = rec.kind if rec.status in ("ok", "failed") else rec.status
     err_console.print(
-        f"  {mark} [bold]{rec.name:<29}[/] [dim]{kind:<11}[/] {escape(text or '')}{took}", soft_wrap=True
+        f"  {mark} [bold]{inert(f'{rec.name:<29}')}[/] [dim]{kind:<11}[/] {inert(text or '')}{took}",
+        soft_wrap=True,
     )
 
 
@@ -88,12 +89,12 @@ def _report(res: VetResult, as_json: bool) -> None:
     d = res.decision
     console.print()
     console.print(
-        f"[{_STATUS_STYLE[d.status]}] {d.status.upper().replace('_', ' ')} [/]  policy {d.policy_name}",
+        f"[{_STATUS_STYLE[d.status]}] {d.status.upper().replace('_', ' ')} [/]  policy {inert(d.policy_name)}",
         soft_wrap=True,
     )
     console.print("Reasons:")
     for r in d.reasons:
-        console.print(f"  • {r}", soft_wrap=True, markup=False)
+        console.print(f"  • {inert(r)}", soft_wrap=True)
     counts = d.counts()
     console.print(
         f"Gates: {counts['passed']} passed, {counts['failed']} failed, {counts['missing']} not measured, "
@@ -104,17 +105,18 @@ def _report(res: VetResult, as_json: bool) -> None:
         style = {"passed": "green", "failed": "red", "missing": "yellow", "skipped": "dim"}[g.outcome]
         action = f" → {g.action}" if g.outcome != "passed" and g.action != "none" else ""
         console.print(
-            f"  [{style}]{g.outcome:<8}[/] {escape(g.id)}{action}: {escape(_observed(g))}", soft_wrap=True
+            f"  [{style}]{g.outcome:<8}[/] {inert(g.id)}{inert(action)}: {inert(_observed(g))}",
+            soft_wrap=True,
         )
     s = res.dossier.signing
-    console.print(f"Report:  {Path(res.dossier.report_html).resolve()}", soft_wrap=True)
+    console.print(f"Report:  {inert(Path(res.dossier.report_html).resolve())}", soft_wrap=True)
     console.print(
-        f"Dossier: {Path(res.out_dir).resolve()}  (signed, {s.algorithm}, key fingerprint "
-        f"{s.fingerprint[:16]}…; check with: clearance dossier verify {res.out_dir})",
+        f"Dossier: {inert(Path(res.out_dir).resolve())}  (signed, {inert(s.algorithm)}, key fingerprint "
+        f"{inert(s.fingerprint[:16])}…; check with: clearance dossier verify {inert(res.out_dir)})",
         soft_wrap=True,
     )
     if s.ephemeral:
-        console.print(f"[dim]{escape(s.note)}[/]", soft_wrap=True)
+        console.print(f"[dim]{inert(s.note)}[/]", soft_wrap=True)
     raise typer.Exit(res.exit_code)
 
 
@@ -208,7 +210,7 @@ def vet(
         workload=str(workload) if workload else None,
         baseline=str(baseline) if baseline else None,
     )
-    err_console.print(f"[bold]clearance vet[/] {escape(model)}", soft_wrap=True)
+    err_console.print(f"[bold]clearance vet[/] {inert(model)}", soft_wrap=True)
     _report(_run(opts), as_json)
 
 
@@ -251,7 +253,7 @@ def demo(
         determinism_max_tokens=max_tokens,
     )
     err_console.print(
-        f"[bold]clearance demo[/]: vetting the embedded model {gguf.name} with the default policy "
+        f"[bold]clearance demo[/]: vetting the embedded model {inert(gguf.name)} with the default policy "
         "(a few minutes on two CPU cores)",
         soft_wrap=True,
     )

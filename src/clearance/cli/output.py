@@ -4,20 +4,38 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.segment import Segment
 
 from clearance.errors import ClearanceError
+from clearance.inert import inert, visible
 from clearance.jsonio import to_jsonable
 
 # The ``--json`` flag shared by every command (one JSON object on stdout, nothing else).
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+
+class InertConsole(Console):
+    """A console whose text can never drive the terminal: control and bidi characters in any printed
+    text are shown as visible escapes (rich's own cursor and style codes are unaffected).
+
+    A safety net under :func:`clearance.inert.inert`, which call sites still use for strings that a
+    model, endpoint, model file or policy controls (it also escapes rich markup, which this cannot).
+    """
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            seg if seg.control else Segment(visible(seg.text, multiline=True), seg.style, seg.control)
+            for seg in buffer
+        )
+
+
+console = InertConsole(highlight=False)
+err_console = InertConsole(stderr=True, highlight=False)
 
 
 def emit_json(obj: Any) -> None:
@@ -49,7 +67,7 @@ def flag_message(exc: ClearanceError) -> str:
 
 def error_line(message: str) -> None:
     """Print the one readable error line on stderr."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {inert(message)}", soft_wrap=True)
 
 
 INTERRUPTED_EXIT = 130
@@ -60,7 +78,7 @@ def report_interrupt(message: str) -> None:
     """Print the one Ctrl-C line (a command that knows where its partial results are says so here)."""
     global _interrupt_reported
     _interrupt_reported = True
-    err_console.print(f"[bold yellow]interrupted:[/] {escape(message)}", soft_wrap=True)
+    err_console.print(f"[bold yellow]interrupted:[/] {inert(message)}", soft_wrap=True)
 
 
 def interrupt_reported() -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,7 @@ from markupsafe import Markup
 
 from clearance.dossier.charts import Bar, Stack, bar_chart, stacked_chart
 from clearance.dossier.records import DossierInput, SigningInfo
+from clearance.inert import strip_control
 
 PROMPT_CHARS = 500
 ANSWER_CHARS = 700
@@ -131,7 +133,7 @@ def svg_img(svg: str, alt: str) -> str:
     """An SVG as an ``<img>`` with a data URI: self-contained, and its ids cannot clash with other charts."""
     if not svg.strip():
         return ""
-    b64 = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    b64 = base64.b64encode(strip_control(svg).encode("utf-8")).decode("ascii")
     return f'<img class="chart" alt="{_attr(alt)}" src="data:image/svg+xml;base64,{b64}">'
 
 
@@ -244,6 +246,33 @@ def order_samples(data: DossierInput) -> list[Any]:
     return sorted(data.failing_samples, key=lambda s: rank.get(s.suite, 2))
 
 
+def serving_charts(results: dict[str, Any]) -> list[Any]:
+    """Charts of the serving stages a run measured (soak drift, long-context retrieval, sweep), as images."""
+    from clearance.load.longctx import LongContextResult
+    from clearance.load.soak import SoakResult
+    from clearance.load.sweep import SweepResult
+
+    kinds: list[tuple[str, Any, str]] = [
+        ("soak", SoakResult, "Soak: p95 latency per time window"),
+        ("long_context", LongContextResult, "Long-context retrieval: accuracy and TTFT by context length"),
+        ("sweep", SweepResult, "Latency against throughput"),
+    ]
+    out = []
+    notes: list[str] = []
+    for key, cls, alt in kinds:
+        raw = results.get(key)
+        if not isinstance(raw, dict):
+            continue
+        try:
+            res = cls.model_validate(raw)
+        except ValueError:
+            continue
+        img = _chart(res.chart_svg, alt, notes)
+        if img:
+            out.append(Markup(img))
+    return out
+
+
 def fact_meanings(data: DossierInput) -> dict[str, str]:
     """What each gate's fact means, from the declared facts (``clearance policy facts``)."""
     from clearance.facts import declared_facts
@@ -275,7 +304,8 @@ def render_report(data: DossierInput, signing: SigningInfo | None = None) -> str
     chart_notes: list[str] = []
     cost = data.results.get("cost")
     template = _env().get_template("report.html.j2")
-    return template.render(
+    html = template.render(
+        csp_placeholder=_CSP_PLACEHOLDER,
         d=data,
         samples=samples,
         sample_groups=group_samples(samples, data),
@@ -290,6 +320,7 @@ def render_report(data: DossierInput, signing: SigningInfo | None = None) -> str
         metrics=metrics,
         eval_chart=Markup(_eval_chart(metrics, failed)),
         load_chart=Markup(_load_chart(load_facts)),
+        serving_charts=serving_charts(data.results),
         plan_chart=Markup(_plan_chart(plan or {})),
         plan=plan or {},
         tco_facts=tco_facts,
@@ -299,3 +330,25 @@ def render_report(data: DossierInput, signing: SigningInfo | None = None) -> str
         prompt_chars=PROMPT_CHARS,
         answer_chars=ANSWER_CHARS,
     )
+    return with_csp(strip_control(html))
+
+
+_CSP_PLACEHOLDER = "clearance-csp-placeholder"
+_STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.S)
+
+
+def content_security_policy(style_text: str) -> str:
+    """The report's policy: nothing may load or run; only its own ``<style>`` block (by hash) and
+    ``data:`` images (the embedded charts) apply. No script, font, frame, form or connection at all."""
+    digest = base64.b64encode(hashlib.sha256(style_text.encode("utf-8")).digest()).decode("ascii")
+    return (
+        f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; base-uri 'none'; form-action 'none'"
+    )
+
+
+def with_csp(html: str) -> str:
+    """Fill the Content-Security-Policy meta tag with the hash of the page's one ``<style>`` block."""
+    blocks = _STYLE_BLOCK.findall(html)
+    if len(blocks) != 1:  # the template has exactly one; anything else is a bug, never a looser policy
+        raise AssertionError(f"report has {len(blocks)} <style> blocks, expected 1")
+    return html.replace(_CSP_PLACEHOLDER, content_security_policy(blocks[0]), 1)

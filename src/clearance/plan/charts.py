@@ -8,10 +8,16 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Any
 
+from clearance.inert import visible
 from clearance.plan.gpus import GIB
 
 if TYPE_CHECKING:
     from clearance.plan.planner import PlanResult
+
+
+def _label(text: object) -> str:
+    """A model-controlled string as chart text: control characters made visible, ``$`` not mathtext."""
+    return visible(text).replace("$", r"\$")
 
 
 def _pyplot() -> Any:
@@ -54,7 +60,7 @@ def memory_chart(result: PlanResult) -> str:
     ax.set_yticks([])
     ax.set_xlabel("GiB per GPU")
     ax.set_title(
-        f"{result.model} on {result.gpus}× {result.gpu} (TP {result.tp}, {result.engine}): memory per GPU"
+        f"{_label(result.model)} on {result.gpus}× {result.gpu} (TP {result.tp}, {result.engine}): memory per GPU"
     )
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=3, fontsize=8, frameon=False)
     return _svg(fig)
@@ -84,7 +90,7 @@ def concurrency_chart(result: PlanResult) -> str:
     h1, l1 = ax1.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax1.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper left")
-    ax1.set_title(f"{result.model} on {result.gpus}× {result.gpu}: estimated speed vs concurrency")
+    ax1.set_title(f"{_label(result.model)} on {result.gpus}× {result.gpu}: estimated speed vs concurrency")
     return _svg(fig)
 
 
