@@ -58,6 +58,7 @@ class PlannerCheckStage:
             traffic,
             ttft_target_s=(wf.slo.ttft_p95_s if wf else None) or 2.0,
             itl_target_s=(wf.slo.tpot_p95_s if wf else None) or 0.05,
+            max_model_len=wf.max_model_len() if wf else None,
         )
         how = f"load test: concurrency {measured.concurrency}, {measured.max_tokens}-token answers"
         options = CostOptions(

@@ -23,16 +23,18 @@ def from_plan(
     engine: str = "vllm",
     weights_dtype: str | None = None,
     kv_dtype: str | None = None,
+    max_model_len: int | None = None,
 ) -> Capacity:
     """Ask the planner for the smallest GPU count that fits, then the highest concurrency whose
     estimated TTFT and inter-token latency still meet the targets; throughput is taken there, not at
-    the peak. ``model`` is anything ``clearance.plan.load_spec`` accepts, or a loaded ``ModelSpec``."""
+    the peak (``max_model_len``: the context each sequence must hold, default the mean request's
+    length). ``model`` is anything ``clearance.plan.load_spec`` accepts, or a loaded ``ModelSpec``."""
     from clearance.plan import PlanOptions, load_spec, plan
 
     if ttft_target_s <= 0 or itl_target_s <= 0:
         raise InputError("latency targets must be > 0 seconds")
     spec = load_spec(model) if isinstance(model, str | Path) else model
-    max_len = max(256, workload.tokens_per_request)
+    max_len = max_model_len or max(256, workload.tokens_per_request)
 
     def run(n: int, concurrency: int) -> Any:
         opts = PlanOptions(
