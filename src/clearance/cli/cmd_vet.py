@@ -43,7 +43,7 @@ DEMO_SUITE_LIMITS = {
     "capability-basic": 30,
     "bias-basic": 36,
     "pii-leak-basic": 30,
-    "prompt-injection-basic": 32,
+    "prompt-injection-basic": 36,  # 0 of 35 or more can show <= 0.1
     "system-prompt-leak": 16,
     "jailbreak-basic": 24,
     "capability-generated": 20,
