@@ -84,5 +84,6 @@ class ChatResponse(BaseModel):
     chunk_times_s: list[float] = Field(default_factory=list)
     response_id: str | None = None
     attempts: int = 1
+    reasoning: str | None = None
     incomplete: bool = False
     replica: str | None = None  # the base URL that answered, when a replica pool routed the request
