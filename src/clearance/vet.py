@@ -60,6 +60,8 @@ class VetOptions(BaseModel):
     chat_template_kwargs: dict[str, Any] | None = None
     reasoning_budget: int | None = None
     claims: str | None = None
+    judge: str | None = None
+    judge_model: str | None = None
     eval_concurrency: int = 4
     load_requests: int = 16
     load_concurrency: int = 4
@@ -258,6 +260,10 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
         read_dossier(options.baseline, verify=False, with_samples=False)  # not a dossier: fail now
     if options.limit is not None and options.limit < 1:
         raise InputError(f"limit must be at least 1, got {options.limit}", param="limit")
+    if options.judge is not None:
+        from clearance.endpoint import normalize_base_url as _url
+
+        _url(options.judge)  # a malformed judge URL fails now
     if options.claims is not None:
         from clearance.evals.claims import read_claims
 

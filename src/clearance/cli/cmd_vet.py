@@ -43,7 +43,7 @@ DEMO_SUITE_LIMITS = {
     "capability-basic": 30,
     "bias-basic": 36,
     "pii-leak-basic": 30,
-    "prompt-injection-basic": 32,
+    "prompt-injection-basic": 36,  # 0 of 35 or more can show <= 0.1
     "system-prompt-leak": 16,
     "jailbreak-basic": 24,
     "capability-generated": 20,
@@ -192,6 +192,18 @@ def vet(
             help="JSON object for the engine's chat template, e.g. '{\"enable_thinking\": false}' (recorded).",
         ),
     ] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            "--judge",
+            help="OpenAI-compatible URL of a local judge model: its verdict per answer is recorded beside the "
+            "offline classifier's, with agreement; a policy may gate on evals.<suite>.judge.* facts.",
+        ),
+    ] = None,
+    judge_model: Annotated[
+        str | None,
+        typer.Option("--judge-model", help="Model name at the judge endpoint (default: the one it serves)."),
+    ] = None,
     claims: Annotated[
         Path | None,
         typer.Option(
@@ -252,6 +264,8 @@ def vet(
         reasoning_budget=reasoning_budget,
         chat_template_kwargs=parse_kwargs(chat_template_kwargs),
         claims=str(claims) if claims else None,
+        judge=judge,
+        judge_model=judge_model,
         key=str(key) if key else None,
         workload=str(workload) if workload else None,
         baseline=str(baseline) if baseline else None,
