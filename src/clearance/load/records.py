@@ -221,9 +221,10 @@ class LoadResult(BaseModel):
         }
         if self.goodput is not None:
             facts["load.goodput_requests_per_s"] = self.goodput
-            facts["load.goodput_ratio"] = (
-                (self.good_requests or 0) / self.completed if self.completed else 0.0
-            )
+            good = self.good_requests or 0
+            facts["load.goodput_ratio"] = good / self.completed if self.completed else 0.0
+            lo, hi = wilson_interval(good, self.completed)
+            facts["load.goodput_ratio.ci_low"], facts["load.goodput_ratio.ci_high"] = lo, hi
         if self.prompt is not None and self.prompt.exact:
             facts["load.prompt_tokens_exact_rate"] = (
                 self.prompt.matched / self.prompt.checked if self.prompt.checked else 0.0
