@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "manifest",
     "scan",
     "eval",
+    "datasets",
     "loadtest",
     "vet",
     "dossier",
@@ -23,6 +24,7 @@ COMMAND_MODULES = [
     "registry",
     "compare",
     "policy",
+    "web",
 ]
 
 for _name in COMMAND_MODULES:

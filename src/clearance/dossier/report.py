@@ -11,6 +11,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from clearance.controls import ControlRefs, controls_for, process_controls
+from clearance.controls import sources as control_sources
 from clearance.dossier.charts import Bar, Stack, bar_chart, stacked_chart
 from clearance.dossier.records import DossierInput, SigningInfo
 from clearance.inert import strip_control
@@ -71,7 +73,7 @@ def eval_metrics(facts: dict[str, Any], gated: dict[str, float]) -> list[dict[st
     for key, value in facts.items():
         if not key.startswith("evals.") or key.endswith(_CI_SUFFIXES) or f"{key}.ci_low" not in facts:
             continue  # metrics are the facts that carry a confidence interval
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float | None):
             continue
         parts = key.split(".", 2)
         if len(parts) < 3:
@@ -85,8 +87,34 @@ def eval_metrics(facts: dict[str, Any], gated: dict[str, float]) -> list[dict[st
                 "ci_low": facts.get(key + ".ci_low"),
                 "ci_high": facts.get(key + ".ci_high"),
                 "threshold": gated.get(key),
+                "n": facts.get(key + ".n"),
+                "n_incomplete": facts.get(key + ".n_incomplete"),
             }
         )
+    return rows
+
+
+def _classifier_rows(raw: Any) -> list[dict[str, Any]]:
+    """One row per classifier and class from the measured-accuracy record (``results['classifiers']``)."""
+    rows: list[dict[str, Any]] = []
+    if not isinstance(raw, dict):
+        return rows
+    for name, rec in raw.items():
+        overall = rec.get("overall") if isinstance(rec, dict) else None
+        if not isinstance(overall, dict):
+            continue
+        for cls, sc in (overall.get("classes") or {}).items():
+            if isinstance(sc, dict):
+                rows.append(
+                    {
+                        "classifier": name,
+                        "set": overall.get("labelled_set"),
+                        "n": overall.get("n"),
+                        "accuracy": overall.get("accuracy"),
+                        "cls": cls,
+                        **{k: sc.get(k) for k in ("precision", "recall", "f1", "support")},
+                    }
+                )
     return rows
 
 
@@ -101,7 +129,7 @@ def _eval_chart(rows: list[dict[str, Any]], failed: set[str]) -> str:
             bad=r["key"] in failed,
         )
         for r in rows
-        if 0.0 <= float(r["value"]) <= 1.0
+        if r["value"] is not None and 0.0 <= float(r["value"]) <= 1.0
     ]
     return bar_chart(bars, vmax=1.0, title="Rates with 95% CI (whiskers) and policy thresholds (dashed)")
 
@@ -246,6 +274,36 @@ def order_samples(data: DossierInput) -> list[Any]:
     return sorted(data.failing_samples, key=lambda s: rank.get(s.suite, 2))
 
 
+def run_charts(data: DossierInput) -> list[str]:
+    """The report's charts for ``data`` as self-contained ``<img>`` tags: rates with CIs, latency, plan."""
+    gated: dict[str, float] = {}
+    failed: set[str] = set()
+    for g in data.decision.gates:
+        base = g.fact.removesuffix(".ci_low").removesuffix(".ci_high")
+        if isinstance(g.threshold, int | float) and not isinstance(g.threshold, bool):
+            gated[base] = float(g.threshold)
+        if g.outcome == "failed":
+            failed.add(base)
+    facts = data.facts
+    plan = data.results.get("plan") if isinstance(data.results.get("plan"), dict) else {}
+    notes: list[str] = []
+    out = [
+        _chart(lambda: _eval_chart(eval_metrics(facts, gated), failed), "Rates with 95% CI", notes),
+        _chart(
+            lambda: _load_chart({k: v for k, v in facts.items() if k.startswith("load.")}),
+            "Measured latency percentiles",
+            notes,
+        ),
+        *plan_charts(plan or {}, notes),
+    ]
+    return [c for c in out if c]
+
+
+def gate_controls(gates: list[Any]) -> list[tuple[Any, ControlRefs]]:
+    """Each gate with the controls it gives evidence for (the policy's own mapping, else the shipped one)."""
+    return [(g, controls_for(g.id, g.fact, getattr(g, "controls", None))) for g in gates]
+
+
 def serving_charts(results: dict[str, Any]) -> list[Any]:
     """Charts of the serving stages a run measured (soak drift, long-context retrieval, sweep), as images."""
     from clearance.load.longctx import LongContextResult
@@ -327,6 +385,10 @@ def render_report(data: DossierInput, signing: SigningInfo | None = None) -> str
         load_facts=load_facts,
         model=data.results.get("model") if isinstance(data.results.get("model"), dict) else {},
         scan=data.results.get("scan") if isinstance(data.results.get("scan"), dict) else {},
+        gate_controls=gate_controls(list(data.decision.gates)),
+        process_controls=process_controls(),
+        control_sources=control_sources(),
+        classifiers=_classifier_rows(data.results.get("classifiers")),
         prompt_chars=PROMPT_CHARS,
         answer_chars=ANSWER_CHARS,
     )

@@ -66,7 +66,9 @@ class ChatResponse(BaseModel):
 
     ``latency_s``: request sent → response complete (for streams: ``[DONE]`` or end of body).
     ``ttft_s``: request sent → first chunk carrying generated text (streams only).
-    ``chunk_times_s``: for every text-bearing chunk, seconds since the request was sent
+    ``text`` is the content as the engine sent it (reasoning tags included; see
+    ``clearance.endpoint.reasoning`` for splitting them off).
+    ``chunk_times_s``: for every text-bearing chunk (content or reasoning), seconds since the request was sent
     (so ``chunk_times_s[0] == ttft_s``); one chunk may carry more than one token.
     ``reasoning``: text the server sent apart from the answer (``reasoning_content`` / ``reasoning``).
     ``incomplete``: the server sent no answer text at all (``content: null``), only reasoning — an

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from clearance.controls import ControlRefs
 from clearance.findings import Severity
 
 
@@ -50,6 +51,7 @@ class Gate(BaseModel):
     on_missing: MissingAction = "review"
     use: Use = "value"
     rationale: str | None = None
+    controls: ControlRefs | None = None  # the policy's own mapping to NIST AI 600-1 / EU AI Act / ISO 42001
 
     @model_validator(mode="after")
     def _threshold_matches_operator(self) -> Gate:
@@ -73,7 +75,11 @@ class Gate(BaseModel):
 
 
 class Policy(BaseModel):
-    """A named, versioned set of gates; ``source`` and ``sha256`` say which bytes it was read from."""
+    """A named, versioned set of gates; ``source`` and ``sha256`` say which bytes it was read from.
+
+    ``warnings`` (set by the loader) name gates that judge a rate on its point estimate or on the lenient
+    end of its confidence interval.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -83,6 +89,7 @@ class Policy(BaseModel):
     gates: list[Gate] = Field(min_length=1)
     source: str | None = None
     sha256: str | None = None
+    warnings: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Policy:
