@@ -161,7 +161,7 @@ def main() -> None:
         client.post("/login", data={"username": "viewer1", "password": PASSWORD, "login_token": token})
 
         rows = {
-            "runs page (1,000 runs, first 50 shown)": "/runs",
+            f"runs page ({a.runs:,} runs, first 50 shown)": "/runs",
             "runs page, filter status=approved": "/runs?status=approved",
             "runs page, filter role=ml still to sign": "/runs?role=ml",
             f"run page ({a.samples:,} samples)": f"/runs/{big}",

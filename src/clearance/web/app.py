@@ -254,7 +254,7 @@ class WebApp:
         resp.set_cookie(
             _cookie_name(request), token, httponly=True, samesite="strict", secure=_secure(request), path="/"
         )
-        resp.delete_cookie(LOGIN_COOKIE, path="/login")
+        resp.delete_cookie(LOGIN_COOKIE, path="/login", httponly=True, samesite="strict")
         return resp
 
     async def logout(self, request: Request) -> Response:
