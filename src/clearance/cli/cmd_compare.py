@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json, err_console
 from clearance.errors import InputError
+from clearance.inert import inert
 
 _COMPARE_EPILOG = (
     "Example: clearance compare Qwen3.5-9B Qwen3.5-27B Qwen3.5-122B-A10B --workload docs/examples/workload.yaml "
@@ -26,7 +26,7 @@ _DIFF_EPILOG = (
 
 
 def _t(text: object) -> str:
-    return escape(str(text))
+    return inert(text)
 
 
 @app.command(epilog=_COMPARE_EPILOG)
