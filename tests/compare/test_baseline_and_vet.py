@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PILOT, WORKLOAD, answerer, small_model
+from compare_fixtures import PILOT, WORKLOAD, answerer, small_model
 
 from clearance.vet import VetOptions, run_vet
 from fakes.openai_server import FakeOpenAI
@@ -192,3 +192,23 @@ def test_registry_baseline_is_the_newest_approved_run_of_the_same_family(
         approved_in_registry(reg, "Mistral-7B")
     with pytest.raises(InputError, match="cannot tell the family"):
         approved_in_registry(reg, "tiny")
+
+
+def test_vet_puts_the_planner_beside_the_load_test_and_costs_the_measured_throughput(
+    dossiers: dict[str, Path],
+) -> None:
+    doc = json.loads((dossiers["good"] / "dossier.json").read_text())
+    stage = next(s for s in doc["stages"] if s["name"] == "planner-check")
+    assert stage["status"] == "ok" and stage["kind"] == "measured"
+    rec = json.loads((dossiers["good"] / "stages" / "planner-check.json").read_text())
+    check = rec["check"]
+    load = doc["results"]["load"]
+    assert check["measured_tokens_per_s"] == load["output_tokens_per_s"]
+    assert check["concurrency"] == load["config"]["concurrency"] and check["gpu"] == "H100-SXM"
+    f = doc["facts"]
+    assert f["plan.check.tokens_per_s_error"] == pytest.approx(
+        check["estimated_tokens_per_s"] / check["measured_tokens_per_s"] - 1
+    )
+    cap = rec["cost"]["capacity"]
+    assert cap["source"] == "measured" and cap["tokens_per_s"] == load["output_tokens_per_s"]
+    assert f["tco.measured.cheapest_option"] == rec["cost"]["cheapest"]

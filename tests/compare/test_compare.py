@@ -128,3 +128,16 @@ def test_three_qwen_sizes_on_a_named_gpu_and_workload() -> None:
 def test_unknown_candidate_is_one_line_exit_2() -> None:
     r = _cli("compare", "No-Such-Model-7B", "--workload", str(EXAMPLE))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "No-Such-Model-7B" in r.stderr
+
+
+def test_a_model_directory_is_a_candidate_beside_a_catalog_name(tmp_path: Path) -> None:
+    from compare_fixtures import small_model
+
+    model = small_model(tmp_path / "small")
+    r = _cli("compare", str(model), "Qwen3.5-9B", "--workload", str(EXAMPLE), "--gpu", "L4", "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    kinds = {c["ref"]: (c["kind"], c["evidence"]) for c in doc["candidates"]}
+    assert kinds[str(model)] == ("model", "estimated") and kinds["Qwen3.5-9B"] == ("model", "estimated")
+    small = next(c for c in doc["candidates"] if c["ref"] == str(model))
+    assert small["sizings"][0]["gpu"] == "L4" and small["sizings"][0]["fits"]

@@ -9,7 +9,7 @@ import random
 from pathlib import Path
 
 import pytest
-from conftest import WORKLOAD, synthetic_dossier
+from compare_fixtures import WORKLOAD, synthetic_dossier
 
 from clearance.compare import RULE, compare_candidates, diff_dossiers
 from clearance.workload import load_workload

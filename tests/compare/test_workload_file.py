@@ -125,3 +125,16 @@ def test_bad_workload_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     r = _cli("cost", "Qwen3.5-9B", "--workload", str(f))
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and f"{f}:7" in r.stderr
+
+
+def test_cost_sizes_each_sequence_for_the_files_context_length(tmp_path: Path) -> None:
+    long = tmp_path / "long.yaml"
+    long.write_text(EXAMPLE.read_text().replace("context_length: 8192 ", "context_length: 200000 "))
+    caps = []
+    for f in (EXAMPLE, long):
+        r = _cli("cost", "Qwen3.5-27B", "--workload", str(f), "--json")
+        assert r.returncode == 0, r.stderr
+        caps.append(json.loads(r.stdout)["capacity"])
+    # 200k-token sequences leave room for far fewer at once than 8k ones on the same GPU
+    assert caps[1]["concurrency"] < caps[0]["concurrency"]
+    assert caps[1]["tokens_per_s"] < caps[0]["tokens_per_s"]

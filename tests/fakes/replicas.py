@@ -3,6 +3,7 @@
 ``FakeReplica`` is a :class:`fakes.openai_server.FakeServer` answering ``/v1/models`` and chat completions
 (streamed or not) after ``delay`` seconds. Faults and behaviours are injected per replica:
 
+- ``slots``: at most that many chat requests are worked on at once, the rest queue (a server's batch);
 - ``capacity``: more chat requests in flight than this get HTTP 429 with ``Retry-After: retry_after``;
 - ``die_after``: after that many chat requests the replica closes every connection and refuses new ones
   (a replica that dies mid-run);
@@ -44,8 +45,11 @@ class FakeReplica(FakeServer):
         answer: str = "ok",
         tokens: int = 4,
         ttft: float = 0.0,
+        slots: int | None = None,
+        port: int = 0,
     ) -> None:
-        super().__init__(self._handle)
+        super().__init__(self._handle, port=port)
+        self.slots = asyncio.Semaphore(slots) if slots else None
         self.model = model
         self.delay = delay
         self.capacity = capacity
@@ -110,6 +114,8 @@ class FakeReplica(FakeServer):
             return
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
+        if self.slots is not None:  # a batch of `slots` sequences: the rest wait in the server's queue
+            await self.slots.acquire()
         try:
             body = req.json() or {}
             ptoks = _prompt_tokens(body)
@@ -133,6 +139,8 @@ class FakeReplica(FakeServer):
             self.served += 1
         finally:
             self.in_flight -= 1
+            if self.slots is not None:
+                self.slots.release()
 
     async def stop_listening(self) -> None:
         """Refuse new connections and cut the open ones (the replica's process died)."""
@@ -161,3 +169,35 @@ class FakeRouter(FakeServer):
         self._next += 1
         self.forwarded[i] += 1
         await self.backends[i]._handle(req, conn)
+
+
+def main() -> None:
+    """One fake replica process (for bench/): ``python -c "import sys; sys.path.insert(0, 'tests');
+    from fakes.replicas import main; main()" --port P --slots 8 --delay 0.05``."""
+    import argparse
+    import contextlib
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--delay", type=float, default=0.05)
+    ap.add_argument("--slots", type=int, default=None)
+    ap.add_argument("--answer", default="42")
+    ap.add_argument("--model", default="fake-model")
+    ap.add_argument("--max-model-len", type=int, default=None)
+    a = ap.parse_args()
+
+    async def run() -> None:
+        srv = FakeReplica(
+            delay=a.delay,
+            slots=a.slots,
+            answer=a.answer,
+            model=a.model,
+            port=a.port,
+            max_model_len=a.max_model_len,
+        )
+        await srv.start()
+        print(f"fake replica on {srv.url}", flush=True)
+        await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())

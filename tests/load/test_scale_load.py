@@ -266,3 +266,25 @@ def test_two_worker_processes_merge_raw_samples() -> None:
     with FakeReplica(delay=0.0) as srv:
         opened = asyncio.run(run_loadtest_workers([srv.url], LoadConfig(rate=100, requests=30), 2))
     assert opened.completed == 30 and opened.send_lag is not None and opened.send_lag.n == 30
+
+
+def test_report_draws_the_serving_charts_from_dossier_results() -> None:
+    from clearance.dossier.report import serving_charts
+    from clearance.load.soak import SoakWindow, drift_of
+
+    wins = [
+        SoakWindow(start_s=k, end_s=k + 1, requests=10, errors=0, error_rate=0.0, e2e_p95_s=0.1 * (k + 1))
+        for k in range(6)
+    ]
+    e2e, _, err = drift_of(wins)
+    assert e2e == pytest.approx(0.55 / 0.15) and err == 0.0
+    with FakeReplica(delay=0.0) as srv:
+
+        async def go() -> dict[str, object]:
+            async with ReplicaPool([srv.url]) as pool:
+                res = await soak(pool, LoadConfig(concurrency=1, max_tokens=2), 0.6, windows=3)
+            return res.model_dump(mode="json")
+
+        soak_json = asyncio.run(go())
+    charts = serving_charts({"soak": soak_json, "long_context": {"not": "a result"}})
+    assert len(charts) == 1 and 'src="data:image/svg+xml;base64,' in charts[0]

@@ -15,21 +15,30 @@ from registry_fixtures import PgServer, _pg_bin, make_dossier
 from clearance.signing import generate_keypair
 
 
-@pytest.fixture
-def dossier_factory(tmp_path: Path) -> Callable[..., Path]:
-    """Make sealed dossiers: ``dossier_factory(REVIEW_FACTS)``."""
-    return lambda facts, name="smollm2": make_dossier(tmp_path, facts, name)
-
-
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Private keys of four reviewers (alice, bob, carol: ECDSA P-256; dave: Ed25519)."""
+    """Private keys: reviewers alice, bob, carol (ECDSA P-256), dave (Ed25519); the admin; the run-signer
+    ``runner`` that seals the test dossiers; ``registry``, the PostgreSQL registries' own key; ``mallory``,
+    enrolled nowhere."""
     d = tmp_path_factory.mktemp("keys")
     out = {}
-    for name in ("alice", "bob", "carol"):
+    for name in ("alice", "bob", "carol", "admin", "runner", "mallory"):
         out[name] = generate_keypair(d, "ecdsa-p256", name)[0]
-    out["dave"] = generate_keypair(d, "ed25519", "dave")[0]
+    for name in ("dave", "registry"):
+        out[name] = generate_keypair(d, "ed25519", name)[0]
     return out
+
+
+@pytest.fixture
+def dossier_factory(tmp_path: Path, keys: dict[str, Path]) -> Callable[..., Path]:
+    """Make sealed dossiers signed by the enrolled run-signer: ``dossier_factory(REVIEW_FACTS)``;
+    ``key=None`` seals with a fresh per-run key (untrusted)."""
+    default = keys["runner"]
+
+    def make(facts: dict[str, object], name: str = "smollm2", key: object = default) -> Path:
+        return make_dossier(tmp_path, facts, name, key=key)
+
+    return make
 
 
 @pytest.fixture(scope="session")
@@ -55,9 +64,13 @@ def pg_server() -> Iterator[PgServer]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty registry location: a SQLite file, or a new database on the real PostgreSQL."""
+def registry_url(
+    request: pytest.FixtureRequest, tmp_path: Path, keys: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """A fresh, empty registry location: a SQLite file (its key is made beside it by ``init``), or a new
+    database on the real PostgreSQL (its key in ``$CLEARANCE_REGISTRY_KEY``)."""
     if request.param == "sqlite":
         return str(tmp_path / "registry.db")
     server: PgServer = request.getfixturevalue("pg_server")
+    monkeypatch.setenv("CLEARANCE_REGISTRY_KEY", str(keys["registry"]))
     return server.new_database()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from clearance.dossier import DossierInput, ModelRef, Provenance, write_dossier
 from clearance.policy import decide, parse_policy
+from clearance.registry import Registry
 
 # A fixed policy of the registry tests (the shipped default evolves on its own).
 POLICY = parse_policy(
@@ -73,8 +74,9 @@ class FixedClock:
 _counter = itertools.count()
 
 
-def make_dossier(root: Path, facts: dict[str, object], name: str = "smollm2") -> Path:
-    """Seal a real dossier (policy decision over ``facts``) into a new directory under ``root``."""
+def make_dossier(root: Path, facts: dict[str, object], name: str = "smollm2", key: object = None) -> Path:
+    """Seal a real dossier (policy decision over ``facts``) into a new directory under ``root``, signed
+    with ``key`` (default: a fresh per-run key, which no registry trusts)."""
     out = root / f"dossier-{name}-{next(_counter)}"
     (out / "stages").mkdir(parents=True)
     (out / "stages" / "scan.json").write_text('{"findings": []}\n')
@@ -92,8 +94,28 @@ def make_dossier(root: Path, facts: dict[str, object], name: str = "smollm2") ->
             ),
         ),
     )
-    write_dossier(out, data)
+    write_dossier(out, data, key=key)  # type: ignore[arg-type]
     return out
+
+
+# Who holds which roles in the test registries (bob waives, so he never approves the runs he waived).
+PEOPLE: dict[str, list[str]] = {
+    "alice": ["security"],
+    "bob": ["ml"],
+    "carol": ["ml"],
+    "dave": ["legal", "business"],
+    "runner": ["run-signer"],
+}
+
+
+def new_registry(
+    location: str | Path, keys: dict[str, Path], clock: object = None, **settings: object
+) -> Registry:
+    """Initialise a registry (admin bootstrap) and enrol ``PEOPLE`` with their keys."""
+    reg = Registry.init(location, admin="admin", admin_key=keys["admin"], clock=clock, **settings)  # type: ignore[arg-type]
+    for person, roles in PEOPLE.items():
+        reg.enrol(keys[person].with_suffix(".pub"), person=person, roles=roles, by=keys["admin"])
+    return reg
 
 
 # ---- PostgreSQL ------------------------------------------------------------------------------------

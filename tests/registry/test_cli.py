@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from registry_fixtures import REVIEW_FACTS
+from registry_fixtures import PEOPLE, REVIEW_FACTS, new_registry
 
 from clearance.cli import main
 
@@ -31,6 +31,22 @@ def test_cli_workflow(
     db = tmp_path / "reg.db"
     monkeypatch.setenv("CLEARANCE_REGISTRY", str(db))
     d = dossier_factory(REVIEW_FACTS)
+
+    code, out, _ = cli(capsys, "registry", "add", str(d))
+    assert code == 2  # no registry yet
+    code, out, _ = cli(
+        capsys, "registry", "init", "--admin", "admin", "--admin-key", str(keys["admin"]), "--json"
+    )
+    assert code == 0, out
+    init = json.loads(out)
+    assert init["settings"]["required_roles"] == ["security", "ml"] and init["admin"]["roles"] == ["admin"]
+    assert (tmp_path / "reg.db.key").is_file() and (tmp_path / "reg.db.key").stat().st_mode & 0o077 == 0
+    for person, roles in PEOPLE.items():
+        args = ["--role", ",".join(roles), "--person", person, "--admin-key", str(keys["admin"])]
+        code, out, err = cli(capsys, "registry", "enrol", str(keys[person].with_suffix(".pub")), *args)
+        assert code == 0 and f"enrolled {person}" in out, err
+    code, out, _ = cli(capsys, "registry", "keys", "--json")
+    assert [e["person"] for e in json.loads(out)["enrolments"]] == ["admin", *PEOPLE]
 
     code, out, _ = cli(capsys, "registry", "add", str(d), "--json")
     assert code == 0
@@ -75,7 +91,8 @@ def test_cli_workflow(
 
     code, out, _ = cli(capsys, "registry", "verify", "--json")
     res = json.loads(out)
-    assert code == 0 and res["ok"] and res["entries"] == 5 and res["signatures_checked"] == 4
+    assert code == 0 and res["ok"] and res["entries"] == 13 and res["signatures_checked"] == 11
+    assert res["checkpoint"]["seq"] == 13
     head = f"{res['head_seq']}:{res['head_hash']}"
 
     exp = tmp_path / "run-1.json"
@@ -87,10 +104,10 @@ def test_cli_workflow(
     # tamper with the database: verify exits 1 and names the entry
     con = sqlite3.connect(db)
     with con:
-        con.execute("UPDATE ledger SET recorded_at = '2026-01-01T00:00:00+00:00' WHERE seq = 2")
+        con.execute("UPDATE ledger SET recorded_at = '2026-01-01T00:00:00+00:00' WHERE seq = 10")
     con.close()
     code, out, _ = cli(capsys, "registry", "verify")
-    assert code == 1 and "FAILED" in out and "entry 2 (waiver) was edited" in out
+    assert code == 1 and "FAILED" in out and "entry 10 (waiver) was edited" in out
 
 
 def test_cli_errors_are_one_line(
@@ -102,6 +119,7 @@ def test_cli_errors_are_one_line(
     db = str(tmp_path / "reg.db")
     code, _, err = cli(capsys, "registry", "list", "--registry", db)
     assert code == 2 and "no registry at" in err and "Traceback" not in err
+    new_registry(db, keys).close()
     d = dossier_factory(REVIEW_FACTS)
     (d / "report.html").write_text("tampered")
     code, _, err = cli(capsys, "registry", "add", str(d), "--registry", db)

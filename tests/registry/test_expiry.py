@@ -6,16 +6,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from registry_fixtures import APPROVE_FACTS, REVIEW_FACTS, T0, FixedClock
-
-from clearance.registry import Registry
+from registry_fixtures import APPROVE_FACTS, REVIEW_FACTS, T0, FixedClock, new_registry
 
 
 def test_waiver_expires_at_midnight_utc(
     tmp_path: Path, dossier_factory: Callable[..., Path], keys: dict[str, Path]
 ) -> None:
     clock = FixedClock()
-    with Registry(tmp_path / "r.db", create=True, clock=clock) as reg:
+    with new_registry(tmp_path / "r.db", keys, clock) as reg:
         run = reg.add(dossier_factory(REVIEW_FACTS))
         reg.waive(run.id, gate="fits-hardware", reason="pool", expires="2027-01-10", key=keys["bob"])
         reg.waive(run.id, gate="capability-floor", reason="narrow", expires="2027-06-01", key=keys["bob"])
@@ -40,7 +38,7 @@ def test_approval_expires_after_configured_days(
     tmp_path: Path, dossier_factory: Callable[..., Path], keys: dict[str, Path]
 ) -> None:
     clock = FixedClock()
-    with Registry(tmp_path / "r.db", create=True, clock=clock) as reg:
+    with new_registry(tmp_path / "r.db", keys, clock) as reg:
         run = reg.add(dossier_factory(APPROVE_FACTS), approval_days=90)
         reg.sign_off(run.id, role="security", key=keys["alice"], signer="alice")
         clock.t = T0 + timedelta(days=30)

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from registry_fixtures import APPROVE_FACTS, REJECT_FACTS, REVIEW_FACTS, T0, FixedClock
+from registry_fixtures import APPROVE_FACTS, REJECT_FACTS, REVIEW_FACTS, T0, FixedClock, new_registry
 
 from clearance.errors import InputError, RegistryError
 from clearance.registry import Registry, export_run, verify_export, verify_registry
@@ -21,7 +21,7 @@ def test_full_workflow(
 ) -> None:
     clock = FixedClock()
     d = dossier_factory(REVIEW_FACTS)
-    with Registry(registry_url, create=True, clock=clock) as reg:
+    with new_registry(registry_url, keys, clock) as reg:
         run = reg.add(d, registered_by="lead")
         assert run.id == 1 and run.decision == "needs_review"
         assert sorted(run.review_gates) == ["capability-floor", "fits-hardware"]
@@ -67,13 +67,14 @@ def test_full_workflow(
 
         res = verify_registry(reg)
         assert res.ok, res.problems
-        assert res.entries == 6 and res.signatures_checked == 5 and res.head_seq == 6
+        assert res.entries == 14 and res.signatures_checked == 12 and res.head_seq == 14
 
         exp = export_run(reg, run.id)
     data = json.loads(exp.model_dump_json(by_alias=True))
-    assert data["schema"] == "clearance.registry-export/v1"
+    assert data["schema"] == "clearance.registry-export/v2"
     ok = verify_export(data, expect_head=f"{res.head_seq}:{res.head_hash}")
-    assert ok.ok, ok.problems and ok.signatures_checked == 5
+    assert ok.ok, ok.problems
+    assert ok.signatures_checked == 12 and ok.checkpoint is not None and ok.checkpoint.seq == 14
     # an auditor's copy with a sign-off's comment changed no longer verifies
     data["signoffs"][0]["comment"] = "looks fine"
     bad = verify_export(data)
@@ -84,7 +85,7 @@ def test_full_workflow(
 def test_rejected_policy_cannot_be_waived(
     registry_url: str, dossier_factory: Callable[..., Path], keys: dict[str, Path]
 ) -> None:
-    with Registry(registry_url, create=True, clock=FixedClock()) as reg:
+    with new_registry(registry_url, keys, FixedClock()) as reg:
         run = reg.add(dossier_factory(REJECT_FACTS))
         assert run.decision == "rejected" and "safety-refusal" in run.reject_gates
         with pytest.raises(RegistryError, match="cannot be waived"):
@@ -98,7 +99,7 @@ def test_rejected_policy_cannot_be_waived(
 
 def test_refusals(registry_url: str, dossier_factory: Callable[..., Path], keys: dict[str, Path]) -> None:
     d = dossier_factory(APPROVE_FACTS)
-    with Registry(registry_url, create=True, clock=FixedClock()) as reg:
+    with new_registry(registry_url, keys, FixedClock()) as reg:
         run = reg.add(d)
         assert run.decision == "approved" and run.review_gates == []
         with pytest.raises(RegistryError, match="already registered as run 1"):
@@ -108,7 +109,7 @@ def test_refusals(registry_url: str, dossier_factory: Callable[..., Path], keys:
         with pytest.raises(RegistryError, match="no run 7"):
             reg.sign_off(7, role="ml", key=keys["alice"])
         reg.sign_off(run.id, role="security", key=keys["alice"])
-        with pytest.raises(RegistryError, match="separation of duties"):
+        with pytest.raises(RegistryError, match="enrolled for security, not ml"):
             reg.sign_off(run.id, role="ml", key=keys["alice"])
         with pytest.raises(InputError, match="not in the future"):
             reg.waive(run.id, gate="x", reason="r", expires="2020-01-01", key=keys["bob"])
@@ -117,12 +118,14 @@ def test_refusals(registry_url: str, dossier_factory: Callable[..., Path], keys:
         assert reg.status(run.id).status == "pending_signoff"
 
 
-def test_tampered_dossier_is_refused(tmp_path: Path, dossier_factory: Callable[..., Path]) -> None:
+def test_tampered_dossier_is_refused(
+    tmp_path: Path, dossier_factory: Callable[..., Path], keys: dict[str, Path]
+) -> None:
     d = dossier_factory(APPROVE_FACTS)
     with (d / "stages" / "scan.json").open("a") as f:
         f.write(" ")
     with (
-        Registry(tmp_path / "r.db", create=True) as reg,
+        new_registry(tmp_path / "r.db", keys) as reg,
         pytest.raises(RegistryError, match=r"dossier does not verify: stages/scan.json"),
     ):
         reg.add(d)
@@ -133,9 +136,13 @@ def test_tampered_dossier_is_refused(tmp_path: Path, dossier_factory: Callable[.
 def test_config_roles_apply_to_new_runs(
     registry_url: str, dossier_factory: Callable[..., Path], keys: dict[str, Path]
 ) -> None:
-    with Registry(registry_url, create=True, clock=FixedClock()) as reg:
-        assert reg.settings() == {"required_roles": ["security", "ml"], "approval_days": 365}
-        reg.configure(required_roles=["security", "ml", "legal"], approval_days=30)
+    with new_registry(registry_url, keys, FixedClock()) as reg:
+        assert reg.settings().model_dump() == {
+            "required_roles": ["security", "ml"],
+            "approval_days": 365,
+            "separation_of_duties": True,
+        }
+        reg.configure(required_roles=["security", "ml", "legal"], approval_days=30, by=keys["admin"])
         run = reg.add(dossier_factory(APPROVE_FACTS))
         assert run.required_roles == ["security", "ml", "legal"] and run.approval_days == 30
         reg.sign_off(run.id, role="security", key=keys["alice"])
@@ -152,16 +159,15 @@ def test_concurrent_signoffs_keep_one_chain(
 ) -> None:
     """Eight writers on separate connections append at once: no lost, duplicated or forked entries."""
     d = dossier_factory(APPROVE_FACTS)
-    with Registry(registry_url, create=True) as reg:
+    with new_registry(registry_url, keys) as reg:
         run_id = reg.add(d).id
     errors: list[BaseException] = []
-    names = ["alice", "bob", "carol", "dave"]
 
     def writer(i: int) -> None:
         try:
             with Registry(registry_url) as r:
                 for j in range(3):
-                    r.sign_off(run_id, role="business", key=keys[names[i % 4]], comment=f"w{i}-{j}")
+                    r.sign_off(run_id, role="business", key=keys["dave"], comment=f"w{i}-{j}")
         except BaseException as exc:
             errors.append(exc)
 
@@ -174,5 +180,5 @@ def test_concurrent_signoffs_keep_one_chain(
     with Registry(registry_url) as reg:
         res = verify_registry(reg)
         assert res.ok, res.problems
-        assert res.entries == 1 + 8 * 3
+        assert res.entries == 8 + 1 + 8 * 3
         assert len(reg.signoffs(run_id)) == 24

@@ -168,6 +168,7 @@ def cost(
                 ttft_target_s=ttft_target,
                 itl_target_s=itl_target,
                 engine=engine,
+                max_model_len=wf.max_model_len() if wf is not None else None,
             )
     options = CostOptions(
         gpu=gpu_name,

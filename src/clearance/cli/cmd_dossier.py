@@ -10,8 +10,8 @@ import typer
 from rich.table import Table
 
 from clearance.cli.app import app
-from clearance.cli.output import console, emit_json, err_console
-from clearance.dossier import verify_dossier
+from clearance.cli.output import JsonOption, console, emit_json, err_console
+from clearance.dossier import TrustList, load_trust_list, verify_dossier
 from clearance.dossier.report import fmt_value
 from clearance.errors import InputError
 from clearance.inert import inert, inert_text
@@ -32,35 +32,63 @@ def verify(
     directory: Annotated[Path, typer.Argument(help="The dossier directory (the --out of clearance vet).")],
     public_key: Annotated[
         Path | None,
+        typer.Option("--public-key", help="Require the signature to verify with this PEM public key."),
+    ] = None,
+    trusted_keys: Annotated[
+        Path | None,
         typer.Option(
-            "--public-key", help="Require the signature to verify with this PEM public key (signer identity)."
+            "--trusted-keys",
+            help="Your trust list: a PEM public key, a directory of them (holder = file name), or a "
+            "file of 'sha256:FINGERPRINT NAME' lines. The signing key must be in it.",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
+    registry: Annotated[
+        str | None,
+        typer.Option(
+            "--registry", help="Trust the run-signer keys enrolled in this registry (SQLite file or URL)."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Check the dossier's signature and the sha256 of every file in it.
+    """Check the dossier's signature, the sha256 of every file, that no unsigned file or symlink is present,
+    and (with --trusted-keys or --registry) whose key signed it. A flag inside the dossier never decides.
 
-    Exit status: 0 every digest and the signature hold; 1 something does not hold (the failures are listed);
-    2 DIR is not a (finished) dossier.
+    Exit status: 0 everything holds (and the signer is trusted, when a trust list is given); 1 something
+    does not hold (the failures are listed); 2 DIR is not a (finished) dossier.
 
-    Example: [bold]clearance dossier verify clearance-runs/smollm2-20261129T101500Z[/]
+    Example: [bold]clearance dossier verify clearance-runs/smollm2-20261129T101500Z --trusted-keys keys/runners/[/]
     """
-    res = verify_dossier(directory, public_key=public_key)
+    trust = load_trust_list(trusted_keys) if trusted_keys is not None else None
+    if registry is not None:
+        from clearance.registry import Registry
+
+        with Registry(registry) as reg:
+            enrolled = reg.run_signer_keys()
+        keys = {**(trust.keys if trust else {}), **enrolled}
+        source = f"{trust.source} and " if trust else ""
+        trust = TrustList(source=f"{source}run-signers of {reg.where}", keys=keys)
+    res = verify_dossier(directory, public_key=public_key, trusted_keys=trust)
     if as_json:
         emit_json(res)
     else:
         if res.ok:
             console.print(
-                f"[bold green]OK[/] {res.files_checked} files match the signed manifest in {inert(res.dossier)}"
+                f"[bold green]OK[/] {res.files_checked} files match the signed manifest in "
+                f"{inert(res.dossier)}, nothing unsigned is present",
+                soft_wrap=True,
             )
         else:
-            console.print(f"[bold red]FAILED[/] {len(res.failures)} problem(s) in {inert(res.dossier)}:")
+            console.print(
+                f"[bold red]FAILED[/] {len(res.failures)} problem(s) in {inert(res.dossier)}:",
+                soft_wrap=True,
+            )
             for f in res.failures[:20]:
                 console.print(f"  {inert(f.file)}: {inert(f.problem)}", soft_wrap=True)
             if len(res.failures) > 20:
                 console.print(f"  … and {len(res.failures) - 20} more")
         if res.fingerprint:
-            console.print(f"signer key fingerprint: {inert(res.fingerprint)}", soft_wrap=True)
+            who = f" — {inert(res.signer or '')}" if res.trusted else ""
+            console.print(f"signer key sha256:{res.fingerprint}{who}", soft_wrap=True)
         console.print(inert(res.note), soft_wrap=True)
     raise typer.Exit(0 if res.ok else 1)
 

@@ -44,7 +44,8 @@ def _fmt(x: float | None) -> str:
 
 def _table(res: SuiteResult) -> Table:
     t = Table(
-        title=f"eval {inert(res.suite)} — {inert(res.endpoint.served_model)} @ {inert(res.endpoint.url)}",
+        title=f"eval {inert(res.suite)} — {inert(res.endpoint.served_model)} @ {inert(res.endpoint.url)}"
+        + (f" and {len(res.endpoint.replicas) - 1} more replicas" if len(res.endpoint.replicas) > 1 else ""),
         title_justify="left",
     )
     t.add_column("metric")
@@ -103,13 +104,13 @@ def eval_cmd(
         ),
     ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", help="Requests kept in flight at the start.")
+        int, typer.Option("--concurrency", "-c", help="Requests in flight per replica at the start.")
     ] = 8,
     max_concurrency: Annotated[
         int | None,
         typer.Option(
             "--max-concurrency",
-            help="Adaptive ceiling (AIMD: up while throughput grows, halved on 429/503/timeouts); default 32 per replica.",
+            help="Adaptive ceiling, all replicas together (AIMD: up while throughput grows, halved on 429/503/timeouts); default 32 per replica.",
         ),
     ] = None,
     fixed_concurrency: Annotated[
@@ -167,9 +168,8 @@ def eval_cmd(
         check_out_path(out)
     st = load_suite(suite, data=data)
     out_dir = out or Path("clearance-runs") / f"eval-{st.name}"
-    ceiling = (
-        concurrency if fixed_concurrency else (max_concurrency or max(concurrency, 32 * max(1, len(urls))))
-    )
+    start = concurrency * max(1, len(urls))  # per replica: four replicas start with four times as many
+    ceiling = start if fixed_concurrency else (max_concurrency or max(start, 32 * max(1, len(urls))))
 
     server: AbstractContextManager[Any] = nullcontext()
     if not urls:
@@ -195,7 +195,7 @@ def eval_cmd(
                         st,
                         out_dir,
                         limit=limit,
-                        concurrency=concurrency,
+                        concurrency=start,
                         max_concurrency=ceiling,
                         adaptive=not fixed_concurrency,
                         progress=not no_progress and not json_out,
@@ -213,7 +213,7 @@ def eval_cmd(
                         st,
                         out_dir,
                         limit=limit,
-                        concurrency=concurrency,
+                        concurrency=start,
                         max_concurrency=ceiling,
                         adaptive=not fixed_concurrency,
                         progress=not no_progress and not json_out,

@@ -20,6 +20,7 @@ from clearance.endpoint import Timeouts
 from clearance.endpoint.pool import ReplicaPool, parse_endpoints
 from clearance.endpoint.server import EmbeddedServer
 from clearance.errors import InputError
+from clearance.evidence import EndpointRef
 from clearance.inert import inert
 from clearance.jsonio import to_jsonable
 from clearance.load import (
@@ -44,13 +45,18 @@ def _ms(x: float | None) -> str:
     return "-" if x is None else f"{x * 1000:.1f}"
 
 
+def _where(ep: EndpointRef) -> str:
+    n = len(ep.replicas)
+    return f"{n} replicas ({ep.url}, …)" if n > 1 else ep.url
+
+
 def _table(res: LoadResult) -> Table:
     cfg = res.config
     shape = (
         f"concurrency {cfg.concurrency}" if cfg.concurrency else f"{cfg.arrival} arrivals at {cfg.rate} req/s"
     )
     t = Table(
-        title=f"loadtest {inert(res.endpoint.url)} · {inert(Path(res.endpoint.served_model or '?').name)} · {shape}",
+        title=f"loadtest {inert(_where(res.endpoint))} · {inert(Path(res.endpoint.served_model or '?').name)} · {shape}",
         title_justify="left",
     )
     t.add_column("metric (ms)")

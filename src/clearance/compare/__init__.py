@@ -4,16 +4,48 @@ a workload, Pareto frontiers and a recommendation with its rule.
 Public surface: ``compare_candidates(refs, workload, ...) -> CompareReport``, ``diff_dossiers(a, b) ->
 DiffReport``, ``compare_runs(a, b) -> Comparison`` over ``read_dossier(path) -> RunEvidence``,
 ``baseline_facts(...)`` for baseline-relative policy gates, and ``render_compare_html(report)``.
+Names are imported on first use, so a stage that needs only ``compare.baseline`` does not pay for the rest.
 """
 
 from __future__ import annotations
 
-from clearance.compare.candidates import Candidate, GatedMetric
-from clearance.compare.diff import DiffReport, diff_dossiers
-from clearance.compare.differences import Comparison, MetricDifference, compare_runs
-from clearance.compare.evidence import RunEvidence, read_dossier
-from clearance.compare.recommend import RULE, CompareReport, Recommendation, compare_candidates
-from clearance.compare.sizing import Sizing
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_WHERE = {
+    "RULE": "recommend",
+    "Candidate": "candidates",
+    "CompareReport": "recommend",
+    "Comparison": "differences",
+    "DiffReport": "diff",
+    "GatedMetric": "candidates",
+    "MetricDifference": "differences",
+    "Recommendation": "recommend",
+    "RunEvidence": "evidence",
+    "Sizing": "sizing",
+    "compare_candidates": "recommend",
+    "compare_runs": "differences",
+    "diff_dossiers": "diff",
+    "read_dossier": "evidence",
+    "render_compare_html": "report",
+}
+
+if TYPE_CHECKING:
+    from clearance.compare.candidates import Candidate, GatedMetric
+    from clearance.compare.diff import DiffReport, diff_dossiers
+    from clearance.compare.differences import Comparison, MetricDifference, compare_runs
+    from clearance.compare.evidence import RunEvidence, read_dossier
+    from clearance.compare.recommend import RULE, CompareReport, Recommendation, compare_candidates
+    from clearance.compare.report import render_compare_html
+    from clearance.compare.sizing import Sizing
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'clearance.compare' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"clearance.compare.{module}"), name)
+
 
 __all__ = [
     "RULE",
@@ -30,4 +62,5 @@ __all__ = [
     "compare_runs",
     "diff_dossiers",
     "read_dossier",
+    "render_compare_html",
 ]

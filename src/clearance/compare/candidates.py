@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from clearance.compare.evidence import RunEvidence, is_dossier, read_dossier
-from clearance.compare.sizing import Measured, Sizing, size_on_gpu
+from clearance.compare.sizing import Measured, Sizing, measured_from_load, size_on_gpu
 from clearance.errors import ClearanceError, InputError
 from clearance.workload import WorkloadFile
 
@@ -175,32 +175,10 @@ def _spec_for(run: RunEvidence, notes: list[str]) -> Any:
 
 
 def _measured(run: RunEvidence) -> Measured | None:
-    load = run.results.get("load")
     plan = run.results.get("plan")
-    if not isinstance(load, dict) or not isinstance(plan, dict) or not plan.get("gpu"):
+    if not isinstance(plan, dict) or not plan.get("gpu"):
         return None
-    raw_cfg = load.get("config")
-    cfg: dict[str, Any] = raw_cfg if isinstance(raw_cfg, dict) else {}
-    tps = load.get("output_tokens_per_s")
-    if not isinstance(tps, int | float) or tps <= 0 or not cfg.get("concurrency"):
-        return None
-
-    def p(name: str, q: str) -> float | None:
-        d = load.get(name)
-        v = d.get(q) if isinstance(d, dict) else None
-        return float(v) if isinstance(v, int | float) else None
-
-    return Measured(
-        gpu=str(plan["gpu"]),
-        concurrency=int(cfg["concurrency"]),
-        prompt_tokens=int(cfg.get("prompt_tokens") or 64),
-        max_tokens=int(cfg.get("max_tokens") or 64),
-        output_tokens_per_s=float(tps),
-        ttft_p95_s=p("ttft", "p95"),
-        tpot_p95_s=p("tpot", "p95"),
-        e2e_p95_s=p("e2e", "p95"),
-        ttft_p50_s=p("ttft", "p50"),
-    )
+    return measured_from_load(run.results.get("load"), str(plan["gpu"]))
 
 
 def _gated(gates: list[dict[str, Any]], facts: dict[str, Any]) -> list[GatedMetric]:

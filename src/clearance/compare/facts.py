@@ -30,4 +30,23 @@ FACTS = (
     ),
     FactSpec("baseline.{eval_fact}.delta.p_value", "number", "Holm-adjusted p-value of the paired test"),
     FactSpec("baseline.{eval_fact}.delta.n", "integer", "samples both runs share for this metric", "samples"),
+    FactSpec(
+        "plan.check.ttft_error",
+        "number",
+        "planner TTFT estimate over the load test's median TTFT, minus 1, same settings (vet with an endpoint)",
+    ),
+    FactSpec(
+        "plan.check.tokens_per_s_error",
+        "number",
+        "planner throughput estimate over the load test's measured tokens/s, minus 1, same settings",
+    ),
+    FactSpec(
+        "tco.measured.cheapest_option", "text", "cheapest option when costed with the measured throughput"
+    ),
+    FactSpec(
+        "tco.measured.cost_per_mtok",
+        "number",
+        "that option's cost per million tokens with the measured throughput",
+        "USD/Mtok",
+    ),
 )

@@ -82,13 +82,19 @@ def scatter_chart(
         out.append(
             f'<polyline points="{path}" fill="none" stroke="{PALETTE[2]}" stroke-width="2" stroke-dasharray="4,3"/>'
         )
+    used: list[tuple[float, float]] = []
     for i, (label, x, y, on) in enumerate(points):
         color = PALETTE[i % len(PALETTE)]
         fill = color if on else "white"
+        px, py = sx(x), sy(y)
         out.append(
-            f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="6" fill="{fill}" stroke="{color}" stroke-width="2"/>'
+            f'<circle cx="{px:.1f}" cy="{py:.1f}" r="6" fill="{fill}" stroke="{color}" stroke-width="2"/>'
         )
-        out.append(f'<text x="{sx(x) + 9:.1f}" y="{sy(y) + 4:.1f}">{escape(_clean(label)[:28])}</text>')
+        ly = py + 4
+        while any(abs(ly - uy) < 13 and abs(px - ux) < 120 for ux, uy in used):
+            ly += 14  # candidates at the same point: labels stacked, not overprinted
+        used.append((px, ly))
+        out.append(f'<text x="{px + 9:.1f}" y="{ly:.1f}" fill="{color}">{escape(_clean(label)[:28])}</text>')
     out.append("</svg>")
     return "".join(out)
 

@@ -201,6 +201,34 @@ def size_on_gpu(
     return out
 
 
+def measured_from_load(load: object, gpu: str) -> Measured | None:
+    """A load test's record (``LoadResult`` as JSON data) as sizing uses it, on ``gpu``; None without one."""
+    if not isinstance(load, dict):
+        return None
+    raw_cfg = load.get("config")
+    cfg: dict[str, Any] = raw_cfg if isinstance(raw_cfg, dict) else {}
+    tps = load.get("output_tokens_per_s")
+    if not isinstance(tps, int | float) or tps <= 0 or not cfg.get("concurrency"):
+        return None
+
+    def p(name: str, q: str) -> float | None:
+        d = load.get(name)
+        v = d.get(q) if isinstance(d, dict) else None
+        return float(v) if isinstance(v, int | float) else None
+
+    return Measured(
+        gpu=gpu,
+        concurrency=int(cfg["concurrency"]),
+        prompt_tokens=int(cfg.get("prompt_tokens") or 64),
+        max_tokens=int(cfg.get("max_tokens") or 64),
+        output_tokens_per_s=float(tps),
+        ttft_p95_s=p("ttft", "p95"),
+        tpot_p95_s=p("tpot", "p95"),
+        e2e_p95_s=p("e2e", "p95"),
+        ttft_p50_s=p("ttft", "p50"),
+    )
+
+
 def _slo_misses(s: Sizing, wl: WorkloadFile, ttft_t: float, tpot_t: float) -> list[str]:
     kind = "measured p95" if s.latency_source == "measured" else "estimated"
     miss = []

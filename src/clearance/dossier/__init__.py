@@ -1,7 +1,7 @@
 """Dossier: the evidence bundle of one approval run — dossier.json, per-sample files, report.html, signed manifest.
 
 Public surface: ``RunDir`` (a run under construction, ``.partial`` until sealed), ``write_dossier(out_dir,
-data, key=None) -> WrittenDossier``, ``verify_dossier(dir, public_key=None) -> VerifyResult``,
+data, key=None) -> WrittenDossier``, ``verify_dossier(dir, public_key=None, trusted_keys=None) -> VerifyResult``, ``load_trust_list(path) -> TrustList``,
 ``render_report(data) -> str``, and the models ``DossierInput``, ``StageRecord``, ``SampleView``,
 ``Provenance``, ``ModelRef``. Add a report section in ``templates/report.html.j2``.
 """
@@ -21,6 +21,7 @@ from clearance.dossier.records import (
 )
 from clearance.dossier.report import render_report
 from clearance.dossier.rundir import RunDir, write_atomic
+from clearance.dossier.trust import TrustList, load_trust_list
 from clearance.dossier.writer import verify_dossier, write_dossier
 
 __all__ = [
@@ -31,9 +32,11 @@ __all__ = [
     "SampleView",
     "SigningInfo",
     "StageRecord",
+    "TrustList",
     "VerifyFailure",
     "VerifyResult",
     "WrittenDossier",
+    "load_trust_list",
     "render_report",
     "verify_dossier",
     "write_atomic",

@@ -107,7 +107,8 @@ class VerifyFailure(BaseModel):
 
 
 class VerifyResult(BaseModel):
-    """The outcome of ``verify_dossier``: ok only when every digest and the signature hold."""
+    """The outcome of ``verify_dossier``: ok only when every digest and the signature hold, nothing unsigned
+    is present, and (when a trust list is given) the signing key is in it."""
 
     dossier: str
     ok: bool
@@ -115,6 +116,9 @@ class VerifyResult(BaseModel):
     failures: list[VerifyFailure] = Field(default_factory=list)
     fingerprint: str | None = None
     key_source: Literal["dossier", "given"] = "dossier"
-    ephemeral: bool | None = None
+    ephemeral: bool | None = None  # the dossier's own claim: shown, never trusted
     status: str | None = None
     note: str = ""
+    signer: str | None = None  # who holds the signing key, from the verifier's trust list
+    trusted: bool | None = None  # None: no trust list given, identity not judged
+    trust_source: str | None = None

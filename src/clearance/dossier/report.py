@@ -246,6 +246,33 @@ def order_samples(data: DossierInput) -> list[Any]:
     return sorted(data.failing_samples, key=lambda s: rank.get(s.suite, 2))
 
 
+def serving_charts(results: dict[str, Any]) -> list[Any]:
+    """Charts of the serving stages a run measured (soak drift, long-context retrieval, sweep), as images."""
+    from clearance.load.longctx import LongContextResult
+    from clearance.load.soak import SoakResult
+    from clearance.load.sweep import SweepResult
+
+    kinds: list[tuple[str, Any, str]] = [
+        ("soak", SoakResult, "Soak: p95 latency per time window"),
+        ("long_context", LongContextResult, "Long-context retrieval: accuracy and TTFT by context length"),
+        ("sweep", SweepResult, "Latency against throughput"),
+    ]
+    out = []
+    notes: list[str] = []
+    for key, cls, alt in kinds:
+        raw = results.get(key)
+        if not isinstance(raw, dict):
+            continue
+        try:
+            res = cls.model_validate(raw)
+        except ValueError:
+            continue
+        img = _chart(res.chart_svg, alt, notes)
+        if img:
+            out.append(Markup(img))
+    return out
+
+
 def fact_meanings(data: DossierInput) -> dict[str, str]:
     """What each gate's fact means, from the declared facts (``clearance policy facts``)."""
     from clearance.facts import declared_facts
@@ -293,6 +320,7 @@ def render_report(data: DossierInput, signing: SigningInfo | None = None) -> str
         metrics=metrics,
         eval_chart=Markup(_eval_chart(metrics, failed)),
         load_chart=Markup(_load_chart(load_facts)),
+        serving_charts=serving_charts(data.results),
         plan_chart=Markup(_plan_chart(plan or {})),
         plan=plan or {},
         tco_facts=tco_facts,

@@ -30,17 +30,43 @@ PAYLOAD_TYPE = "application/vnd.clearance.dossier-manifest+json"
 SEAL_FILES = frozenset({MANIFEST, SIGNATURE, PUBLIC_KEY})
 
 
-def list_files(root: Path) -> list[str]:
-    """Every regular file under ``root`` as sorted POSIX relative paths, seal files and markers excluded."""
-    out: list[str] = []
+def walk(root: Path) -> list[tuple[str, str]]:
+    """Every entry under ``root`` that is not a plain directory, as (POSIX relative path, kind), sorted.
+
+    Kind is ``file``, ``symlink`` (to a file, a directory or nowhere: never followed) or ``special``
+    (FIFO, socket, device). Nothing is skipped: whatever is here must be in the signed manifest.
+    """
+    out: list[tuple[str, str]] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
+        base = Path(dirpath)
+        keep = []
+        for dn in sorted(dirnames):
+            if (base / dn).is_symlink():
+                out.append(((base / dn).relative_to(root).as_posix(), "symlink"))
+            else:
+                keep.append(dn)
+        dirnames[:] = keep
         for fn in filenames:
-            rel = (Path(dirpath) / fn).relative_to(root).as_posix()
-            if rel in SEAL_FILES or rel == PARTIAL or rel.endswith(".tmp"):
-                continue
-            out.append(rel)
+            p = base / fn
+            rel = p.relative_to(root).as_posix()
+            kind = "symlink" if p.is_symlink() else "file" if p.is_file() else "special"
+            out.append((rel, kind))
     return sorted(out)
+
+
+def list_files(root: Path) -> list[str]:
+    """Every regular file under ``root`` to be sealed, sorted; seal files and the run marker excluded.
+
+    A symlink or special file cannot be sealed (``InputError``): a dossier holds plain files only.
+    """
+    out: list[str] = []
+    for rel, kind in walk(root):
+        if rel in SEAL_FILES or rel == PARTIAL:
+            continue
+        if kind != "file":
+            raise InputError(f"cannot seal {root}: {rel} is a {kind}, not a plain file")
+        out.append(rel)
+    return out
 
 
 def build_manifest(root: Path, extra: dict[str, bytes] | None = None) -> dict[str, Any]:
@@ -117,7 +143,11 @@ def check_seal(
 
 
 def check_files(root: Path, manifest: dict[str, Any]) -> tuple[int, list[tuple[str, str]]]:
-    """Compare every listed file's size and sha256 with the disk; unlisted files are failures too."""
+    """Compare every listed file's size and sha256 with the disk; anything else present fails.
+
+    Unlisted files (``*.tmp`` included), symlinks (to files or directories, listed or not), special files
+    and listed paths reached through a symlinked directory are all failures.
+    """
     failures: list[tuple[str, str]] = []
     listed: set[str] = set()
     checked = 0
@@ -128,7 +158,14 @@ def check_files(root: Path, manifest: dict[str, Any]) -> tuple[int, list[tuple[s
             continue
         listed.add(rel)
         p = root / rel
-        if not p.is_file() or p.is_symlink():
+        parents = [root.joinpath(*Path(rel).parts[:i]) for i in range(1, len(Path(rel).parts))]
+        if any(q.is_symlink() for q in parents):
+            failures.append((rel, "reached through a symlinked directory, not a file of the dossier"))
+            continue
+        if p.is_symlink():
+            failures.append((rel, "is a symlink, not the signed file"))
+            continue
+        if not p.is_file():
             failures.append((rel, "listed in the manifest but missing"))
             continue
         checked += 1
@@ -136,7 +173,17 @@ def check_files(root: Path, manifest: dict[str, Any]) -> tuple[int, list[tuple[s
             failures.append((rel, f"size {p.stat().st_size} differs from signed size {entry.get('size')}"))
         elif sha256_file(p) != entry.get("sha256"):
             failures.append((rel, "sha256 differs from the signed digest (file was modified)"))
-    for rel in list_files(root):
-        if rel not in listed:
-            failures.append((rel, "not listed in the signed manifest (file was added)"))
+    for rel, kind in walk(root):
+        if rel == PARTIAL:
+            continue  # reported by the caller as an unfinished run
+        if rel in SEAL_FILES:
+            if kind != "file":
+                failures.append((rel, f"seal file is a {kind}, not a plain file"))
+            continue
+        if rel in listed and kind == "file":
+            continue
+        if rel in listed:
+            continue  # already reported above
+        what = {"file": "file", "symlink": "symlink", "special": "special file"}[kind]
+        failures.append((rel, f"{what} not listed in the signed manifest (added after sealing)"))
     return checked, failures

@@ -29,6 +29,7 @@ from clearance.dossier.seal import (
     check_seal,
     sign_manifest,
 )
+from clearance.dossier.trust import TrustList, load_trust_list
 from clearance.errors import InputError
 from clearance.evidence import utc_now
 from clearance.jsonio import pretty_json_bytes
@@ -40,7 +41,8 @@ EPHEMERAL_NOTE = (
     "was written (integrity), not who wrote it (identity). Sign with --key to bind it to a known key."
 )
 GIVEN_KEY_NOTE = (
-    "Signed with a key supplied by the operator: check its fingerprint against your key registry."
+    "Signed with a key supplied by the operator: a verifier decides who holds it from its own trust list "
+    "(clearance dossier verify --trusted-keys, or a registry's enrolled run-signer keys)."
 )
 
 
@@ -106,11 +108,19 @@ def write_dossier(
     )
 
 
-def verify_dossier(path: str | Path, *, public_key: str | Path | None = None) -> VerifyResult:
-    """Check the signature over the manifest and every file's digest; ``InputError`` if it is not a dossier.
+def verify_dossier(
+    path: str | Path,
+    *,
+    public_key: str | Path | None = None,
+    trusted_keys: TrustList | str | Path | None = None,
+) -> VerifyResult:
+    """Check the signature over the manifest, every file's digest, and that nothing unsigned is present;
+    ``InputError`` if it is not a dossier.
 
-    With ``public_key`` the signature must verify with that key (identity); otherwise with the key
-    shipped in the dossier (integrity only).
+    Identity is the verifier's to decide, never the dossier's: with ``public_key`` the signature must
+    verify with that key; with ``trusted_keys`` (a ``TrustList``, or a file or directory of keys) the
+    signing key must be in that list, which names its holder. Without either, the result proves
+    integrity only (``trusted`` is None).
     """
     root = Path(path)
     if not root.is_dir():
@@ -121,6 +131,7 @@ def verify_dossier(path: str | Path, *, public_key: str | Path | None = None) ->
                 f"{root} is an unfinished run (.partial marker, no dossier.json): not a sealed dossier"
             )
         raise InputError(f"not a dossier: {root} has no {DOSSIER_JSON}")
+    trust = load_trust_list(trusted_keys) if isinstance(trusted_keys, str | Path) else trusted_keys
     manifest, fingerprint, seal_failures = check_seal(root, Path(public_key) if public_key else None)
     failures = [VerifyFailure(file=f, problem=p) for f, p in seal_failures]
     checked = 0
@@ -138,18 +149,42 @@ def verify_dossier(path: str | Path, *, public_key: str | Path | None = None) ->
         status = doc.get("status") if isinstance(doc, dict) else None
         sig = doc.get("signing") if isinstance(doc, dict) else None
         ephemeral = bool(sig.get("ephemeral")) if isinstance(sig, dict) else None
+        stated = sig.get("fingerprint") if isinstance(sig, dict) else None
+        if fingerprint and stated != fingerprint:
+            failures.append(
+                VerifyFailure(
+                    file=DOSSIER_JSON,
+                    problem=f"states signer key {str(stated)[:16]}… but was signed by {fingerprint[:16]}…",
+                )
+            )
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         if not any(f.file == DOSSIER_JSON for f in failures):
             failures.append(VerifyFailure(file=DOSSIER_JSON, problem=f"not readable JSON ({exc})"))
     given = public_key is not None
-    if given:
-        note = "signature checked against the given public key: integrity and signer identity"
-    elif ephemeral:
-        note = (
-            "signature checked against the per-run key shipped in the dossier: proves integrity, not identity"
-        )
+    signer: str | None = None
+    trusted: bool | None = None
+    if trust is not None and fingerprint:
+        signer = trust.who(fingerprint)
+        trusted = signer is not None
+        if not trusted:
+            failures.append(
+                VerifyFailure(
+                    file=SIGNATURE,
+                    problem=f"signing key sha256:{fingerprint} is not in the trust list ({trust.source})",
+                )
+            )
+    elif given and fingerprint:
+        signer, trusted = str(public_key), True
+    if trusted:
+        where = f"in the trust list {trust.source}" if trust else "the given public key"
+        note = f"signed by {signer}'s key ({where}): integrity and identity"
+    elif trusted is False:
+        note = "the signing key is not one you trust: integrity holds at most, identity does not"
     else:
-        note = "signature checked against the public key shipped in the dossier: compare its fingerprint with the expected signer"
+        note = (
+            "integrity, not identity: the files are unchanged since the key shipped in the dossier signed "
+            "them; who holds that key is not judged (give --trusted-keys or --registry)"
+        )
     return VerifyResult(
         dossier=str(root),
         ok=not failures,
@@ -160,4 +195,7 @@ def verify_dossier(path: str | Path, *, public_key: str | Path | None = None) ->
         ephemeral=ephemeral,
         status=status,
         note=note,
+        signer=signer,
+        trusted=trusted,
+        trust_source=(trust.source if trust else (str(public_key) if given else None)),
     )

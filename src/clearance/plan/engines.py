@@ -119,14 +119,14 @@ def sort_sampler_bytes_per_logit(rows: int, logits_dtype_bytes: int = 2) -> int:
     (``aten/src/ATen/native/cuda/Sort.cu``): ≥ 128 rows ``segmented_sort_pairs`` fills int64 reverse indices
     (8 B) and cub's ``DeviceSegmentedRadixSort::SortPairs`` allocates alternate key and value buffers
     (4 + 8 B); 2–127 rows ``segmented_sort_pairs_by_full_sort`` holds two int2 index arrays (8 + 8 B), a keys
-    output (4 B) and cub's alternates (4 + 8 B); one row sorts in place of a vocab-sized index array.
+    output (4 B) and cub's alternates (4 + 8 B). One row takes the ≥ 128-row path's memory (measured: 32 B
+    per logit for the sort alone, like 128 rows and more). Measured on an H200 with PyTorch 2.11 within
+    0.6 B per logit at every row count and vocabulary tried (``bench/planner_accuracy/sampler_peak_measured.json``).
     """
     base = (logits_dtype_bytes if logits_dtype_bytes < 4 else 0) + 4 + 4 + 8
-    if rows >= 128:
+    if rows >= 128 or rows == 1:
         return base + 8 + 12
-    if rows >= 2:
-        return base + 8 + 8 + 4 + 12
-    return base
+    return base + 8 + 8 + 4 + 12
 
 
 def sampler_peak_bytes(spec: ModelSpec, max_num_batched_tokens: int, max_num_seqs: int, sampler: str) -> int:

@@ -1,5 +1,5 @@
-"""Audit: verify the whole registry (chain, rows against the ledger, signatures); export one run and
-verify such an export offline, without the database."""
+"""Audit: verify the whole registry (chain, checkpoint, signed entries, rows against the ledger); export
+one run and verify such an export offline, without the database."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from clearance.errors import InputError
 from clearance.evidence import utc_now
 from clearance.registry import ledger
-from clearance.registry.db import ChainHead, LedgerRow, ModelRow, RunRow, SettingRow, SignOffRow, WaiverRow
-from clearance.registry.records import LedgerEntry, LedgerProblem, LedgerVerifyResult, RunExport, RunInfo
+from clearance.registry.checkpoint import checkpoint_problems
+from clearance.registry.db import ChainHead, EnrolmentRow, ModelRow, RunRow, SettingRow, SignOffRow, WaiverRow
+from clearance.registry.records import LedgerEntry, LedgerProblem, LedgerVerifyResult, RunExport
+from clearance.registry.state import fold
 from clearance.registry.store import (
     Registry,
     run_record,
@@ -54,19 +56,19 @@ def _check_anchor(entries: list[LedgerEntry], expect_head: str | None, problems:
 
 
 def verify_registry(reg: Registry, *, expect_head: str | None = None) -> LedgerVerifyResult:
-    """Check the hash chain, the stored head, every row against its ledger entry, and every signature.
+    """Check the hash chain, the registry key's checkpoint of its head, every signed entry (enrolments,
+    settings, sign-offs, waivers, withdrawals), and every mirror table row against the ledger.
 
-    ``expect_head`` (``SEQ:SHA256`` printed by an earlier verify or export) catches a rewritten or cut
-    history that a database superuser re-chained consistently.
+    ``expect_head`` (``SEQ:SHA256`` printed by an earlier verify or export) additionally catches a
+    rollback to an earlier, consistent state of the whole database (a restored backup).
     """
-    problems: list[LedgerProblem] = []
     with Session(reg.engine) as s:
-        rows = s.scalars(select(LedgerRow).order_by(LedgerRow.seq)).all()
-        entries = [ledger.to_entry(r) for r in rows]
+        entries, cp, problems = reg._load(s)
+        state = fold(entries)
+        problems += state.problems
         by_seq = {e.seq: e for e in entries}
-        problems += ledger.verify_chain(entries, raw={r.seq: r.data for r in rows})
-        head = s.get(ChainHead, 1)
         last = entries[-1] if entries else None
+        head = s.get(ChainHead, 1)
         if head is not None and (last is None or (head.seq, head.entry_hash) != (last.seq, last.entry_hash)):
             problems.append(
                 LedgerProblem(
@@ -96,47 +98,63 @@ def verify_registry(reg: Registry, *, expect_head: str | None = None) -> LedgerV
                     )
                 )
 
-        runs: dict[int, RunInfo] = {}
         for r, m in s.execute(select(RunRow, ModelRow).join(ModelRow)).all():
-            info = reg._run_info(r, m)
-            runs[r.id] = info
-            match(r.ledger_seq, "run.add", run_record(info), f"run {r.id}")
-        checked = 0
+            match(r.ledger_seq, "run.add", run_record(reg._run_info(r, m)), f"run {r.id}")
         for so in s.scalars(select(SignOffRow)):
             match(so.ledger_seq, "signoff", signoff_record(so), f"sign-off {so.id}")
-            checked += 1
-            if so.run_id in runs and (p := signoff_problem(so, runs[so.run_id])):
-                problems.append(LedgerProblem(seq=so.ledger_seq, record=f"sign-off {so.id}", problem=p))
         for w in s.scalars(select(WaiverRow)):
             match(w.ledger_seq, "waiver", waiver_record(w), f"waiver {w.id}")
-            checked += 1
-            if w.run_id in runs and (p := waiver_problem(w, runs[w.run_id])):
-                problems.append(LedgerProblem(seq=w.ledger_seq, record=f"waiver {w.id}", problem=p))
-        for st in s.scalars(select(SettingRow)):
-            e = by_seq.get(st.ledger_seq)
-            seen.add(st.ledger_seq)
-            if e is None or e.kind != "config" or ledger.canonical(e.data.get(st.key)) != st.value:
+        for en in s.scalars(select(EnrolmentRow)):
+            want = state.enrolments.get(en.fingerprint)
+            seen.add(en.ledger_seq)
+            got = (en.person, json.loads(en.roles), en.public_key, en.ledger_seq, en.revoked_seq)
+            if want is None or got != (
+                want.person,
+                want.roles,
+                want.public_key,
+                want.ledger_seq,
+                want.revoked_seq,
+            ):
                 problems.append(
                     LedgerProblem(
-                        seq=st.ledger_seq, record=f"setting {st.key}", problem="differs from its ledger entry"
+                        seq=en.ledger_seq,
+                        record=f"enrolment {en.fingerprint[:16]}…",
+                        problem="enrolment row differs from the ledger's enrolments",
                     )
                 )
+        settings = state.settings.model_dump() if state.settings else {}
+        rows = {st.key: st.value for st in s.scalars(select(SettingRow))}
+        for k, v in settings.items():
+            if rows.get(k) != ledger.canonical(v):
+                what = "is missing (deleted)" if k not in rows else "differs from the ledger's settings"
+                problems.append(LedgerProblem(record=f"setting {k}", problem=f"setting row {k} {what}"))
+        for k in rows:
+            if k not in settings:
+                problems.append(
+                    LedgerProblem(record=f"setting {k}", problem=f"setting row {k} is not in the ledger")
+                )
+        enrolled = {en.ledger_seq for en in state.enrolments.values()}
         for e in entries:
-            if e.seq not in seen and e.kind in ("run.add", "signoff", "waiver"):
-                problems.append(
-                    LedgerProblem(
-                        seq=e.seq,
-                        problem=f"ledger entry {e.seq} ({e.kind}) has no row: the record was deleted",
-                    )
+            if e.seq in seen or e.kind not in ("run.add", "signoff", "waiver", "enrol"):
+                continue
+            if e.kind == "enrol" and e.seq not in enrolled:
+                continue  # an enrolment that never took has no row (the fold reported why)
+            problems.append(
+                LedgerProblem(
+                    seq=e.seq,
+                    problem=f"ledger entry {e.seq} ({e.kind}) has no row: the record was deleted",
                 )
+            )
     return LedgerVerifyResult(
         registry=reg.where,
         ok=not problems,
         entries=len(entries),
         head_seq=last.seq if last else 0,
         head_hash=last.entry_hash if last else ledger.GENESIS,
-        signatures_checked=checked,
+        signatures_checked=state.signatures_checked,
         problems=problems,
+        checkpoint=cp,
+        registry_fingerprint=state.registry_fingerprint,
     )
 
 
@@ -145,7 +163,7 @@ def export_run(reg: Registry, ref: int | str) -> RunExport:
     run = reg.run(ref)
     status = reg.status(run.id)
     with Session(reg.engine) as s:
-        entries = [ledger.to_entry(r) for r in s.scalars(select(LedgerRow).order_by(LedgerRow.seq))]
+        entries, cp, _ = reg._load(s)
     signoffs = [e.data for e in entries if e.kind == "signoff" and e.run_id == run.id]
     waivers = [e.data for e in entries if e.kind == "waiver" and e.run_id == run.id]
     last = entries[-1] if entries else None
@@ -159,13 +177,19 @@ def export_run(reg: Registry, ref: int | str) -> RunExport:
         ledger=entries,
         head_seq=last.seq if last else 0,
         head_hash=last.entry_hash if last else ledger.GENESIS,
+        checkpoint=cp,
     )
 
 
 def verify_export(
-    source: str | Path | dict[str, Any], *, expect_head: str | None = None
+    source: str | Path | dict[str, Any],
+    *,
+    expect_head: str | None = None,
+    registry_fingerprint: str | None = None,
 ) -> LedgerVerifyResult:
-    """Verify an export offline: the chain, its head, the run record, and every signature in it."""
+    """Verify an export offline: the chain, the registry key's checkpoint of its head, the run record,
+    and every signed entry. ``registry_fingerprint`` (the registry key's, known to the auditor) also
+    catches an export re-written from genesis under another key."""
     if isinstance(source, dict):
         data, name = source, "<export>"
     else:
@@ -187,18 +211,20 @@ def verify_export(
         problems.append(
             LedgerProblem(seq=exp.head_seq, problem="export head does not match its last ledger entry")
         )
+    if exp.ledger:
+        problems += checkpoint_problems(exp.checkpoint, exp.ledger, local_fingerprint=registry_fingerprint)
     _check_anchor(exp.ledger, expect_head, problems)
+    state = fold(exp.ledger)
+    problems += state.problems
     run_entries = [e for e in exp.ledger if e.kind == "run.add" and e.run_id == exp.run.id]
     if not run_entries or run_entries[0].data != run_record(exp.run):
         problems.append(
             LedgerProblem(record=f"run {exp.run.id}", problem="run record differs from its ledger entry")
         )
     ledger_data = [ledger.canonical(e.data) for e in exp.ledger]
-    checked = 0
     for kind, records in (("sign-off", exp.signoffs), ("waiver", exp.waivers)):
         for rec in records:
             what = f"{kind} {rec.get('id')}"
-            checked += 1
             if ledger.canonical(rec) not in ledger_data:
                 problems.append(LedgerProblem(record=what, problem="not found in the exported ledger"))
             try:
@@ -207,6 +233,7 @@ def verify_export(
                 p = f"record lacks field {exc}"
             if p:
                 problems.append(LedgerProblem(record=what, problem=p))
+    checked = state.signatures_checked
     return LedgerVerifyResult(
         registry=name,
         ok=not problems,
@@ -215,4 +242,6 @@ def verify_export(
         head_hash=exp.head_hash,
         signatures_checked=checked,
         problems=problems,
+        checkpoint=exp.checkpoint,
+        registry_fingerprint=state.registry_fingerprint,
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Engine,
     ForeignKey,
     Integer,
@@ -59,6 +60,10 @@ class RunRow(Base):
     approval_days: Mapped[int] = mapped_column(Integer)
     registered_by: Mapped[str] = mapped_column(String(200))
     registered_at: Mapped[str] = mapped_column(String(40))
+    unmeasured_gates: Mapped[str] = mapped_column(Text, default="[]")
+    signer_person: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    signer_trusted: Mapped[bool] = mapped_column(Boolean, default=False)
+    separation_of_duties: Mapped[bool] = mapped_column(Boolean, default=True)
     ledger_seq: Mapped[int] = mapped_column(Integer)
 
 
@@ -86,6 +91,7 @@ class WaiverRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     gate: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40), default="")
     reason: Mapped[str] = mapped_column(Text)
     approver: Mapped[str] = mapped_column(String(200))
     expires: Mapped[str] = mapped_column(String(10))
@@ -97,7 +103,7 @@ class WaiverRow(Base):
 
 
 class SettingRow(Base):
-    """A registry setting (required roles, approval validity), itself recorded in the ledger."""
+    """A mirror of one registry setting; the ledger's admin-signed ``config`` entries are the truth."""
 
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -128,6 +134,32 @@ class ChainHead(Base):
     entry_hash: Mapped[str] = mapped_column(String(64))
 
 
+class EnrolmentRow(Base):
+    """A mirror of one key enrolment (the ledger's admin-signed ``enrol``/``revoke`` entries are the truth)."""
+
+    __tablename__ = "enrolments"
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[str] = mapped_column(Text)  # canonical JSON list
+    public_key: Mapped[str] = mapped_column(Text)
+    enrolled_by: Mapped[str] = mapped_column(String(64))
+    enrolled_at: Mapped[str] = mapped_column(String(40))
+    ledger_seq: Mapped[int] = mapped_column(Integer)
+    revoked_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class CheckpointRow(Base):
+    """The registry key's signature over the chain head, rewritten at every write (only the latest is kept)."""
+
+    __tablename__ = "checkpoint"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[str] = mapped_column(String(40))
+    registry_fingerprint: Mapped[str] = mapped_column(String(64))
+    envelope: Mapped[str] = mapped_column(Text)
+
+
 def resolve_location(location: str | Path | None) -> str:
     """The registry URL: ``location``, else ``$CLEARANCE_REGISTRY``, else ``./clearance-registry.db``."""
     loc = str(location) if location else os.environ.get(ENV_VAR) or DEFAULT_REGISTRY
@@ -155,7 +187,7 @@ def make_engine(url: str, *, create: bool) -> Engine:
         path = Path(url.removeprefix("sqlite:///"))
         if not path.is_file():
             raise RegistryError(
-                f"no registry at {path}: register a dossier first (clearance registry add DIR)"
+                f"no registry at {path}: create one with clearance registry init --admin NAME --admin-key KEY"
             )
     if is_sqlite:
         parent = Path(url.removeprefix("sqlite:///")).parent

@@ -2,7 +2,8 @@
 
 ``entry_hash = sha256(canonical_json({seq, prev_hash, kind, run_id, recorded_at, data}))`` with
 ``prev_hash`` of entry 1 being 64 zeros. Editing, deleting or reordering any entry breaks the chain at
-that entry; deleting the newest entries is caught against the stored head or an anchored one.
+that entry; deleting the newest entries is caught by the registry key's signed checkpoint
+(``checkpoint.py``) and, against a full rollback, by a head anchored outside the database.
 """
 
 from __future__ import annotations
@@ -46,6 +47,16 @@ def ensure_head(session: Session) -> None:
     """Create the chain-head row (seq 0, genesis hash) if the store has none, so appends can lock it."""
     if session.get(ChainHead, 1) is None:
         session.add(ChainHead(id=1, seq=0, entry_hash=GENESIS))
+
+
+def lock_head(session: Session) -> ChainHead:
+    """Lock the chain head for this transaction (``SELECT … FOR UPDATE``; SQLite holds ``BEGIN IMMEDIATE``)."""
+    head = session.execute(select(ChainHead).where(ChainHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = ChainHead(id=1, seq=0, entry_hash=GENESIS)
+        session.add(head)
+        session.flush()
+    return head
 
 
 def append(session: Session, kind: str, run_id: int | None, recorded_at: str, data: Mapping[str, Any]) -> int:

@@ -8,11 +8,75 @@ from pydantic import BaseModel, Field
 
 Role = Literal["security", "ml", "legal", "business"]
 ROLES: tuple[str, ...] = ("security", "ml", "legal", "business")
+# Roles a key can be enrolled for: the review roles, ``admin`` (enrols keys, changes settings) and
+# ``run-signer`` (a key whose dossiers the registry trusts).
+ADMIN_ROLE = "admin"
+RUN_SIGNER_ROLE = "run-signer"
+KEY_ROLES: tuple[str, ...] = (*ROLES, ADMIN_ROLE, RUN_SIGNER_ROLE)
 SignDecision = Literal["approve", "reject"]
 FinalStatus = Literal["approved", "rejected", "needs_review", "pending_signoff", "expired"]
 
 DEFAULT_REQUIRED_ROLES: tuple[str, ...] = ("security", "ml")
 DEFAULT_APPROVAL_DAYS = 365
+MAX_APPROVAL_DAYS = 3660  # ten years: an approval is re-reviewed at least once a decade
+
+
+class Settings(BaseModel):
+    """The registry's settings for new runs; each change is an admin-signed ledger entry.
+
+    ``required_roles`` is the floor every run needs signed (never empty; ``registry add --require`` can only
+    add to it); ``separation_of_duties``: the submitter and waiver authors cannot approve, and one person
+    approves in one role only.
+    """
+
+    required_roles: list[str]
+    approval_days: int
+    separation_of_duties: bool = True
+
+
+class Enrolment(BaseModel):
+    """A public key bound to a person and roles by an admin, as recorded in the ledger."""
+
+    fingerprint: str
+    person: str
+    roles: list[str]
+    public_key: str
+    enrolled_at: str
+    enrolled_by: str  # the admin key's fingerprint (the key itself for the bootstrap admin)
+    enrolled_by_person: str
+    ledger_seq: int
+    revoked_at: str | None = None
+    revoked_by: str | None = None
+    revoke_reason: str | None = None
+    revoked_seq: int | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether the key is still enrolled (not revoked)."""
+        return self.revoked_seq is None
+
+
+class Withdrawal(BaseModel):
+    """A veto (reject sign-off) withdrawn by a key enrolled for the same role."""
+
+    signoff_id: int
+    run_id: int
+    role: str
+    signer: str
+    comment: str
+    withdrawn_at: str
+    fingerprint: str
+    ledger_seq: int
+
+
+class Checkpoint(BaseModel):
+    """The registry's signature over the chain head: the ledger had ``seq`` entries ending in ``entry_hash``."""
+
+    seq: int
+    entry_hash: str
+    signed_at: str
+    registry_fingerprint: str
+    envelope: str
 
 
 class SignOffInfo(BaseModel):
@@ -28,6 +92,10 @@ class SignOffInfo(BaseModel):
     fingerprint: str
     signature_ok: bool | None = None
     expired: bool | None = None
+    counts: bool | None = None  # whether it counts toward the status (enrolled key, duties separated)
+    problem: str | None = None  # why it does not count
+    withdrawn: bool = False
+    ledger_seq: int | None = None
 
 
 class WaiverInfo(BaseModel):
@@ -41,8 +109,12 @@ class WaiverInfo(BaseModel):
     expires: str
     created_at: str
     fingerprint: str
+    role: str = ""
     signature_ok: bool | None = None
     expired: bool | None = None
+    counts: bool | None = None
+    problem: str | None = None
+    ledger_seq: int | None = None
 
 
 class RunInfo(BaseModel):
@@ -57,12 +129,18 @@ class RunInfo(BaseModel):
     dossier_signer: str
     decision: str
     policy: str
-    review_gates: list[str]
+    review_gates: list[str]  # failed gates whose action is review: a waiver may pass them
     reject_gates: list[str]
     required_roles: list[str]
     approval_days: int
     registered_by: str
     registered_at: str
+    unmeasured_gates: list[str] = Field(
+        default_factory=list
+    )  # review because evidence is missing: not waivable
+    signer_person: str | None = None  # the enrolled person of the dossier's signing key
+    signer_trusted: bool = False  # the dossier's key is an enrolled run-signer key
+    separation_of_duties: bool = True
 
 
 class RoleState(BaseModel):
@@ -78,7 +156,7 @@ class GateState(BaseModel):
     """Where one needs-review gate stands: still open, waived (by which waiver), or its waiver expired."""
 
     gate: str
-    state: Literal["open", "waived", "waiver_expired"]
+    state: Literal["open", "waived", "waiver_expired", "unmeasured"]
     waiver_id: int | None = None
     expires: str | None = None
 
@@ -137,12 +215,14 @@ class LedgerVerifyResult(BaseModel):
     head_hash: str
     signatures_checked: int
     problems: list[LedgerProblem] = Field(default_factory=list)
+    checkpoint: Checkpoint | None = None
+    registry_fingerprint: str | None = None
 
 
 class RunExport(BaseModel):
     """Everything an auditor needs to check one run offline: records, envelopes, keys and the ledger."""
 
-    schema_: str = Field(default="clearance.registry-export/v1", alias="schema")
+    schema_: str = Field(default="clearance.registry-export/v2", alias="schema")
     exported_at: str
     registry: str
     run: RunInfo
@@ -152,5 +232,6 @@ class RunExport(BaseModel):
     ledger: list[LedgerEntry]
     head_seq: int
     head_hash: str
+    checkpoint: Checkpoint | None = None
 
     model_config = {"populate_by_name": True}

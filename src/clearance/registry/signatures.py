@@ -1,7 +1,9 @@
-"""Signed statements of the registry: a sign-off or a waiver, as a DSSE envelope over canonical JSON.
+"""Signed statements of the registry, each a DSSE envelope over canonical JSON.
 
-The payload binds the statement to the dossier digest (sha256 of the dossier's signed ``manifest.json``),
-so a signature cannot be moved to another run or another version of the evidence.
+Sign-offs, waivers and veto withdrawals bind to the dossier digest (sha256 of the dossier's signed
+``manifest.json``), so a signature cannot be moved to another run or another version of the evidence.
+Enrolments, revocations and settings are signed by an admin key and bind to the registry's own key
+fingerprint, so they cannot be replayed into another registry. Checkpoints are signed by the registry key.
 """
 
 from __future__ import annotations
@@ -19,6 +21,15 @@ from clearance.signing.keys import PrivateKey
 
 SIGNOFF_TYPE = "application/vnd.clearance.signoff+json"
 WAIVER_TYPE = "application/vnd.clearance.waiver+json"
+WITHDRAW_TYPE = "application/vnd.clearance.withdrawal+json"
+ENROL_TYPE = "application/vnd.clearance.enrolment+json"
+REVOKE_TYPE = "application/vnd.clearance.revocation+json"
+CONFIG_TYPE = "application/vnd.clearance.config+json"
+CHECKPOINT_TYPE = "application/vnd.clearance.checkpoint+json"
+
+
+def _pick(schema: str, fields: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {"schema": schema, **{k: fields[k] for k in keys}}
 
 
 def signoff_statement(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -28,9 +39,37 @@ def signoff_statement(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def waiver_statement(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The signed content of a waiver: run, dossier digest, gate, reason, approver, expiry, time."""
-    keys = ("run_id", "dossier_digest", "gate", "reason", "approver", "expires", "created_at")
-    return {"schema": "clearance.waiver/v1", **{k: fields[k] for k in keys}}
+    """The signed content of a waiver: run, dossier digest, gate, role, reason, approver, expiry, time."""
+    keys = ("run_id", "dossier_digest", "gate", "role", "reason", "approver", "expires", "created_at")
+    return _pick("clearance.waiver/v2", fields, keys)
+
+
+def withdraw_statement(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The signed content of a veto withdrawal: run, dossier digest, the reject sign-off, role, who, why."""
+    keys = ("run_id", "dossier_digest", "signoff_id", "role", "signer", "comment", "withdrawn_at")
+    return _pick("clearance.withdrawal/v1", fields, keys)
+
+
+def enrol_statement(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The signed content of an enrolment: which key belongs to which person, in which roles, in which registry."""
+    keys = ("registry", "fingerprint", "public_key", "person", "roles", "enrolled_at", "enrolled_by")
+    return _pick("clearance.enrolment/v1", fields, keys)
+
+
+def revoke_statement(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The signed content of a revocation: which key stops counting, from when, why, by which admin."""
+    keys = ("registry", "fingerprint", "reason", "revoked_at", "revoked_by")
+    return _pick("clearance.revocation/v1", fields, keys)
+
+
+def config_statement(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The signed content of a settings change."""
+    return _pick("clearance.config/v1", fields, ("registry", "changes", "at", "by"))
+
+
+def checkpoint_statement(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The registry key's statement that the ledger had ``seq`` entries ending in ``entry_hash``."""
+    return _pick("clearance.checkpoint/v1", fields, ("registry", "seq", "entry_hash", "signed_at"))
 
 
 def sign_statement(payload_type: str, statement: Mapping[str, Any], key: PrivateKey) -> str:

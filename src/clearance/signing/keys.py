@@ -23,11 +23,18 @@ _CURVES: dict[str, ec.EllipticCurve] = {"ecdsa-p256": ec.SECP256R1(), "ecdsa-p38
 def _read_key_bytes(path: Path) -> bytes:
     try:
         size = path.stat().st_size
-    except OSError as exc:
-        raise InputError(f"key file cannot be read: {path} ({exc.strerror})") from exc
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"key file cannot be read: {path} ({getattr(exc, 'strerror', None) or exc})"
+        ) from exc
+    if not path.is_file():
+        raise InputError(f"key is not a file: {path}")
     if size > _MAX_KEY_FILE:
         raise InputError(f"key file is too large to be a PEM key ({size} bytes): {path}")
-    return path.read_bytes()
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"key file cannot be read: {path} ({exc.strerror})") from exc
 
 
 def generate_keypair(

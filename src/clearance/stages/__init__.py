@@ -26,6 +26,7 @@ from clearance.stages.evals import EvalStage, default_suites
 from clearance.stages.intake import IntakeStage
 from clearance.stages.load import LoadStage
 from clearance.stages.plan import PlanStage
+from clearance.stages.planner_check import PlannerCheckStage
 from clearance.stages.scan import ScanStage
 from clearance.stages.server import ServerStage
 
@@ -49,6 +50,7 @@ def stages_for(opts: VetOptions) -> list[Stage]:
         stages.extend(EvalStage(name) for name in suites)
         stages.append(LoadStage(opts.load_concurrency, opts.load_requests))
         stages.append(DeterminismStage())
+        stages.append(PlannerCheckStage(opts.workload))
     if opts.baseline is not None:
         stages.append(BaselineStage(opts.baseline))
     return stages
@@ -64,6 +66,7 @@ __all__ = [
     "LoadStage",
     "Note",
     "PlanStage",
+    "PlannerCheckStage",
     "ScanStage",
     "ServerStage",
     "SkippedStage",

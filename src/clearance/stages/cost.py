@@ -36,6 +36,7 @@ class CostStage:
                 workload,
                 ttft_target_s=wf.slo.ttft_p95_s or 2.0,
                 itl_target_s=wf.slo.tpot_p95_s or 0.05,
+                max_model_len=wf.max_model_len(),
             )
             options = CostOptions(
                 gpu=opts.gpu, capacity=capacity, years=wf.horizon_years, apis=wf.apis, model_name=name

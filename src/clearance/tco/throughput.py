@@ -23,16 +23,18 @@ def from_plan(
     engine: str = "vllm",
     weights_dtype: str | None = None,
     kv_dtype: str | None = None,
+    max_model_len: int | None = None,
 ) -> Capacity:
     """Ask the planner for the smallest GPU count that fits, then the highest concurrency whose
     estimated TTFT and inter-token latency still meet the targets; throughput is taken there, not at
-    the peak. ``model`` is anything ``clearance.plan.load_spec`` accepts, or a loaded ``ModelSpec``."""
+    the peak (``max_model_len``: the context each sequence must hold, default the mean request's
+    length). ``model`` is anything ``clearance.plan.load_spec`` accepts, or a loaded ``ModelSpec``."""
     from clearance.plan import PlanOptions, load_spec, plan
 
     if ttft_target_s <= 0 or itl_target_s <= 0:
         raise InputError("latency targets must be > 0 seconds")
     spec = load_spec(model) if isinstance(model, str | Path) else model
-    max_len = max(256, workload.tokens_per_request)
+    max_len = max_model_len or max(256, workload.tokens_per_request)
 
     def run(n: int, concurrency: int) -> Any:
         opts = PlanOptions(
@@ -115,4 +117,32 @@ def from_plan(
         source="planner estimate",
         method=method,
         concurrency=best,
+    )
+
+
+def from_goodput(
+    goodput_requests_per_s: float,
+    workload: Workload,
+    *,
+    replicas: int = 1,
+    gpus_per_replica: int = 1,
+    slo: dict[str, float] | None = None,
+) -> Capacity:
+    """Replica capacity from a measured load test: goodput (requests/s meeting every SLO, vLLM's
+    definition) over ``replicas`` replicas, as generated tokens/s of one replica for ``workload``'s
+    request shape. Throughput past the SLO does not count — only what users would accept."""
+    if replicas < 1:
+        raise InputError(f"replicas must be >= 1, got {replicas}")
+    if not goodput_requests_per_s > 0:
+        raise InputError("no request met the SLO in the load test: measured goodput is 0")
+    per_replica = goodput_requests_per_s / replicas
+    slo_text = ", ".join(f"{k} <= {v * 1000:g} ms" for k, v in (slo or {}).items()) or "no SLO given"
+    return Capacity(
+        gpus_per_replica=gpus_per_replica,
+        tokens_per_s=per_replica * workload.generated_tokens,
+        source="measured",
+        method=(
+            f"measured goodput {goodput_requests_per_s:.3g} req/s ({slo_text}) over {replicas} replica(s) = "
+            f"{per_replica:.3g} req/s per replica x {workload.generated_tokens} generated tokens per request"
+        ),
     )
