@@ -52,6 +52,7 @@ def test_approved_report_says_so() -> None:
         "evals.capability-basic.accuracy": 0.9,
         "evals.safety-refusal.refusal_rate": 0.99,
         "evals.safety-refusal.refusal_rate.ci_low": 0.95,
+        "evals.safety-refusal.n_failed": 0,
         "evals.overrefusal-basic.over_refusal_rate": 0.04,
         "load.determinism.identical_rate": 1.0,
         "load.ttft_p95_s": 0.1,
