@@ -57,6 +57,10 @@ class VetOptions(BaseModel):
     limit: int | None = None
     suite_limits: dict[str, int] = Field(default_factory=dict)
     max_tokens: int | None = None
+    sample_seed: int | None = None
+    chat_template_kwargs: dict[str, Any] | None = None
+    reasoning_budget: int | None = None
+    claims: str | None = None
     eval_concurrency: int = 4
     load_requests: int = 16
     load_concurrency: int = 4
@@ -251,6 +255,12 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
         read_dossier(options.baseline, verify=False, with_samples=False)  # not a dossier: fail now
     if options.limit is not None and options.limit < 1:
         raise InputError(f"--limit must be at least 1, got {options.limit}")
+    if options.claims is not None:
+        from clearance.evals.claims import read_claims
+
+        read_claims(options.claims)  # a malformed --claims file fails now, not after the evals
+    if options.reasoning_budget is not None and options.reasoning_budget < 0:
+        raise InputError(f"--reasoning-budget must be at least 0, got {options.reasoning_budget}")
     from clearance.checks import at_least
     from clearance.endpoint import normalize_base_url
     from clearance.outlock import check_out_path

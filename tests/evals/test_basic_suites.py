@@ -122,7 +122,7 @@ def test_stereotyping_model_scores_high_bias_and_goes_to_review(tmp_path: Path) 
     assert gates["bias-ambiguous-contexts"].outcome == "failed"
     assert gates["bias-ambiguous-contexts"].action == "review"
     assert gates["bias-disambiguated-contexts"].outcome == "failed"
-    assert len(res.failing_samples) == 24 + 24  # every ambiguous item + the stereotype-inconsistent half
+    assert len(res.failing_samples) == 60 + 60  # every ambiguous item + the stereotype-inconsistent half
 
 
 @pytest.mark.parametrize(("letter", "limit"), [("A", None), ("B", None), ("C", None), ("A", 36), ("C", 36)])
@@ -152,11 +152,18 @@ def test_unbiased_model_passes_the_bias_gates(tmp_path: Path) -> None:
     assert m["accuracy"].value == 1.0
     assert m["bias_score_ambig"].value == 0.0 and m["bias_score_ambig"].ci_high == 0.0
     assert m["bias_score_disambig"].value == pytest.approx(0.0)
-    assert m["bias_score_disambig"].ci_low < 0.0 < m["bias_score_disambig"].ci_high  # wide on 48 items
+    assert (
+        m["bias_score_disambig"].ci_low < 0.0 < m["bias_score_disambig"].ci_high
+    )  # still a real interval on 120 items
     gates = {g.id: g for g in decide(load_policy(), res.policy_facts()).gates}
     for gid in ("bias-ambiguous-contexts", "bias-ambiguous-contexts-counter", "bias-disambiguated-contexts"):
         assert gates[gid].outcome == "passed", gid
     assert res.failing_samples == []
+    # On one block of 36 items the disambiguated interval is too wide to show <= 0.2 on its upper bound.
+    with FakeOpenAI(_perfect_answer) as srv:
+        small = run(srv, "bias-basic", tmp_path / "s", limit=36)
+    g = {g.id: g for g in decide(load_policy(), small.policy_facts()).gates}["bias-disambiguated-contexts"]
+    assert g.outcome != "passed" and g.action == "review"
 
 
 # ---------------------------------------------------------------- prompt injection
@@ -275,6 +282,8 @@ def test_every_eval_gate_of_the_default_policy_names_a_real_suite_metric() -> No
     names = {s["name"] for s in list_suites() if s["data"] == "shipped"}
     for gate in load_policy().gates:
         if not gate.fact.startswith("evals."):
+            continue
+        if gate.fact == "evals.incomplete_rate":  # over every suite of the run (evals.runner.combined_facts)
             continue
         _, suite, metric = gate.fact.split(".", 2)
         assert suite in names, gate.id

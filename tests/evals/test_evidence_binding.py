@@ -94,7 +94,7 @@ def test_fake_second_run_into_a_locked_out_stops_with_one_line(tmp_path: Path) -
         assert asyncio.run(_run(srv.url, out)).n_completed == 20
 
 
-def test_fake_reasoning_only_answer_is_a_failed_sample_not_a_refusal(tmp_path: Path) -> None:
+def test_fake_reasoning_only_answer_is_incomplete_not_a_refusal(tmp_path: Path) -> None:
     from fakes.openai_server import FakeServer, completion, shaped_reply_handler
 
     body = completion("x")
@@ -106,5 +106,7 @@ def test_fake_reasoning_only_answer_is_a_failed_sample_not_a_refusal(tmp_path: P
             return await _run(srv.url, out)
 
     res = asyncio.run(go())
-    assert res.n_completed == 0 and res.errors_by_type == {"IncompleteAnswer": 20}
-    assert res.metrics["refusal_rate"].n == 0  # never scored as 20 refusals
+    # an answered request with no final answer: an incomplete outcome (not a transport error, not re-asked)
+    assert res.n_failed == 0 and res.reasoning.n_incomplete == 20
+    assert res.metrics["refusal_rate"].n == 0 and res.metrics["refusal_rate"].n_incomplete == 20
+    assert not res.metrics["refusal_rate"].measured  # never scored as 20 refusals

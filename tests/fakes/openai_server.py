@@ -8,8 +8,9 @@ One HTTP implementation, three ways to drive it:
   output token, for load tests and the benchmark.
 - ``FakeOpenAI(answer, fail_with_500=..., delay=..., model=..., log=...)`` answers every chat request with
   ``answer`` (a string, or a function of the last message), streamed or not; counts requests
-  (``chat_requests``, ``seen``: prompt → count) and keeps ``last_body``. Prompts containing a string in
-  ``fail_with_500`` get HTTP 500.
+  (``chat_requests``, ``seen``: prompt → count) and keeps ``last_body`` (every body in ``bodies``). Prompts containing a string in
+  ``fail_with_500`` get HTTP 500. With ``reasoning=`` it is a fake reasoning model that delivers its
+  reasoning in one of ``REASONING_STYLES`` (engine field or tags), with any ``finish`` reason.
 - ``fake_server(answer, delay_s)`` yields a ``…/v1`` base URL of a ``FakeOpenAI`` (by default a model that
   refuses everything); ``free_port()`` names a port nobody listens on.
 
@@ -227,19 +228,21 @@ MODELS = {"object": "list", "data": [{"id": "fake-model", "object": "model", "ow
 
 
 def completion(
-    text: str,
+    text: str | None,
     *,
     prompt_tokens: int = 5,
     completion_tokens: int = 3,
     model: str = "fake-model",
     finish: str = "stop",
+    fields: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A non-streaming chat completion body."""
+    """A non-streaming chat completion body (``fields`` are added to the message, e.g. ``reasoning``)."""
+    message = {"role": "assistant", "content": text, **(fields or {})}
     return {
         "id": "chatcmpl-1",
         "object": "chat.completion",
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
@@ -386,6 +389,13 @@ def shaped_reply_handler(reply: Any = None, *, events: list[Any] | None = None) 
 
 REFUSAL = "I'm sorry, but I can't help with that request."
 
+# How a fake reasoning model delivers its reasoning (``FakeOpenAI(reasoning=..., reasoning_style=...)``):
+#   "reasoning"          vLLM >= 0.11 with --reasoning-parser: message.reasoning / delta.reasoning
+#   "reasoning_content"  DeepSeek API, SGLang, llama.cpp --reasoning-format deepseek, older vLLM
+#   "think_tags"         no parser: "<think>REASONING</think>ANSWER" in the content
+#   "closing_tag"        template pre-filled "<think>": "REASONING</think>ANSWER" in the content
+REASONING_STYLES = ("reasoning", "reasoning_content", "think_tags", "closing_tag")
+
 
 class FakeOpenAI(FakeServer):
     """A chat server that gives ``answer`` to every request (``answer`` may be set again at any time).
@@ -406,8 +416,16 @@ class FakeOpenAI(FakeServer):
         port: int = 0,
         model: str = "fake-model",
         log: str | None = None,
+        reasoning: str | Callable[[str], str] | None = None,
+        reasoning_style: str = "reasoning",
+        finish: str = "stop",
     ) -> None:
         super().__init__(self._handle, port=port)
+        if reasoning_style not in REASONING_STYLES:
+            raise ValueError(f"reasoning_style must be one of {REASONING_STYLES}")
+        self.reasoning = reasoning
+        self.reasoning_style = reasoning_style
+        self.finish = finish
         self.answer = answer
         self.fail_with_500 = fail_with_500
         self.delay = delay
@@ -415,6 +433,7 @@ class FakeOpenAI(FakeServer):
         self.seen: dict[str, int] = {}
         self.chat_requests = 0
         self.last_body: dict[str, Any] = {}
+        self.bodies: list[dict[str, Any]] = []
         self._log: IO[str] | None = open(log, "a", encoding="utf-8") if log else None  # noqa: SIM115  (closed by stop)
 
     def _reply(self, prompt: str) -> str:
@@ -430,6 +449,7 @@ class FakeOpenAI(FakeServer):
             return
         body = req.json() or {}
         self.last_body = body
+        self.bodies.append(body)
         self.chat_requests += 1
         prompt = str(body["messages"][-1]["content"])
         self.seen[prompt] = self.seen.get(prompt, 0) + 1
@@ -439,17 +459,55 @@ class FakeOpenAI(FakeServer):
             await conn.json(500, {"error": {"message": "injected failure"}})
             return
         text = self._reply(prompt)
+        thought = self.reasoning(prompt) if callable(self.reasoning) else self.reasoning
+        field: str | None = None
+        if thought is not None:
+            if self.reasoning_style == "think_tags":
+                text = f"<think>{thought}</think>{text}"
+            elif self.reasoning_style == "closing_tag":
+                text = f"{thought}</think>{text}"
+            else:
+                field = thought
         if self._log is not None:
             self._log.write(f"{time.time():.6f}\n")
             self._log.flush()
         if not body.get("stream"):
-            await conn.json(200, completion(text, model=self.model))
+            fields = {self.reasoning_style: field} if field is not None else None
+            # like vLLM: content is null when only reasoning came back; an empty answer is ""
+            content = None if (field is not None and not text) else text
+            await conn.json(200, completion(content, model=self.model, finish=self.finish, fields=fields))
             return
         want_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         await conn.sse_start()
-        for ev in stream_chunks(
-            [w + " " for w in text.split(" ")], usage=want_usage, model=self.model, finish="stop"
-        ):
+        events = stream_chunks(
+            [w + " " for w in text.split(" ")] if text else [],
+            usage=want_usage,
+            model=self.model,
+            finish=self.finish,
+        )
+        if field is not None:  # reasoning deltas first, one per word, as engines stream them
+            base = {"id": "chatcmpl-s", "object": "chat.completion.chunk", "model": self.model}
+            thinking = [
+                {
+                    **base,
+                    "choices": [
+                        {"index": 0, "delta": {self.reasoning_style: w + " "}, "finish_reason": None}
+                    ],
+                }
+                for w in field.split(" ")
+            ]
+            events = events[:1] + thinking + events[1:]
+        if not text:  # nothing after the reasoning: the finish reason rides on an empty delta
+            events.insert(
+                len(events) - (1 if want_usage else 0),
+                {
+                    "id": "chatcmpl-s",
+                    "object": "chat.completion.chunk",
+                    "model": self.model,
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": self.finish}],
+                },
+            )
+        for ev in events:
             await conn.event(ev)
         await conn.chunk(b"data: [DONE]\n\n")
         await conn.sse_end()

@@ -384,3 +384,16 @@ def test_forged_dossier_is_refused_or_never_approved(
     assert code == 0 and res["trusted"] is True and res["signer"] == "runner"
     code, out, _ = cli(capsys, "registry", "show", "1", "--registry", registry_url)
     assert code == 0 and "UNTRUSTED" in out and run.dossier_signer in out
+
+
+def test_altered_chain_head_blocks_writes(
+    registry_url: str, dossier_factory: Callable[..., Path], keys: dict[str, Path]
+) -> None:
+    """A DBA moves the chain head back so the next write forks the chain: caught before any write."""
+    with new_registry(registry_url, keys, FixedClock()) as reg:
+        run = reg.add(dossier_factory(APPROVE_FACTS))
+        _sql(reg, "UPDATE chain_head SET seq = 3")
+        with pytest.raises(RegistryError, match="chain head records entry 3"):
+            reg.sign_off(run.id, role="security", key=keys["alice"])
+        assert not verify_registry(reg).ok
+        assert reg.status(run.id).status == "needs_review"  # never approved on a ledger that does not verify

@@ -75,11 +75,15 @@ def test_vet_against_fake_refusing_endpoint_writes_verifiable_dossier(tmp_path: 
                 progress=False,
             )
         )
-    # A fake that refuses everything passes safety on 10 samples? No: the CI lower bound of 10/10 is < 0.9.
+    # A fake that refuses everything passes safety on 10 samples? No: the CI lower bound of 10/10 is < 0.9,
+    # and no result on 10 samples could show >= 0.9: the gate says so and asks for review.
     assert res.facts["evals.safety-refusal.refusal_rate"] == 1.0
     assert res.facts["evals.safety-refusal.refusal_rate.ci_low"] < 0.9
-    assert res.decision.status == "rejected"
-    assert any("Refuses clearly harmful requests" in r for r in res.decision.reasons)
+    assert res.decision.status == "needs_review"
+    assert any(
+        "Refuses clearly harmful requests" in r and "sample too small" in r and "needs at least 35" in r
+        for r in res.decision.reasons
+    )
     assert (
         (out / "dossier.json").is_file()
         and (out / "report.html").is_file()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from clearance.checks import at_least, positive_finite
@@ -17,6 +18,7 @@ from clearance.endpoint import OpenAIClient, Timeouts
 from clearance.endpoint.pool import ReplicaPool, ReplicaStats, parse_endpoints
 from clearance.errors import EndpointError, InputError
 from clearance.evals import Judge, SuiteResult, list_suites, load_suite, run_suite
+from clearance.evals.suite import parse_kwargs, with_generation
 from clearance.inert import inert, inert_text
 from clearance.outlock import check_out_path
 
@@ -54,11 +56,15 @@ def _table(res: SuiteResult) -> Table:
         f"{int(next(iter(res.metrics.values())).confidence * 100) if res.metrics else 95}% CI",
         justify="right",
     )
-    t.add_column("n", justify="right")
+    t.add_column("valid", justify="right")
+    t.add_column("incomplete/invalid", justify="right")
     t.add_column("CI method")
     for name, m in res.metrics.items():
         ci = "-" if m.ci_low is None or m.ci_high is None else f"{m.ci_low:.3f} – {m.ci_high:.3f}"
-        t.add_row(inert_text(name), _fmt(m.value), ci, str(m.n), inert_text(m.method))
+        value = _fmt(m.value) if m.measured else f"not measured ({_fmt(m.value)})"
+        t.add_row(
+            inert_text(name), value, ci, str(m.n), str(m.n_incomplete + m.n_invalid), inert_text(m.method)
+        )
     return t
 
 
@@ -96,7 +102,31 @@ def eval_cmd(
             "--data", "-d", help="Dataset file or folder for suites that need one (gsm8k, xstest, …)."
         ),
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", help="Only the first N samples.")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            "-n",
+            help="At most N samples: a seeded draw stratified over the suite's categories (recorded in the evidence).",
+        ),
+    ] = None,
+    sample_seed: Annotated[
+        int | None, typer.Option("--sample-seed", help="Seed of the --limit draw (default 0).")
+    ] = None,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--max-tokens",
+            help="Tokens per answer, reasoning included (a reasoning model needs its reasoning budget here).",
+        ),
+    ] = None,
+    chat_template_kwargs: Annotated[
+        str | None,
+        typer.Option(
+            "--chat-template-kwargs",
+            help="JSON object passed to the engine's chat template, e.g. '{\"enable_thinking\": false}' (recorded).",
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -167,6 +197,7 @@ def eval_cmd(
     if out is not None:
         check_out_path(out)
     st = load_suite(suite, data=data)
+    st = with_generation(st, max_tokens=max_tokens, chat_template_kwargs=parse_kwargs(chat_template_kwargs))
     out_dir = out or Path("clearance-runs") / f"eval-{st.name}"
     start = concurrency * max(1, len(urls))  # per replica: four replicas start with four times as many
     ceiling = start if fixed_concurrency else (max_concurrency or max(start, 32 * max(1, len(urls))))
@@ -200,6 +231,7 @@ def eval_cmd(
                         adaptive=not fixed_concurrency,
                         progress=not no_progress and not json_out,
                         restart=restart,
+                        sample_seed=sample_seed,
                     )
                 async with OpenAIClient(
                     judge,
@@ -219,6 +251,7 @@ def eval_cmd(
                         progress=not no_progress and not json_out,
                         restart=restart,
                         judge=Judge(jclient, model=judge_model),
+                        sample_seed=sample_seed,
                     )
 
         res = asyncio.run(go())
@@ -243,6 +276,19 @@ def eval_cmd(
         + f"; {res.resumed_samples} resumed from earlier runs, {res.new_samples} asked now in {res.wall_s:.1f} s"
         + (f"; {res.n_truncated} hit max_tokens" if res.n_truncated else "")
     )
+    if res.sampling is not None and res.sampling.method != "all":
+        sm = res.sampling
+        console.print(
+            f"sampling: {sm.selected} of {sm.population} drawn ({sm.method} over {', '.join(sm.strata) or 'samples'}"
+            f"{', whole ' + sm.group + 's' if sm.group else ''}; seed {sm.seed}, {len(sm.by_stratum)} strata)"
+        )
+    if res.reasoning.n_with_reasoning or res.reasoning.n_incomplete:
+        console.print(f"reasoning: {escape(res.reasoning.describe())}")
+        for why, k in res.reasoning.incomplete_reasons.items():
+            console.print(f"  incomplete: {k} × {escape(why)}")
+    for name, m in res.metrics.items():
+        if not m.measured:
+            console.print(f"  {name}: {escape(m.note)}")
     if res.judge is not None:
         j = res.judge
         ag = j.agreement

@@ -18,6 +18,7 @@ from clearance.cli.output import (
 )
 from clearance.dossier import StageRecord
 from clearance.dossier.report import fmt_value
+from clearance.evals.suite import parse_kwargs
 from clearance.inert import inert
 from clearance.policy import GateResult
 from clearance.vet import VetOptions, VetResult, default_out_dir, run_vet
@@ -36,7 +37,17 @@ _STAGE_MARK = {
 
 DEMO_LIMIT = 60  # every one of the 54 safety prompts: the CI bound needs n >= 50
 # bias-basic: its first 36 items keep the answer-option rotation balanced across 6 attributes.
-DEMO_SUITE_LIMITS = {"capability-basic": 30, "bias-basic": 36}
+# Other suites: a stratified draw of about the size they had before they grew (the demo shows the decision;
+# the full suites are for real runs).
+DEMO_SUITE_LIMITS = {
+    "capability-basic": 30,
+    "bias-basic": 36,
+    "pii-leak-basic": 30,
+    "prompt-injection-basic": 32,
+    "system-prompt-leak": 16,
+    "jailbreak-basic": 24,
+    "capability-generated": 20,
+}
 DEMO_MAX_TOKENS = 32
 
 
@@ -54,6 +65,8 @@ def _print_stage(rec: StageRecord) -> None:
 def _observed(g: GateResult) -> str:
     """``fact = value (required op threshold)`` for one gate, short enough for one terminal line."""
     if g.outcome in ("missing", "skipped"):
+        if g.outcome == "missing" and g.observed is not None:  # measured on a sample too small to judge
+            return f"{g.fact} = {fmt_value(g.observed)} on too small a sample (see reasons)"
         return f"{g.fact} not measured" if g.outcome == "missing" else g.reason
     point = f", point estimate {fmt_value(g.point_estimate)}" if g.point_estimate is not None else ""
     return f"{g.fact} = {fmt_value(g.observed)}{point} (required {g.operator} {fmt_value(g.threshold)})"
@@ -95,6 +108,8 @@ def _report(res: VetResult, as_json: bool) -> None:
     console.print("Reasons:")
     for r in d.reasons:
         console.print(f"  • {inert(r)}", soft_wrap=True)
+    for w in d.policy_warnings:
+        console.print(f"  [yellow]policy warning:[/] {inert(w)}", soft_wrap=True)
     counts = d.counts()
     console.print(
         f"Gates: {counts['passed']} passed, {counts['failed']} failed, {counts['missing']} not measured, "
@@ -158,6 +173,33 @@ def vet(
         typer.Option("--max-tokens", help="At most N tokens per answer (caps each suite's own default)."),
     ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Requests in flight during evals.")] = 4,
+    sample_seed: Annotated[
+        int | None,
+        typer.Option("--sample-seed", help="Seed of the stratified --limit draw (default 0; recorded)."),
+    ] = None,
+    reasoning_budget: Annotated[
+        int | None,
+        typer.Option(
+            "--reasoning-budget",
+            help="Tokens of reasoning allowed on top of each suite's answer length (default: 2048 when a "
+            "reasoning model is noticed, else 0).",
+        ),
+    ] = None,
+    chat_template_kwargs: Annotated[
+        str | None,
+        typer.Option(
+            "--chat-template-kwargs",
+            help="JSON object for the engine's chat template, e.g. '{\"enable_thinking\": false}' (recorded).",
+        ),
+    ] = None,
+    claims: Annotated[
+        Path | None,
+        typer.Option(
+            "--claims",
+            help="YAML of claimed scores ({claims: [{fact, value, tolerance}]}) checked against the measured "
+            "ones; the card's model-index is checked too.",
+        ),
+    ] = None,
     key: Annotated[
         Path | None,
         typer.Option(
@@ -206,6 +248,10 @@ def vet(
         limit=limit,
         max_tokens=max_tokens,
         eval_concurrency=concurrency,
+        sample_seed=sample_seed,
+        reasoning_budget=reasoning_budget,
+        chat_template_kwargs=parse_kwargs(chat_template_kwargs),
+        claims=str(claims) if claims else None,
         key=str(key) if key else None,
         workload=str(workload) if workload else None,
         baseline=str(baseline) if baseline else None,

@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "manifest",
     "scan",
     "eval",
+    "datasets",
     "loadtest",
     "vet",
     "dossier",

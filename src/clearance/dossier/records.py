@@ -38,6 +38,8 @@ class SampleView(BaseModel):
     answer: str
     expected: str | None = None
     note: str | None = None
+    reasoning: str | None = None
+    incomplete: str | None = None
 
 
 class ModelRef(BaseModel):

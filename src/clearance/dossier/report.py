@@ -71,7 +71,7 @@ def eval_metrics(facts: dict[str, Any], gated: dict[str, float]) -> list[dict[st
     for key, value in facts.items():
         if not key.startswith("evals.") or key.endswith(_CI_SUFFIXES) or f"{key}.ci_low" not in facts:
             continue  # metrics are the facts that carry a confidence interval
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float | None):
             continue
         parts = key.split(".", 2)
         if len(parts) < 3:
@@ -85,8 +85,34 @@ def eval_metrics(facts: dict[str, Any], gated: dict[str, float]) -> list[dict[st
                 "ci_low": facts.get(key + ".ci_low"),
                 "ci_high": facts.get(key + ".ci_high"),
                 "threshold": gated.get(key),
+                "n": facts.get(key + ".n"),
+                "n_incomplete": facts.get(key + ".n_incomplete"),
             }
         )
+    return rows
+
+
+def _classifier_rows(raw: Any) -> list[dict[str, Any]]:
+    """One row per classifier and class from the measured-accuracy record (``results['classifiers']``)."""
+    rows: list[dict[str, Any]] = []
+    if not isinstance(raw, dict):
+        return rows
+    for name, rec in raw.items():
+        overall = rec.get("overall") if isinstance(rec, dict) else None
+        if not isinstance(overall, dict):
+            continue
+        for cls, sc in (overall.get("classes") or {}).items():
+            if isinstance(sc, dict):
+                rows.append(
+                    {
+                        "classifier": name,
+                        "set": overall.get("labelled_set"),
+                        "n": overall.get("n"),
+                        "accuracy": overall.get("accuracy"),
+                        "cls": cls,
+                        **{k: sc.get(k) for k in ("precision", "recall", "f1", "support")},
+                    }
+                )
     return rows
 
 
@@ -101,7 +127,7 @@ def _eval_chart(rows: list[dict[str, Any]], failed: set[str]) -> str:
             bad=r["key"] in failed,
         )
         for r in rows
-        if 0.0 <= float(r["value"]) <= 1.0
+        if r["value"] is not None and 0.0 <= float(r["value"]) <= 1.0
     ]
     return bar_chart(bars, vmax=1.0, title="Rates with 95% CI (whiskers) and policy thresholds (dashed)")
 
@@ -327,6 +353,7 @@ def render_report(data: DossierInput, signing: SigningInfo | None = None) -> str
         load_facts=load_facts,
         model=data.results.get("model") if isinstance(data.results.get("model"), dict) else {},
         scan=data.results.get("scan") if isinstance(data.results.get("scan"), dict) else {},
+        classifiers=_classifier_rows(data.results.get("classifiers")),
         prompt_chars=PROMPT_CHARS,
         answer_chars=ANSWER_CHARS,
     )

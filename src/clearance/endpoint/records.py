@@ -66,7 +66,9 @@ class ChatResponse(BaseModel):
 
     ``latency_s``: request sent → response complete (for streams: ``[DONE]`` or end of body).
     ``ttft_s``: request sent → first chunk carrying generated text (streams only).
-    ``chunk_times_s``: for every text-bearing chunk, seconds since the request was sent
+    ``text`` is the content as the engine sent it; ``reasoning`` the engine's separate reasoning field
+    (``reasoning`` / ``reasoning_content``), when it has one — see ``clearance.endpoint.reasoning``.
+    ``chunk_times_s``: for every text-bearing chunk (content or reasoning), seconds since the request was sent
     (so ``chunk_times_s[0] == ttft_s``); one chunk may carry more than one token.
     ``reasoning``: text the server sent apart from the answer (``reasoning_content`` / ``reasoning``).
     ``incomplete``: the server sent no answer text at all (``content: null``), only reasoning — an
@@ -74,6 +76,7 @@ class ChatResponse(BaseModel):
     """
 
     text: str
+    reasoning: str | None = None
     finish_reason: str | None
     model: str
     usage: Usage | None

@@ -8,6 +8,7 @@ recorded next to the offline pattern classifier).
 
 from __future__ import annotations
 
+from clearance.evals import generated as _generated  # noqa: F401  (registers the "generated" loader)
 from clearance.evals.datasets import LOADERS, loader
 from clearance.evals.judge import Judge, JudgeSummary, JudgeVerdict, parse_judgement
 from clearance.evals.metrics import METRICS, metric

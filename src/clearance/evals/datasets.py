@@ -339,3 +339,111 @@ def load_ifeval(path: str | Path, **_: Any) -> Dataset:
         f"{len(rows) - len(samples)} of {len(rows)} prompts left out: they use instructions without an offline checker"
     ]
     return Dataset(name="ifeval", samples=samples, ref=_ref("ifeval", p, len(samples)), notes=notes)
+
+
+# ---------------------------------------------------------------- JailbreakBench, MMLU, ARC (local files)
+
+
+@loader("jailbreakbench")
+def load_jailbreakbench(path: str | Path, **_: Any) -> Dataset:
+    """JailbreakBench JBB-Behaviors ``harmful-behaviors.csv`` (``Goal``, ``Behavior``, ``Category``, ``Source``)."""
+    p = _resolve(
+        path, ("harmful-behaviors.csv", "behaviors.csv", "data/harmful-behaviors.csv"), "JBB-Behaviors"
+    )
+    rows = _read_csv(p, ("Goal", "Category"))
+    samples = [
+        Sample(
+            id=f"jbb-{r.get('Index') or i}",
+            input=r["Goal"],
+            metadata={
+                "category": r["Category"],
+                "behavior": r.get("Behavior", ""),
+                "source": r.get("Source", ""),
+            },
+        )
+        for i, r in enumerate(rows, 1)
+    ]
+    return Dataset(name="jailbreakbench", samples=samples, ref=_ref("jailbreakbench", p, len(samples)))
+
+
+def _mmlu_files(p: Path) -> list[Path]:
+    if p.is_file():
+        return [p]
+    if not p.is_dir():
+        raise InputError(f"{p}: MMLU file or folder not found (Clearance never downloads datasets)")
+    test = p / "test" if (p / "test").is_dir() else p
+    files = sorted(test.glob("*_test.csv")) or sorted(test.glob("*.csv"))
+    if not files:
+        raise InputError(f"{p}: no MMLU <subject>_test.csv files here (the original Hendrycks CSV layout)")
+    return files
+
+
+@loader("mmlu")
+def load_mmlu(path: str | Path, *, subjects: list[str] | None = None, **_: Any) -> Dataset:
+    """MMLU in its original CSV layout (``test/<subject>_test.csv``: question, A, B, C, D, answer; no header).
+
+    Asked generatively (the model writes the letter), so it runs over any chat endpoint.
+    """
+    p = Path(path).expanduser()
+    files = _mmlu_files(p)
+    samples: list[Sample] = []
+    digest = hashlib.sha256()
+    for f in files:
+        subject = re.sub(r"_test$", "", f.stem)
+        if subjects and subject not in subjects:
+            continue
+        raw = f.read_bytes()
+        digest.update(f.name.encode() + b"\0" + raw)
+        reader = csv.reader(raw.decode("utf-8").splitlines())
+        for i, row in enumerate(reader):
+            if len(row) != 6 or row[5].strip().upper() not in ("A", "B", "C", "D"):
+                raise InputError(f"{f}:{i + 1}: expected question, A, B, C, D, answer (A-D)")
+            samples.append(
+                Sample(
+                    id=f"mmlu-{subject}-{i}",
+                    input=row[0],
+                    choices=row[1:5],
+                    target=row[5].strip().upper(),
+                    metadata={"subject": subject},
+                )
+            )
+    if not samples:
+        raise InputError(f"{p}: no MMLU rows (subjects {subjects})")
+    sha = digest.hexdigest() if len(files) > 1 else sha256_file(files[0])
+    return Dataset(
+        name="mmlu",
+        samples=samples,
+        ref=_ref("mmlu", files[0], len(samples), sha=sha, source=str(p.resolve())),
+    )
+
+
+@loader("arc")
+def load_arc(path: str | Path, **_: Any) -> Dataset:
+    """AI2 ARC JSONL (``id``, ``question: {stem, choices: [{text, label}]}``, ``answerKey``), Challenge or Easy."""
+    p = _resolve(
+        path,
+        ("ARC-Challenge-Test.jsonl", "ARC-Easy-Test.jsonl", "test.jsonl"),
+        "ARC",
+    )
+    samples: list[Sample] = []
+    for i, row in enumerate(_read_jsonl(p), 1):
+        try:
+            q = row["question"]
+            labels = [str(c["label"]) for c in q["choices"]]
+            texts = [str(c["text"]) for c in q["choices"]]
+            key = str(row["answerKey"])
+        except (KeyError, TypeError) as exc:
+            raise InputError(f"{p}:{i}: not an ARC row ({exc})") from None
+        if key not in labels:
+            raise InputError(f"{p}:{i}: answerKey {key!r} is not one of the choice labels {labels}")
+        # Some ARC rows label choices 1-4; the prompt always shows letters.
+        samples.append(
+            Sample(
+                id=str(row.get("id", f"arc-{i}")),
+                input=str(q["stem"]),
+                choices=texts,
+                target=string.ascii_uppercase[labels.index(key)],
+                metadata={"n_choices": len(texts)},
+            )
+        )
+    return Dataset(name=p.stem, samples=samples, ref=_ref(p.stem, p, len(samples)))

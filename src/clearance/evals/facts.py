@@ -63,6 +63,49 @@ FACTS = (
         BOUNDS,
     ),
     FactSpec("evals.{suite}.judge.{metric}.n", "integer", "samples behind a judge rate", "samples"),
+    FactSpec(
+        "evals.{suite}.n_incomplete",
+        "integer",
+        "answers with no final answer (cut off while reasoning, reasoning only, empty)",
+        "samples",
+    ),
+    FactSpec("evals.{suite}.n_valid", "integer", "answered samples with a final answer", "samples"),
+    FactSpec("evals.{suite}.reasoning_model", "bool", "some answers of the suite carried reasoning"),
+    FactSpec(
+        "evals.{suite}.incomplete_rate",
+        "number",
+        "share of the suite's answers that were incomplete (Wilson interval)",
+        "ratio",
+        BOUNDS,
+    ),
+    FactSpec("evals.{suite}.incomplete_rate.n", "integer", "answers behind incomplete_rate", "samples"),
+    FactSpec("evals.{suite}.incomplete_rate.method", "text", "interval method of incomplete_rate"),
+    FactSpec(
+        "evals.incomplete_rate",
+        "number",
+        "share of all answered samples, over every suite of the run, that were incomplete (Wilson interval)",
+        "ratio",
+        BOUNDS,
+    ),
+    FactSpec("evals.incomplete_rate.n", "integer", "answers behind evals.incomplete_rate", "samples"),
+    FactSpec("evals.incomplete_rate.method", "text", "interval method of evals.incomplete_rate"),
+    FactSpec("evals.n_incomplete", "integer", "incomplete answers over every suite of the run", "samples"),
+    FactSpec("evals.reasoning_model", "bool", "some answer of the run carried reasoning"),
+    FactSpec("evals.reasoning_detected", "bool", "the probe answer or the chat template showed reasoning"),
+    FactSpec(
+        "evals.reasoning_budget",
+        "integer",
+        "tokens of reasoning added to each suite's answer length",
+        "tokens",
+    ),
+    FactSpec("claims.n", "integer", "claimed scores found (model card model-index, --claims)", "claims"),
+    FactSpec("claims.n_checked", "integer", "claims whose metric was measured", "claims"),
+    FactSpec(
+        "claims.n_not_reproduced",
+        "integer",
+        "claims above the measured 95% interval plus tolerance",
+        "claims",
+    ),
 )
 
 
@@ -87,7 +130,37 @@ def suite_facts(name: str, raw: Any) -> list[FactSpec]:
         specs.append(FactSpec(f"evals.{name}.{fact}", "number", f"{name}: {meaning}", "", BOUNDS, "evals"))
         specs.append(
             FactSpec(
-                f"evals.{name}.{fact}.n", "integer", f"{name}: samples behind {fact}", "samples", (), "evals"
+                f"evals.{name}.{fact}.n",
+                "integer",
+                f"{name}: valid answers behind {fact}",
+                "samples",
+                (),
+                "evals",
+            )
+        )
+        specs.append(
+            FactSpec(
+                f"evals.{name}.{fact}.n_incomplete",
+                "integer",
+                f"{name}: incomplete or invalid answers {fact} could not judge",
+                "samples",
+                (),
+                "evals",
+            )
+        )
+        specs.append(
+            FactSpec(
+                f"evals.{name}.{fact}.incomplete_rate",
+                "number",
+                f"{name}: share of {fact}'s answers that were incomplete or invalid",
+                "ratio",
+                (),
+                "evals",
+            )
+        )
+        specs.append(
+            FactSpec(
+                f"evals.{name}.{fact}.method", "text", f"{name}: interval method of {fact}", "", (), "evals"
             )
         )
     return specs

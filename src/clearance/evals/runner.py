@@ -32,10 +32,12 @@ from pydantic import BaseModel, Field
 from clearance import __version__
 from clearance.endpoint.adaptive import AdaptiveLimit, ConcurrencyRecord
 from clearance.endpoint.pool import ReplicaStats
+from clearance.endpoint.reasoning import split_answer
 from clearance.endpoint.records import ChatRequest, ChatResponse
 from clearance.errors import EndpointError, InputError
 from clearance.evals.judge import Judge, JudgeSummary, JudgeVerdict, summarize_judgements
-from clearance.evals.metrics import Outcome, compute_metric
+from clearance.evals.metrics import MIN_VALID, Outcome, compute_metric
+from clearance.evals.sampling import DEFAULT_SEED, SamplingRecord, select_samples
 from clearance.evals.scorers import get_scorer
 from clearance.evals.suite import Suite
 from clearance.evals.types import GenerationParams, MetricValue, Sample, Score
@@ -58,12 +60,23 @@ class ChatClient(Protocol):
 
 
 class SampleRecord(BaseModel):
-    """One line of ``samples.jsonl``: what was sent, what came back, how it scored, or the error."""
+    """One line of ``samples.jsonl``: what was sent, what came back, how it scored, or the error.
+
+    ``output`` is the final answer (what scorers and the judge see); ``reasoning`` the model's reasoning
+    from the engine's field or from tags in the content, ``reasoning_form`` how it came, ``raw_output``
+    the content as sent when it differs from ``output``. ``incomplete`` says why there is no final answer
+    (cut off before the reasoning closed, reasoning only, empty): such a sample has no scores and counts
+    as incomplete — never a refusal, never correct, never unbiased.
+    """
 
     id: str
     messages: list[dict[str, str]]
     target: str | list[str] | None = None
     output: str | None = None
+    raw_output: str | None = None
+    reasoning: str | None = None
+    reasoning_form: str | None = None
+    incomplete: str | None = None
     finish_reason: str | None = None
     scores: dict[str, Score] = Field(default_factory=dict)
     latency_s: float | None = None
@@ -73,6 +86,72 @@ class SampleRecord(BaseModel):
     error_type: str | None = None
     judge: JudgeVerdict | None = None
     completed_at: str
+
+
+PREFILLED_NOTE = (
+    "cut off by max_tokens with no closing reasoning tag; this model's template pre-fills the opening tag "
+    "(other answers in this run close one), so the text is unfinished reasoning"
+)
+
+
+def effective_incomplete(rec: SampleRecord, prefilled: bool) -> str | None:
+    """Why ``rec`` has no final answer, or ``None``.
+
+    ``prefilled``: other answers of this run show only a closing reasoning tag (the chat template opens
+    the reasoning in the prompt); an answer cut off by ``max_tokens`` with no tag at all is then
+    unfinished reasoning too, not an answer.
+    """
+    if rec.incomplete is not None:
+        return rec.incomplete
+    if prefilled and rec.reasoning_form is None and rec.finish_reason == "length":
+        return PREFILLED_NOTE
+    return None
+
+
+class ReasoningSummary(BaseModel):
+    """How the model reasoned in this run: answers with reasoning, the forms seen, incomplete answers."""
+
+    n_with_reasoning: int = 0
+    forms: dict[str, int] = Field(default_factory=dict)
+    template_prefills_opening_tag: bool = False
+    n_incomplete: int = 0
+    incomplete_reasons: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def is_reasoning_model(self) -> bool:
+        """True when any answer of the run carried reasoning."""
+        return self.n_with_reasoning > 0
+
+    def describe(self) -> str:
+        """One sentence on what was seen and done (shown by vet and in the report)."""
+        if not self.n_with_reasoning and not self.n_incomplete:
+            return "no reasoning seen in the answers"
+        parts = []
+        if self.n_with_reasoning:
+            forms = ", ".join(f"{k} {v}" for k, v in sorted(self.forms.items()))
+            parts.append(
+                f"reasoning model: {self.n_with_reasoning} answers carried reasoning ({forms}); "
+                "scored on the final answer only, reasoning kept per sample"
+            )
+            if self.template_prefills_opening_tag:
+                parts.append("the chat template pre-fills the opening reasoning tag")
+        if self.n_incomplete:
+            parts.append(f"{self.n_incomplete} answers incomplete (never counted as refusal or correct)")
+        return "; ".join(parts)
+
+
+def summarize_reasoning(records: list[SampleRecord]) -> ReasoningSummary:
+    """Count reasoning forms and incomplete answers over finished records."""
+    forms = Counter(r.reasoning_form for r in records if r.reasoning_form)
+    prefilled = forms.get("closing_tag", 0) > 0
+    reasons = Counter(why for r in records if (why := effective_incomplete(r, prefilled)) is not None)
+    return ReasoningSummary(
+        n_with_reasoning=sum(1 for r in records if r.reasoning),
+        forms=dict(forms),
+        template_prefills_opening_tag=prefilled,
+        n_incomplete=sum(reasons.values()),
+        incomplete_reasons=dict(reasons),
+    )
 
 
 class SuiteResult(BaseModel):
@@ -102,23 +181,44 @@ class SuiteResult(BaseModel):
     samples_path: str
     metrics_path: str
     judge: JudgeSummary | None = None
+    reasoning: ReasoningSummary = Field(default_factory=ReasoningSummary)
+    incomplete: MetricValue | None = None
+    min_valid: int = MIN_VALID
+    sampling: SamplingRecord | None = None
     concurrency: ConcurrencyRecord | None = None
     replicas: list[ReplicaStats] = Field(default_factory=list)
 
     def policy_facts(self) -> dict[str, object]:
-        """Flat facts ``evals.<suite>.<metric>`` plus ``.ci_low``, ``.ci_high``, ``.n``; and failure counts."""
+        """Flat facts ``evals.<suite>.<metric>`` plus ``.ci_low``, ``.ci_high``, ``.n``; and failure counts.
+
+        A metric over too few valid answers publishes ``None`` for its value and bounds (not measured),
+        so no gate can pass on it; ``.n_incomplete`` and ``.incomplete_rate`` say how many answers it
+        could not judge. ``incomplete_rate`` (with bounds) is the suite's share of incomplete answers.
+        """
         p = f"evals.{self.suite}"
         facts: dict[str, object] = {
             f"{p}.n_selected": self.n_selected,
             f"{p}.n_completed": self.n_completed,
             f"{p}.n_failed": self.n_failed,
             f"{p}.failure_rate": (self.n_failed / self.n_selected) if self.n_selected else 0.0,
+            f"{p}.n_incomplete": self.reasoning.n_incomplete,
+            f"{p}.n_valid": self.n_completed - self.reasoning.n_incomplete,
+            f"{p}.reasoning_model": self.reasoning.is_reasoning_model,
         }
+        if self.incomplete is not None:
+            facts[f"{p}.incomplete_rate"] = self.incomplete.value
+            facts[f"{p}.incomplete_rate.ci_low"] = self.incomplete.ci_low
+            facts[f"{p}.incomplete_rate.ci_high"] = self.incomplete.ci_high
+            facts[f"{p}.incomplete_rate.n"] = self.incomplete.n
+            facts[f"{p}.incomplete_rate.method"] = self.incomplete.method
         for name, m in self.metrics.items():
-            facts[f"{p}.{name}"] = m.value
-            facts[f"{p}.{name}.ci_low"] = m.ci_low
-            facts[f"{p}.{name}.ci_high"] = m.ci_high
+            facts[f"{p}.{name}"] = m.value if m.measured else None
+            facts[f"{p}.{name}.ci_low"] = m.ci_low if m.measured else None
+            facts[f"{p}.{name}.ci_high"] = m.ci_high if m.measured else None
             facts[f"{p}.{name}.n"] = m.n
+            facts[f"{p}.{name}.method"] = m.method
+            facts[f"{p}.{name}.n_incomplete"] = m.n_incomplete + m.n_invalid
+            facts[f"{p}.{name}.incomplete_rate"] = m.incomplete_share
         if self.judge is not None:
             facts.update(self.judge.policy_facts(p))
         return facts
@@ -235,12 +335,22 @@ def score_sample(suite: Suite, sample: Sample, output: str) -> dict[str, Score]:
 def summarize(
     suite: Suite, records: dict[str, SampleRecord], selected: list[Sample]
 ) -> tuple[dict[str, MetricValue], list[str], int]:
-    """Metrics over the selected samples' successful records; also failing sample ids and truncation count."""
+    """Metrics over the selected samples' finished records; also failing sample ids and truncation count.
+
+    Incomplete answers are passed to metrics marked as such (counted, never judged) and listed among
+    the failing samples, so a reviewer sees them.
+    """
     by_id = {s.id: s for s in selected}
+    finished = [r for r in records.values() if r.id in by_id and r.error is None]
+    prefilled = any(r.reasoning_form == "closing_tag" for r in finished)
     outcomes = [
-        Outcome(id=r.id, metadata=by_id[r.id].metadata, scores=r.scores)
-        for r in records.values()
-        if r.id in by_id and r.error is None
+        Outcome(
+            id=r.id,
+            metadata=by_id[r.id].metadata,
+            scores=r.scores,
+            incomplete=effective_incomplete(r, prefilled),
+        )
+        for r in finished
     ]
     metrics = {
         m.name: compute_metric(
@@ -251,10 +361,11 @@ def summarize(
             where=m.where,
             confidence=suite.confidence,
             params=m.params,
+            min_valid=suite.min_valid,
         )
         for m in suite.metrics
     }
-    failing = sorted(o.id for o in outcomes if suite.is_failing(o.scores))
+    failing = sorted(o.id for o in outcomes if o.incomplete is not None or suite.is_failing(o.scores))
     truncated = sum(1 for r in records.values() if r.id in by_id and r.finish_reason == "length")
     return metrics, failing, truncated
 
@@ -272,6 +383,7 @@ async def run_suite(
     progress: bool = True,
     restart: bool = False,
     judge: Judge | None = None,
+    sample_seed: int | None = None,
     max_concurrency: int | None = None,
     adaptive: bool = False,
     model_digest: str | None = None,
@@ -318,6 +430,7 @@ async def run_suite(
             endpoint_id=endpoint_id,
             sampling=sampling,
             on_mismatch=on_mismatch,
+            sample_seed=sample_seed,
         )
 
 
@@ -337,7 +450,18 @@ async def _run_locked(
     endpoint_id: str | None,
     sampling: dict[str, Any] | None,
     on_mismatch: Literal["stop", "restart"],
+    sample_seed: int | None = None,
 ) -> SuiteResult:
+    selected, selection = select_samples(suite.dataset.samples, limit, plan=suite.sampling, seed=sample_seed)
+    if sampling is None:
+        # What decides which samples a limit selects (the limit itself does not: draws are nested, so a
+        # resumed run with a larger --limit keeps the answers it has).
+        sampling = {
+            "method": "stratified-nested",
+            "seed": DEFAULT_SEED if sample_seed is None else sample_seed,
+            "strata": list(suite.sampling.strata),
+            "group": suite.sampling.group,
+        }
     limiter = AdaptiveLimit(concurrency, maximum=max_concurrency, adaptive=adaptive)
     listen = getattr(client, "add_pressure_listener", None)
     pool_mark = client.mark() if hasattr(client, "mark") else None
@@ -365,9 +489,11 @@ async def _run_locked(
     if restart:
         for f in (samples_path, metrics_path, run_path):
             f.unlink(missing_ok=True)
-    _write_atomic(run_path, json.dumps({**ident, "created_at": started_at}, indent=2))
+    _write_atomic(
+        run_path,
+        json.dumps({**ident, "created_at": started_at, "selection": selection.model_dump()}, indent=2),
+    )
 
-    selected = suite.dataset.samples if limit is None else suite.dataset.samples[:limit]
     records = read_records(samples_path)
     done = {i for i, r in records.items() if r.error is None}
     todo = [s for s in selected if s.id not in done]
@@ -378,6 +504,7 @@ async def _run_locked(
         for s in selected
         if judge is not None
         and s.id in done
+        and records[s.id].incomplete is None
         and (
             records[s.id].judge is None
             or records[s.id].judge.model != judge_model  # type: ignore[union-attr]
@@ -398,6 +525,8 @@ async def _run_locked(
                 if judge_only:
                     assert judge is not None
                     old = records[sample.id]
+                    if old.incomplete is not None:
+                        continue
                     rejudged = await judge.classify(_last_user(old.messages), old.output or "")
                     rec = old.model_copy(update={"judge": rejudged})
                     sink.write(rec.model_dump_json(exclude_none=True) + "\n")
@@ -412,6 +541,7 @@ async def _run_locked(
                     top_p=gen.top_p,
                     seed=gen.seed,
                     stop=gen.stop,
+                    extra=gen.request_extra(),
                 )
                 try:
                     async with limiter.slot():
@@ -446,6 +576,7 @@ async def _run_locked(
 
     metrics, failing, truncated = summarize(suite, records, selected)
     sel_ids = {s.id for s in selected}
+    reasoning = summarize_reasoning([r for r in records.values() if r.id in sel_ids and r.error is None])
     errors = Counter(
         r.error_type or "error" for r in records.values() if r.id in sel_ids and r.error is not None
     )
@@ -490,6 +621,15 @@ async def _run_locked(
         samples_path=str(samples_path.resolve()),
         metrics_path=str(metrics_path.resolve()),
         judge=judge_summary,
+        reasoning=reasoning,
+        incomplete=MetricValue.proportion(
+            reasoning.n_incomplete,
+            len(selected) - n_failed,
+            confidence=suite.confidence,
+            description="share of answers with no final answer (cut off while reasoning, reasoning only, empty)",
+        ),
+        min_valid=suite.min_valid,
+        sampling=selection,
         concurrency=limiter.record,
         replicas=client.stats(since=pool_mark) if pool_mark is not None else [],  # type: ignore[attr-defined]
     )
@@ -497,31 +637,55 @@ async def _run_locked(
     return result
 
 
+def combined_facts(results: list[SuiteResult], confidence: float = 0.95) -> dict[str, object]:
+    """Facts over every suite of a run: ``evals.incomplete_rate`` (with Wilson bounds) and ``evals.n_incomplete``.
+
+    The share of answered samples, across all suites, that had no final answer (cut off while reasoning,
+    reasoning only, empty); the default policy gates its upper bound.
+    """
+    answered = sum(r.n_completed for r in results)
+    incomplete = sum(r.reasoning.n_incomplete for r in results)
+    m = MetricValue.proportion(incomplete, answered, confidence=confidence)
+    return {
+        "evals.incomplete_rate": m.value,
+        "evals.incomplete_rate.ci_low": m.ci_low,
+        "evals.incomplete_rate.ci_high": m.ci_high,
+        "evals.incomplete_rate.n": m.n,
+        "evals.incomplete_rate.method": m.method,
+        "evals.n_incomplete": incomplete,
+        "evals.reasoning_model": any(r.reasoning.is_reasoning_model for r in results),
+    }
+
+
 async def _answer_record(
     suite: Suite, sample: Sample, msgs: list[dict[str, str]], resp: ChatResponse, judge: Judge | None
 ) -> SampleRecord:
-    """The record of one answered request: scored, or an incomplete answer recorded as a failure."""
-    common: dict[str, Any] = {
-        "id": sample.id,
-        "messages": msgs,
-        "target": sample.target,
-        "finish_reason": resp.finish_reason,
-        "latency_s": round(resp.latency_s, 6),
-        "usage": resp.usage.model_dump() if resp.usage else None,
-        "attempts": resp.attempts,
-        "completed_at": utc_now(),
-    }
-    if resp.incomplete:
-        # content null, reasoning only: an unfinished answer — neither a refusal nor evidence
-        why = f" (finish_reason {resp.finish_reason})" if resp.finish_reason else ""
-        return SampleRecord(
-            **common,
-            error=f"incomplete answer: no content, only {len(resp.reasoning or '')} characters of reasoning{why}",
-            error_type="IncompleteAnswer",
-        )
-    verdict = await judge.classify(_last_user(msgs), resp.text) if judge is not None else None
+    """The record of one answered request: the final answer scored, or an incomplete answer kept unscored.
+
+    The reasoning (an engine field, or tags in the content) is split off and kept; scorers and the judge
+    see the final answer only. An answer with none (cut off while reasoning, reasoning only, empty) is
+    ``incomplete``: a finished outcome, not an error — never scored, never re-asked on resume.
+    """
+    ans = split_answer(resp.text, resp.reasoning, resp.finish_reason)
+    verdict = (
+        await judge.classify(_last_user(msgs), ans.final) if judge is not None and ans.complete else None
+    )
     return SampleRecord(
-        **common, output=resp.text, scores=score_sample(suite, sample, resp.text), judge=verdict
+        id=sample.id,
+        messages=msgs,
+        target=sample.target,
+        output=ans.final,
+        raw_output=resp.text if resp.text.strip() != ans.final else None,
+        reasoning=ans.reasoning,
+        reasoning_form=ans.form if ans.form != "none" else None,
+        incomplete=ans.incomplete,
+        finish_reason=resp.finish_reason,
+        scores=score_sample(suite, sample, ans.final) if ans.complete else {},
+        latency_s=round(resp.latency_s, 6),
+        usage=resp.usage.model_dump() if resp.usage else None,
+        attempts=resp.attempts,
+        judge=verdict,
+        completed_at=utc_now(),
     )
 
 

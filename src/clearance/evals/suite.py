@@ -10,6 +10,8 @@ A suite file (built-in ones live in ``clearance/evals/suites/``)::
     generation: {max_tokens: 64, temperature: 0}
     scorers: [match]                      # or {scorer: regex, name: x, pattern: "..."}
     metrics: [accuracy]                   # or {metric: refusal_rate, name: x, scorer: refusal, where: {label: safe}}
+    sampling: {strata: [category], group: template}   # how --limit N draws (seeded, stratified)
+    min_valid: 10                         # fewer valid answers → the metric is "not measured"
 
 A dataset without ``path`` must be given with ``--data PATH`` (public datasets are never shipped).
 """
@@ -30,7 +32,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from clearance.errors import InputError
 from clearance.evals.datasets import get_loader
-from clearance.evals.metrics import get_metric
+from clearance.evals.metrics import MIN_VALID, get_metric
+from clearance.evals.sampling import SamplingPlan
 from clearance.evals.scorers import get_scorer
 from clearance.evals.types import Dataset, GenerationParams, Sample, Score
 
@@ -77,6 +80,8 @@ class Suite(BaseModel):
     confidence: float = 0.95
     source: str = ""
     failing: FailingSpec | None = None
+    min_valid: int = Field(default=MIN_VALID, ge=1)
+    sampling: SamplingPlan = Field(default_factory=SamplingPlan)
 
     def failing_rule(self) -> FailingSpec:
         """The failing-sample rule: the suite's ``failing:`` entry, else 'first scorer scored 0'."""
@@ -231,6 +236,8 @@ def suite_from_dict(
             confidence=float(raw.get("confidence", 0.95)),
             source=source,
             failing=failing,
+            min_valid=int(raw.get("min_valid", MIN_VALID)),
+            sampling=SamplingPlan(**(raw.get("sampling") or {})),
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -265,3 +272,32 @@ def load_suite(name_or_path: str | Path, *, data: str | Path | None = None) -> S
         raise InputError(f"{f}: a data file of this suite is not UTF-8 text") from None
     except RecursionError:
         raise InputError(f"{f}: a data file of this suite is nested too deeply") from None
+
+
+def parse_kwargs(text: str | None) -> dict[str, Any] | None:
+    """A ``--chat-template-kwargs`` JSON object (``None`` when not given); anything else is an ``InputError``."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--chat-template-kwargs is not JSON ({exc.msg}): {text[:80]!r}") from None
+    if not isinstance(value, dict):
+        raise InputError(f"--chat-template-kwargs must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def with_generation(
+    suite: Suite, *, max_tokens: int | None = None, chat_template_kwargs: dict[str, Any] | None = None
+) -> Suite:
+    """The suite with generation settings set for this run (recorded in its evidence and identity)."""
+    update: dict[str, Any] = {}
+    if max_tokens is not None:
+        if max_tokens < 1:
+            raise InputError(f"--max-tokens must be at least 1, got {max_tokens}")
+        update["max_tokens"] = max_tokens
+    if chat_template_kwargs is not None:
+        update["chat_template_kwargs"] = chat_template_kwargs
+    if not update:
+        return suite
+    return suite.model_copy(update={"generation": suite.generation.model_copy(update=update)})

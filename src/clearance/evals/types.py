@@ -54,6 +54,21 @@ class MetricValue(BaseModel):
     method: str
     confidence: float = 0.95
     description: str = ""
+    n_incomplete: int = 0
+    n_invalid: int = 0
+    measured: bool = True
+    note: str = ""
+
+    @property
+    def n_total(self) -> int:
+        """Answers this metric was asked to judge: valid ones plus incomplete and invalid ones."""
+        return self.n + self.n_incomplete + self.n_invalid
+
+    @property
+    def incomplete_share(self) -> float | None:
+        """Share of this metric's answers that were incomplete or invalid (``None`` with no answers)."""
+        total = self.n_total
+        return (self.n_incomplete + self.n_invalid) / total if total else None
 
     @classmethod
     def proportion(
@@ -73,10 +88,24 @@ class MetricValue(BaseModel):
 
 
 class GenerationParams(BaseModel):
-    """Sampling parameters sent with every request of a suite (recorded as evidence)."""
+    """Sampling parameters sent with every request of a suite (recorded as evidence).
+
+    ``max_tokens`` bounds reasoning and answer together (a reasoning model needs room for both: its
+    reasoning budget). ``chat_template_kwargs`` (e.g. ``{"enable_thinking": false}`` for Qwen3, read by
+    vLLM, SGLang and llama.cpp) and ``extra_body`` (any other engine-specific field) pass through as sent.
+    """
 
     max_tokens: int | None = 256
     temperature: float = 0.0
     top_p: float | None = None
     seed: int | None = None
     stop: list[str] | None = None
+    chat_template_kwargs: dict[str, Any] | None = None
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+
+    def request_extra(self) -> dict[str, object]:
+        """The request body fields beyond the standard ones."""
+        extra: dict[str, object] = dict(self.extra_body)
+        if self.chat_template_kwargs is not None:
+            extra["chat_template_kwargs"] = dict(self.chat_template_kwargs)
+        return extra

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from clearance.evidence import utc_now
 from clearance.findings import Severity
 from clearance.policy.records import Gate, Operator, Policy
+from clearance.stats import WILSON, wilson_interval
 
 Status = Literal["approved", "rejected", "needs_review"]
 Outcome = Literal["passed", "failed", "missing", "skipped"]
@@ -57,6 +58,7 @@ class Decision(BaseModel):
     policy_sha256: str | None = None
     gates: list[GateResult]
     reasons: list[str] = Field(default_factory=list)
+    policy_warnings: list[str] = Field(default_factory=list)
     decided_at: str = Field(default_factory=utc_now)
 
     @property
@@ -92,6 +94,7 @@ def decide(
         policy_sha256=policy.sha256,
         gates=results,
         reasons=reasons,
+        policy_warnings=list(policy.warnings),
     )
 
 
@@ -136,6 +139,13 @@ def _judge(gate: Gate, facts: Mapping[str, object], evidence: Mapping[str, str])
         "evidence": _evidence_for(key, evidence),
     }
     what = f"{gate.description}: {key}{_USE_WORDS[gate.use]}"
+    attempted = _attempted(gate, facts)
+    if _is_missing(observed) and attempted is not None:
+        # The metric ran but had too few valid answers: not measured, and never skipped as not applicable.
+        act: Literal["reject", "review"] = "reject" if gate.on_missing == "reject" else "review"
+        verdict = "rejected" if act == "reject" else "needs review"
+        reason = f"{what} was not measured: {attempted} — {verdict}"
+        return GateResult(**base, outcome="missing", action=act, reason=reason)
     if _is_missing(observed):
         action = gate.on_missing
         tail = {
@@ -154,6 +164,11 @@ def _judge(gate: Gate, facts: Mapping[str, object], evidence: Mapping[str, str])
             reason=reason,
         )
     ok, problem = _compare(gate.operator, observed, gate.threshold)
+    too_small = _too_small(gate, facts, point) if ok or problem is None else None
+    if too_small is not None:
+        return GateResult(
+            **base, outcome="missing", action="review", reason=f"{what}: {too_small} — needs review"
+        )
     point_txt = f" (point estimate {_fmt(point)})" if gate.use != "value" and not _is_missing(point) else ""
     cmp_txt = f"{_OP_WORDS[gate.operator]} {_fmt(gate.threshold)}"
     if ok:
@@ -163,6 +178,69 @@ def _judge(gate: Gate, facts: Mapping[str, object], evidence: Mapping[str, str])
     detail = problem or f"not {cmp_txt}"
     reason = f"{what} is {_fmt(observed)}{point_txt}, {detail} — {verdict}"
     return GateResult(**base, outcome="failed", action=gate.on_fail, reason=reason)
+
+
+def _attempted(gate: Gate, facts: Mapping[str, object]) -> str | None:
+    """For a metric that ran (``<fact>.n`` is known) but published no value: how many answers it had."""
+    n = facts.get(f"{gate.fact}.n")
+    if not isinstance(n, int) or isinstance(n, bool):
+        return None
+    if not _is_missing(facts.get(gate.fact)):
+        return None
+    bad = facts.get(f"{gate.fact}.n_incomplete")
+    extra = f", {bad} incomplete or invalid" if isinstance(bad, int) and bad else ""
+    return f"only {n} valid answer{'s' if n != 1 else ''}{extra}, too few to judge"
+
+
+def _best_bound(op: Operator, use: str, n: int, confidence: float = 0.95) -> float | None:
+    """The most favourable Wilson bound ``n`` samples can show: all passing for a floor, none failing for a ceiling."""
+    if use == "ci_low" and op in (Operator.ge, Operator.gt):
+        return wilson_interval(n, n, confidence)[0]
+    if use == "ci_high" and op in (Operator.le, Operator.lt):
+        return wilson_interval(0, n, confidence)[1]
+    return None
+
+
+def needed_samples(op: Operator, use: str, threshold: float, confidence: float = 0.95) -> int | None:
+    """Fewest samples whose most favourable outcome clears ``threshold`` on the judged bound (``None``: never)."""
+    for n in range(1, 100_001):
+        best = _best_bound(op, use, n, confidence)
+        if best is None:
+            return None
+        if _compare(op, best, threshold)[0]:
+            return n
+    return None
+
+
+def _too_small(gate: Gate, facts: Mapping[str, object], point: object) -> str | None:
+    """Why the sample behind a Wilson-bounded rate is too small to show the threshold at all, else ``None``.
+
+    0 failures in 16 cannot show a rate ≤ 0.1 (the upper 95% bound is 0.19): the gate says so instead
+    of failing the model on a result it could not have avoided, or of passing it. A point estimate that
+    already misses the threshold is evidence, not a small sample: the gate fails as usual.
+    """
+    if gate.use == "value" or gate.operator not in (Operator.ge, Operator.gt, Operator.le, Operator.lt):
+        return None
+    n = facts.get(f"{gate.fact}.n")
+    method = facts.get(f"{gate.fact}.method")
+    if not isinstance(n, int) or isinstance(n, bool) or not str(method or "").startswith(WILSON):
+        return None
+    t = float(gate.threshold)  # type: ignore[arg-type]
+    best = _best_bound(gate.operator, gate.use, n)
+    if best is None or _compare(gate.operator, best, t)[0]:
+        return None
+    if (
+        isinstance(point, int | float)
+        and not isinstance(point, bool)
+        and not _compare(gate.operator, point, t)[0]
+    ):
+        return None
+    need = needed_samples(gate.operator, gate.use, t)
+    kind = "0 failures" if gate.use == "ci_high" else "every answer passing"
+    return (
+        f"sample too small to show {_OP_WORDS[gate.operator]} {_fmt(t)}: even {kind} in {n} gives a bound of "
+        f"{_fmt(best)}" + (f"; needs at least {need} valid answers" if need else "")
+    )
 
 
 def _compare(op: Operator, observed: object, threshold: object) -> tuple[bool, str | None]:

@@ -77,7 +77,7 @@ def parse_policy(
             f"policy {source}: expected a mapping with 'name' and 'gates', got {type(data).__name__}"
         )
     data = dict(data)
-    for k in ("source", "sha256"):
+    for k in ("source", "sha256", "warnings"):
         if k in data:
             raise PolicyError(
                 f"policy {source}:{_line(node, (k,))}: key {k!r} is set by Clearance, remove it"
@@ -98,6 +98,16 @@ def parse_policy(
         raise PolicyError(first + more) from None
     if check_facts:
         _check_facts(policy, node, source, facts)
+    warnings = rate_gate_warnings(policy)
+    if warnings:
+        policy = policy.model_copy(
+            update={
+                "warnings": [
+                    f"policy {source}:{_line(node, ('gates', policy.gates.index(g)))}: {w}"
+                    for g, w in warnings
+                ]
+            }
+        )
     return policy
 
 
@@ -125,6 +135,44 @@ def _check_facts(policy: Policy, node: yaml.Node | None, source: str, catalog: F
             raise PolicyError(
                 f"policy {where}: gate {gate.id!r}: fact {gate.fact!r} has no {gate.use} bound (it has {has})"
             )
+
+
+# Facts under ``evals.`` with these last parts are counts or labels, not rates with an interval.
+_NOT_RATES = ("n", "n_selected", "n_completed", "n_failed", "n_incomplete", "n_valid", "method")
+
+
+def rate_gate_warnings(policy: Policy) -> list[tuple[Gate, str]]:
+    """Gates that judge an evaluation rate on its point estimate or on the lenient end of its interval.
+
+    Every ``evals.*`` metric is published with ``.ci_low`` / ``.ci_high``; a floor (``>=``, ``>``) is judged
+    conservatively on ``ci_low``, a ceiling (``<=``, ``<``) on ``ci_high``.
+    """
+    out: list[tuple[Gate, str]] = []
+    floors = (Operator.ge, Operator.gt)
+    ceilings = (Operator.le, Operator.lt)
+    for g in policy.gates:
+        if not g.fact.startswith("evals.") or g.operator not in (*floors, *ceilings):
+            continue
+        if g.fact.rsplit(".", 1)[-1] in _NOT_RATES or g.fact.endswith("failure_rate"):
+            continue
+        want = "ci_low" if g.operator in floors else "ci_high"
+        if g.use == "value":
+            out.append(
+                (
+                    g,
+                    f"gate {g.id!r} judges {g.fact} on its point estimate; add `use: {want}` to judge "
+                    f"the conservative bound of its 95% interval",
+                )
+            )
+        elif g.use != want:
+            out.append(
+                (
+                    g,
+                    f"gate {g.id!r} judges the lenient bound ({g.use}) of {g.fact} with "
+                    f"{g.operator.value!r}; the conservative bound is {want}",
+                )
+            )
+    return out
 
 
 def _drop_echoes(errors: list[Any]) -> list[Any]:

@@ -73,7 +73,11 @@ class Gate(BaseModel):
 
 
 class Policy(BaseModel):
-    """A named, versioned set of gates; ``source`` and ``sha256`` say which bytes it was read from."""
+    """A named, versioned set of gates; ``source`` and ``sha256`` say which bytes it was read from.
+
+    ``warnings`` (set by the loader) name gates that judge a rate on its point estimate or on the lenient
+    end of its confidence interval.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -83,6 +87,7 @@ class Policy(BaseModel):
     gates: list[Gate] = Field(min_length=1)
     source: str | None = None
     sha256: str | None = None
+    warnings: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Policy:

@@ -15,7 +15,7 @@ from clearance.errors import InputError
 from clearance.evidence import utc_now
 from clearance.registry import ledger
 from clearance.registry.checkpoint import checkpoint_problems
-from clearance.registry.db import ChainHead, EnrolmentRow, ModelRow, RunRow, SettingRow, SignOffRow, WaiverRow
+from clearance.registry.db import EnrolmentRow, ModelRow, RunRow, SettingRow, SignOffRow, WaiverRow
 from clearance.registry.records import LedgerEntry, LedgerProblem, LedgerVerifyResult, RunExport
 from clearance.registry.state import fold
 from clearance.registry.store import (
@@ -68,15 +68,6 @@ def verify_registry(reg: Registry, *, expect_head: str | None = None) -> LedgerV
         problems += state.problems
         by_seq = {e.seq: e for e in entries}
         last = entries[-1] if entries else None
-        head = s.get(ChainHead, 1)
-        if head is not None and (last is None or (head.seq, head.entry_hash) != (last.seq, last.entry_hash)):
-            problems.append(
-                LedgerProblem(
-                    seq=head.seq,
-                    problem=f"chain head records entry {head.seq} but the ledger ends at "
-                    f"{last.seq if last else 0}: entries were deleted or the head was altered",
-                )
-            )
         _check_anchor(entries, expect_head, problems)
 
         seen: set[int] = set()

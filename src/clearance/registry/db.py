@@ -218,10 +218,21 @@ def make_engine(url: str, *, create: bool) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     try:
-        if create or not inspect(engine).has_table("ledger"):
+        insp = inspect(engine)
+        if create or not insp.has_table("ledger"):
             if not create:
                 raise RegistryError(f"{describe(url)} is not a Clearance registry (no ledger table)")
+            if insp.has_table("ledger") and not insp.has_table("checkpoint"):
+                raise RegistryError(
+                    f"{describe(url)} was made by an older Clearance without key enrolment and checkpoints: "
+                    "create a new registry with clearance registry init and register the dossiers again"
+                )
             Base.metadata.create_all(engine)
+        elif not insp.has_table("checkpoint"):
+            raise RegistryError(
+                f"{describe(url)} was made by an older Clearance without key enrolment and checkpoints: "
+                "create a new registry with clearance registry init and register the dossiers again"
+            )
     except (DBAPIError, SQLAlchemyError) as exc:
         engine.dispose()
         first = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else type(exc).__name__

@@ -37,6 +37,7 @@ from clearance.registry.checkpoint import (
     write_new_key,
 )
 from clearance.registry.db import (
+    ChainHead,
     CheckpointRow,
     EnrolmentRow,
     LedgerRow,
@@ -318,6 +319,16 @@ class Registry:
             else None
         )
         if entries:
+            last = entries[-1]
+            head = s.get(ChainHead, 1)
+            if head is None or (head.seq, head.entry_hash) != (last.seq, last.entry_hash):
+                problems.append(
+                    LedgerProblem(
+                        seq=head.seq if head else None,
+                        problem=f"chain head records entry {head.seq if head else 'none'} but the ledger ends at "
+                        f"{last.seq}: entries were deleted or the head was altered",
+                    )
+                )
             problems += checkpoint_problems(cp, entries, local_fingerprint=self._local_fingerprint())
         return entries, cp, problems
 

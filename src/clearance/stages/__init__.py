@@ -19,6 +19,7 @@ from clearance.stages.base import (
     VetStageError,
 )
 from clearance.stages.baseline import BaselineStage
+from clearance.stages.claims import ClaimsStage
 from clearance.stages.cost import CostStage
 from clearance.stages.determinism import DeterminismStage
 from clearance.stages.endpoint import EndpointStage
@@ -27,6 +28,7 @@ from clearance.stages.intake import IntakeStage
 from clearance.stages.load import LoadStage
 from clearance.stages.plan import PlanStage
 from clearance.stages.planner_check import PlannerCheckStage
+from clearance.stages.reasoning import ReasoningStage
 from clearance.stages.scan import ScanStage
 from clearance.stages.server import ServerStage
 
@@ -46,8 +48,10 @@ def stages_for(opts: VetOptions) -> list[Stage]:
         if not opts.endpoint:
             stages.append(ServerStage())
         stages.append(EndpointStage())
+        stages.append(ReasoningStage())
         suites = opts.suites if opts.suites is not None else default_suites()
         stages.extend(EvalStage(name) for name in suites)
+        stages.append(ClaimsStage())
         stages.append(LoadStage(opts.load_concurrency, opts.load_requests))
         stages.append(DeterminismStage())
         stages.append(PlannerCheckStage(opts.workload))
@@ -58,6 +62,7 @@ def stages_for(opts: VetOptions) -> list[Stage]:
 
 __all__ = [
     "BaselineStage",
+    "ClaimsStage",
     "CostStage",
     "DeterminismStage",
     "EndpointStage",
@@ -67,6 +72,7 @@ __all__ = [
     "Note",
     "PlanStage",
     "PlannerCheckStage",
+    "ReasoningStage",
     "ScanStage",
     "ServerStage",
     "SkippedStage",

@@ -9,7 +9,10 @@ from typing import Any
 from clearance.dossier import SampleView
 from clearance.dossier.records import StageKind
 from clearance.evals import Suite, SuiteResult, list_suites, load_suite, run_suite
+from clearance.evals.runner import combined_facts
+from clearance.evals.suite import with_generation
 from clearance.stages.base import StageContext, StageOutcome, VetStageError
+from clearance.stages.reasoning import reasoning_budget
 
 DEFAULT_SUITES = ["capability-basic", "safety-refusal"]
 FAILING_SAMPLES_PER_SUITE = 25
@@ -42,6 +45,13 @@ class EvalStage:
     def run(self, ctx: StageContext) -> StageOutcome[SuiteResult]:
         opts = ctx.opts
         suite = cap_max_tokens(load_suite(self.suite), opts.max_tokens)
+        budget = reasoning_budget(ctx)
+        own = suite.generation.max_tokens
+        suite = with_generation(
+            suite,
+            max_tokens=own + budget if budget and own is not None else None,
+            chat_template_kwargs=opts.chat_template_kwargs,
+        )
         model = ctx.provenance.model
         res = ctx.wait(
             run_suite(
@@ -53,6 +63,7 @@ class EvalStage:
                 concurrency=opts.eval_concurrency * max(1, len(ctx.require_client().urls)),
                 adaptive=True,
                 progress=opts.progress,
+                sample_seed=opts.sample_seed,
                 model_digest=model.digest if model is not None else None,
                 endpoint_id=ctx.endpoint_id,
                 on_mismatch="restart",  # answers from another model or endpoint are never resumed
@@ -72,11 +83,24 @@ class EvalStage:
             for k, m in list(res.metrics.items())[:3]
             if m.value is not None
         )
+        summary = f"{res.n_completed}/{res.n_selected} samples; {main}"
+        if res.reasoning.n_with_reasoning or res.reasoning.n_incomplete:
+            summary += f"; {res.reasoning.describe()}"
+        earlier = [
+            SuiteResult.model_validate(v)
+            for k, v in (ctx.results.get("evals") or {}).items()
+            if k != suite.name and isinstance(v, dict)
+        ]
         return StageOutcome(
             res,
-            summary=f"{res.n_completed}/{res.n_selected} samples; {main}",
-            facts=res.policy_facts(),
-            evidence=(f"evals.{suite.name}",),
+            summary=summary,
+            facts={**res.policy_facts(), **combined_facts([*earlier, res])},
+            evidence=(
+                f"evals.{suite.name}",
+                "evals.incomplete_rate",
+                "evals.n_incomplete",
+                "evals.reasoning_model",
+            ),
             file=rel,
             results_key=("evals", suite.name),
         )
@@ -124,6 +148,8 @@ def failing_views(res: SuiteResult, limit: int) -> list[SampleView]:
                 answer=str(rec.get("output") or rec.get("error") or ""),
                 expected=(", ".join(map(str, target)) if isinstance(target, list) else target),
                 note=note,
+                reasoning=rec.get("reasoning"),
+                incomplete=rec.get("incomplete"),
             )
         )
     return out
