@@ -70,7 +70,6 @@ class ChatResponse(BaseModel):
     (``reasoning`` / ``reasoning_content``), when it has one — see ``clearance.endpoint.reasoning``.
     ``chunk_times_s``: for every text-bearing chunk (content or reasoning), seconds since the request was sent
     (so ``chunk_times_s[0] == ttft_s``); one chunk may carry more than one token.
-    ``reasoning``: text the server sent apart from the answer (``reasoning_content`` / ``reasoning``).
     ``incomplete``: the server sent no answer text at all (``content: null``), only reasoning — an
     unfinished answer, never to be scored as a refusal.
     """
@@ -85,6 +84,5 @@ class ChatResponse(BaseModel):
     chunk_times_s: list[float] = Field(default_factory=list)
     response_id: str | None = None
     attempts: int = 1
-    reasoning: str | None = None
     incomplete: bool = False
     replica: str | None = None  # the base URL that answered, when a replica pool routed the request
