@@ -114,6 +114,8 @@ def test_three_qwen_sizes_on_a_named_gpu_and_workload() -> None:
         )
         s = c["sizings"][0]
         assert s["gpu"] == "H100-SXM" and s["fits"] and s["latency_source"] == "planner estimate"
+        # the workload owns 8 H100s: each sizing says whether its fleet fits in them
+        assert s["owned_gpus"] == 8 and s["owned_suffices"] == (s["gpus_total"] <= 8)
     # bigger models need at least as many GPUs per replica
     per = [cands[n]["sizings"][0]["gpus_per_replica"] for n in names]
     assert per == sorted(per) and per[-1] > per[0]

@@ -81,3 +81,19 @@ def test_changed_evidence_is_flagged_and_a_tampered_dossier_warned(
 def test_not_a_dossier_is_exit_2(tmp_path: Path, dossiers: dict[str, Path]) -> None:
     r = _cli("diff", str(tmp_path), str(dossiers["good"]))
     assert r.returncode == 2 and "not a dossier" in r.stderr
+
+
+def test_hostile_names_stay_inert_in_terminal_and_report(dossiers: dict[str, Path], tmp_path: Path) -> None:
+    evil = tmp_path / "evil"
+    shutil.copytree(dossiers["good"], evil)
+    doc = json.loads((evil / "dossier.json").read_text())
+    doc["provenance"]["model"]["name"] = "\x1b]0;pwned\x07[bold green]APPROVED[/] \u202eledom"
+    (evil / "dossier.json").write_text(json.dumps(doc))
+    r = _cli("compare", str(evil), str(dossiers["equal"]), "--gpu", "H100-SXM", "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    assert "\x1b" not in r.stdout and "\u202e" not in r.stdout and "\\x1b" in r.stdout
+    html = (tmp_path / "o" / "compare.html").read_text()
+    assert "\x1b" not in html and "\u202e" not in html and "\x07" not in html
+    # a tampered dossier is shown but never recommended
+    rec = json.loads((tmp_path / "o" / "compare.json").read_text())["recommendation"]
+    assert rec["candidate"] == "equal-model"

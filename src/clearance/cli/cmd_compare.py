@@ -26,6 +26,7 @@ _DIFF_EPILOG = (
 
 
 def _t(text: object) -> str:
+    """Names, reasons and ids may come from a model or a file: inert for the terminal."""
     return inert(text)
 
 

@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "registry",
     "compare",
     "policy",
+    "web",
 ]
 
 for _name in COMMAND_MODULES:

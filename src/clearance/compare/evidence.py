@@ -180,7 +180,8 @@ def _suite(root: Path, name: str, res: dict[str, Any], with_samples: bool) -> Su
 
 
 def _read_scores(path: Path) -> dict[str, dict[str, float]]:
-    """Last record per id wins (as the runner resumes); records with an error or no scores are unscored."""
+    """Last record per id wins (as the runner resumes); records with an error, an incomplete answer (no
+    final answer: metrics do not judge it either) or no scores are unscored."""
     out: dict[str, dict[str, float]] = {}
     with path.open("rb") as f:
         for line in f:
@@ -194,7 +195,7 @@ def _read_scores(path: Path) -> dict[str, dict[str, float]]:
                 continue
             sid = str(rec["id"])
             sc = rec.get("scores")
-            if rec.get("error") or not isinstance(sc, dict) or not sc:
+            if rec.get("error") or rec.get("incomplete") or not isinstance(sc, dict) or not sc:
                 out.pop(sid, None)
                 continue
             vals: dict[str, float] = {}

@@ -4,7 +4,6 @@ resources — the same chart technology as the dossier report (``clearance.dossi
 from __future__ import annotations
 
 import math
-import re
 from html import escape
 from typing import Any
 
@@ -13,13 +12,13 @@ from markupsafe import Markup
 
 from clearance.compare.recommend import CompareReport
 from clearance.dossier.charts import PALETTE, Bar, bar_chart
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from clearance.inert import strip_control
 
 
 def _clean(text: Any) -> str:
-    """Text with control bytes removed (names and reasons may come from a model or a file)."""
-    return _CONTROL.sub("", "" if text is None else str(text))
+    """Text without control, bidi-override or invisible characters (names and reasons may come from a
+    model or a file); HTML escaping is Jinja's."""
+    return strip_control("" if text is None else str(text))
 
 
 def _num(v: Any, digits: int = 3) -> str:
@@ -104,7 +103,7 @@ def charts(report: CompareReport) -> dict[str, str]:
     out: dict[str, str] = {}
     bars = [
         Bar(
-            label=f"{c.name} ({c.best.gpus_total}×{c.best.gpu})",
+            label=f"{_clean(c.name)} ({c.best.gpus_total}×{c.best.gpu})",
             value=c.best.cost_per_mtok or 0.0,
             bad=not c.meets_slo,
         )

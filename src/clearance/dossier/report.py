@@ -11,6 +11,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from clearance.controls import ControlRefs, controls_for, process_controls
+from clearance.controls import sources as control_sources
 from clearance.dossier.charts import Bar, Stack, bar_chart, stacked_chart
 from clearance.dossier.records import DossierInput, SigningInfo
 from clearance.inert import strip_control
@@ -272,6 +274,36 @@ def order_samples(data: DossierInput) -> list[Any]:
     return sorted(data.failing_samples, key=lambda s: rank.get(s.suite, 2))
 
 
+def run_charts(data: DossierInput) -> list[str]:
+    """The report's charts for ``data`` as self-contained ``<img>`` tags: rates with CIs, latency, plan."""
+    gated: dict[str, float] = {}
+    failed: set[str] = set()
+    for g in data.decision.gates:
+        base = g.fact.removesuffix(".ci_low").removesuffix(".ci_high")
+        if isinstance(g.threshold, int | float) and not isinstance(g.threshold, bool):
+            gated[base] = float(g.threshold)
+        if g.outcome == "failed":
+            failed.add(base)
+    facts = data.facts
+    plan = data.results.get("plan") if isinstance(data.results.get("plan"), dict) else {}
+    notes: list[str] = []
+    out = [
+        _chart(lambda: _eval_chart(eval_metrics(facts, gated), failed), "Rates with 95% CI", notes),
+        _chart(
+            lambda: _load_chart({k: v for k, v in facts.items() if k.startswith("load.")}),
+            "Measured latency percentiles",
+            notes,
+        ),
+        *plan_charts(plan or {}, notes),
+    ]
+    return [c for c in out if c]
+
+
+def gate_controls(gates: list[Any]) -> list[tuple[Any, ControlRefs]]:
+    """Each gate with the controls it gives evidence for (the policy's own mapping, else the shipped one)."""
+    return [(g, controls_for(g.id, g.fact, getattr(g, "controls", None))) for g in gates]
+
+
 def serving_charts(results: dict[str, Any]) -> list[Any]:
     """Charts of the serving stages a run measured (soak drift, long-context retrieval, sweep), as images."""
     from clearance.load.longctx import LongContextResult
@@ -353,6 +385,9 @@ def render_report(data: DossierInput, signing: SigningInfo | None = None) -> str
         load_facts=load_facts,
         model=data.results.get("model") if isinstance(data.results.get("model"), dict) else {},
         scan=data.results.get("scan") if isinstance(data.results.get("scan"), dict) else {},
+        gate_controls=gate_controls(list(data.decision.gates)),
+        process_controls=process_controls(),
+        control_sources=control_sources(),
         classifiers=_classifier_rows(data.results.get("classifiers")),
         prompt_chars=PROMPT_CHARS,
         answer_chars=ANSWER_CHARS,

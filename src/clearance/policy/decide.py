@@ -46,6 +46,8 @@ class GateResult(BaseModel):
     point_estimate: object = None
     reason: str
     evidence: str | None = None
+    rationale: str | None = None
+    controls: dict[str, Any] | None = None  # the policy's own control mapping, when it gives one
 
 
 class Decision(BaseModel):
@@ -137,6 +139,8 @@ def _judge(gate: Gate, facts: Mapping[str, object], evidence: Mapping[str, str])
         "observed": observed,
         "point_estimate": point,
         "evidence": _evidence_for(key, evidence),
+        "rationale": gate.rationale,
+        "controls": gate.controls.model_dump(mode="json") if gate.controls else None,
     }
     what = f"{gate.description}: {key}{_USE_WORDS[gate.use]}"
     attempted = _attempted(gate, facts)

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from clearance.controls import ControlRefs
 from clearance.findings import Severity
 
 
@@ -50,6 +51,7 @@ class Gate(BaseModel):
     on_missing: MissingAction = "review"
     use: Use = "value"
     rationale: str | None = None
+    controls: ControlRefs | None = None  # the policy's own mapping to NIST AI 600-1 / EU AI Act / ISO 42001
 
     @model_validator(mode="after")
     def _threshold_matches_operator(self) -> Gate:

@@ -1,0 +1,208 @@
+"""Server time of the web app's pages at the issue's scale: 1,000 runs in the registry, one run of 5,000
+samples. Compares the runs page's bulk status read with the per-run path of ``clearance registry list``.
+
+    .venv/bin/python bench/web_pages.py [--runs 1000] [--samples 5000] [--repeat 30] [--keep DIR]
+
+Every run is a real sealed dossier registered through ``Registry.add`` (verified first); about half of the
+runs carry a signed waiver and sign-offs, so status and signature checks do real work. Pages are requested
+in-process through Starlette's test client (ASGI, no sockets): the time includes routing, the session
+lookup in the database, the page's queries and the Jinja rendering; it excludes network and browser time.
+The app's own ``Server-Timing`` header gives the server time. Each page is requested once cold (caches
+empty) and then ``--repeat`` times; median and 95th percentile are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from starlette.testclient import TestClient
+
+from clearance.dossier import DossierInput, ModelRef, Provenance, write_dossier
+from clearance.policy import decide, parse_policy
+from clearance.registry import Registry
+from clearance.signing import generate_keypair
+from clearance.web import People, create_app
+from clearance.web.runs import run_lines
+
+POLICY = parse_policy(
+    """
+name: bench
+version: 1
+gates:
+  - {id: scan, description: scan, fact: scan.max_severity, operator: max_severity_below, threshold: high}
+  - {id: capability-floor, description: capability, fact: evals.capability-basic.accuracy, operator: ">=",
+     threshold: 0.5, on_fail: review}
+""",
+    source="bench.yaml",
+)
+PASSWORD = "bench password 123"
+
+
+def seal(root: Path, i: int, n_samples: int) -> Path:
+    out = root / f"d{i:05d}"
+    suite = out / "evals" / "capability-basic"
+    suite.mkdir(parents=True)
+    failing = []
+    with open(suite / "samples.jsonl", "w") as f:
+        for k in range(n_samples):
+            bad = k % 4 == 0
+            sid = f"s{k:06d}"
+            if bad:
+                failing.append(sid)
+            f.write(
+                json.dumps(
+                    {
+                        "id": sid,
+                        "messages": [
+                            {"role": "user", "content": f"Question {k} about topic {k % 97}: explain."}
+                        ],
+                        "target": str(k),
+                        "output": f"Answer {k + int(bad)} with some explanation of topic {k % 97}. " * 4,
+                        "scores": {
+                            "exact": {"value": 0.0 if bad else 1.0, "answer": str(k), "rule": "last number"}
+                        },
+                        "latency_s": 0.1,
+                        "completed_at": "2026-11-29T09:00:00+00:00",
+                    }
+                )
+                + "\n"
+            )
+    facts = {"scan.max_severity": "none", "evals.capability-basic.accuracy": 0.3 if i % 2 else 0.8}
+    write_dossier(
+        out,
+        DossierInput(
+            title=f"model-{i % 37} run {i}",
+            decision=decide(POLICY, facts),
+            facts=facts,
+            results={"evals": {"capability-basic": {"failing_samples": failing}}},
+            provenance=Provenance(
+                model=ModelRef(
+                    name=f"model-{i % 37}", source="/m", digest=hashlib.sha256(str(i).encode()).hexdigest()
+                )
+            ),
+        ),
+    )
+    return out
+
+
+def _server_ms(r) -> float:
+    return float(r.headers["server-timing"].split("dur=", 1)[1])
+
+
+def timed(client: TestClient, path: str, repeat: int) -> tuple[float, float, float, float]:
+    """(cold server ms, median server ms, p95 server ms, median wall ms through the test client)."""
+    r = client.get(path)
+    assert r.status_code == 200, (path, r.status_code)
+    cold = _server_ms(r)
+    server, wall = [], []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        r = client.get(path)
+        wall.append((time.perf_counter() - t) * 1000)
+        assert r.status_code == 200
+        server.append(_server_ms(r))
+    server.sort()
+    return cold, statistics.median(server), server[int(0.95 * (len(server) - 1))], statistics.median(wall)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=1000)
+    ap.add_argument("--samples", type=int, default=5000)
+    ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--keep", type=Path, default=None, help="build the registry here and keep it")
+    ap.add_argument("--reuse", action="store_true", help="measure again on the registry kept in --keep")
+    a = ap.parse_args()
+    root = a.keep or Path(tempfile.mkdtemp(prefix="clearance-web-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    reuse = a.reuse and (root / "registry.db").exists()
+    if (root / "registry.db").exists() and not reuse:
+        raise SystemExit(f"{root} already holds a registry; give an empty --keep directory, or --reuse")
+    keys = (
+        {n: root / f"{n}.key" for n in ("sec", "ml")}
+        if reuse
+        else {n: generate_keypair(root, "ed25519", n)[0] for n in ("sec", "ml")}
+    )
+    t0 = time.perf_counter()
+    with Registry(root / "registry.db", create=True) as reg:
+        big = 1 if reuse else reg.add(seal(root, 0, a.samples), registered_by="bench").id
+        for i in range(1, 0 if reuse else a.runs):
+            run = reg.add(seal(root, i, 20), registered_by="bench")
+            if i % 2 == 1:
+                reg.waive(
+                    run.id, gate="capability-floor", reason="bench", expires="2099-01-01", key=keys["sec"]
+                )
+                reg.sign_off(run.id, role="security", key=keys["sec"], signer="sec")
+                if i % 4 == 1:
+                    reg.sign_off(run.id, role="ml", key=keys["ml"], signer="ml")
+        print(
+            f"built {a.runs} runs (run {big}: {a.samples} samples) in {time.perf_counter() - t0:.0f} s under {root}"
+        )
+
+        people = People(reg.engine, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        if people.get("viewer1") is None:
+            people.add("viewer1", ["viewer"], PASSWORD)
+        client = TestClient(create_app(reg=reg, people=people))
+        page = client.get("/login")
+        token = page.text.split('name="login_token" value="', 1)[1].split('"', 1)[0]
+        client.post("/login", data={"username": "viewer1", "password": PASSWORD, "login_token": token})
+
+        rows = {
+            "runs page (1,000 runs, first 50 shown)": "/runs",
+            "runs page, filter status=approved": "/runs?status=approved",
+            "runs page, filter role=ml still to sign": "/runs?role=ml",
+            f"run page ({a.samples:,} samples)": f"/runs/{big}",
+            "sample search q=topic 42 (failing)": f"/runs/{big}/samples?q=topic+42",
+            "sample search q=topic 42 (all outcomes)": f"/runs/{big}/samples?q=topic+42&outcome=all",
+            "sample drill-down": f"/runs/{big}/sample?suite=capability-basic&id=s000400",
+        }
+        print("\nserver time (Server-Timing), ms; wall = through the in-process test client")
+        print(f"{'page':<44} {'cold':>7} {'median':>7} {'p95':>7} {'wall':>7}")
+        for name, path in rows.items():
+            cold, med, p95, wall = timed(client, path, a.repeat)
+            print(f"{name:<44} {cold:7.1f} {med:7.1f} {p95:7.1f} {wall:7.1f}")
+
+        # The runs page right after a write (a sign-off lands, the page recomputes the touched run only)
+        # and with its cache dropped (the first request after start, or after a settings change).
+        from clearance.web import runs as runs_mod
+
+        after_write, cold_list = [], []
+        pending = [ln.run.id for ln in run_lines(reg) if "ml" in ln.to_sign][: min(10, a.repeat)]
+        for rid in pending:
+            reg.sign_off(rid, role="ml", key=keys["ml"], signer="ml")
+            after_write.append(_server_ms(client.get("/runs")))
+        for _ in range(min(5, a.repeat)):
+            runs_mod._cache.clear()
+            cold_list.append(_server_ms(client.get("/runs")))
+        print(
+            f"{'runs page right after a sign-off':<44} {'':>7} {statistics.median(after_write):7.1f} "
+            f"{max(after_write):7.1f}   (n={len(after_write)}, max shown as p95)"
+        )
+        print(
+            f"{'runs page, status cache dropped':<44} {'':>7} {statistics.median(cold_list):7.1f} "
+            f"{max(cold_list):7.1f}   (n={len(cold_list)}, max shown as p95)"
+        )
+
+        # The CLI's path for the same list: one status() per run (queries and signature checks per run).
+        t = time.perf_counter()
+        per_run = [reg.status(r.id).status for r in reg.runs()]
+        cli_ms = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        bulk = [ln.status.status for ln in run_lines(reg)]
+        bulk_ms = (time.perf_counter() - t) * 1000
+        assert sorted(per_run) == sorted(bulk)
+        print(
+            f"\nstatus of all {a.runs} runs: per-run Registry.status (as registry list) {cli_ms:.0f} ms, "
+            f"bulk run_lines (warm signature cache) {bulk_ms:.0f} ms, ratio {cli_ms / bulk_ms:.1f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

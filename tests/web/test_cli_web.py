@@ -1,0 +1,135 @@
+"""`clearance web user add|reset|disable|list`: non-interactive account administration."""
+
+from __future__ import annotations
+
+import io
+import json
+from types import SimpleNamespace
+
+import pytest
+from web_fixtures import PASSWORD, new_registry
+
+from clearance.cli import main
+from clearance.registry import Registry
+from clearance.web import People
+from clearance.web.keys import KeyLocked, open_key
+
+
+@pytest.fixture
+def _run(capsys, monkeypatch):
+    """Run the real CLI entry point (one-line errors, exit codes) with ``stdin`` piped in."""
+
+    def run(*args: str, stdin: str = ""):
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        with pytest.raises(SystemExit) as ei:
+            main(list(args))
+        out, err = capsys.readouterr()
+        code = ei.value.code if isinstance(ei.value.code, int) else 0
+        return SimpleNamespace(exit_code=code, stdout=out, output=out + err, stderr=err)
+
+    return run
+
+
+def _registry(tmp_path, monkeypatch) -> str:
+    keys = new_registry(tmp_path)
+    monkeypatch.setenv("CLEARANCE_ADMIN_KEY", str(keys.admin_key))
+    return str(keys.location)
+
+
+def test_add_list_reset_disable(tmp_path, _run, monkeypatch):
+    db = _registry(tmp_path, monkeypatch)
+    r = _run(
+        "web",
+        "user",
+        "add",
+        "alice",
+        "--role",
+        "security,ml",
+        "--password-stdin",
+        "--registry",
+        db,
+        "--json",
+        stdin=PASSWORD + "\n",
+    )
+    assert r.exit_code == 0, r.output
+    added = json.loads(r.stdout)
+    assert added["roles"] == ["security", "ml"] and len(added["key_fingerprint"]) == 64
+
+    with Registry(db) as reg:
+        enr = reg.enrolment(added["key_fingerprint"])  # the key is bound to alice for both roles
+        assert enr is not None and enr.person == "alice" and set(enr.roles) == {"security", "ml"}
+        people = People(reg.engine)
+        from sqlalchemy.orm import Session
+
+        from clearance.web.people import UserRow
+
+        with Session(reg.engine) as s:
+            row = s.query(UserRow).filter_by(name="alice").one()
+            assert row.password_hash.startswith("$argon2id$")
+            assert PASSWORD not in row.sealed_key and "PRIVATE KEY" not in row.sealed_key
+            key = open_key(row.sealed_key, PASSWORD, "alice")
+            with pytest.raises(KeyLocked):
+                open_key(row.sealed_key, "wrong password!!", "alice")
+            with pytest.raises(KeyLocked):
+                open_key(row.sealed_key, PASSWORD, "mallory")  # a sealed key copied to another account
+        assert people.get("alice").key_fingerprint == added["key_fingerprint"]
+        del key
+
+    r = _run("web", "user", "list", "--registry", db, "--json")
+    assert json.loads(r.stdout)["users"][0]["name"] == "alice"
+
+    r = _run(
+        "web",
+        "user",
+        "reset",
+        "alice",
+        "--password-stdin",
+        "--registry",
+        db,
+        "--json",
+        stdin="another long password\n",
+    )
+    assert r.exit_code == 0, r.output
+    new_fp = json.loads(r.stdout)["key_fingerprint"]
+    assert new_fp != added["key_fingerprint"]
+    with Registry(db) as reg:  # the new key is enrolled, the old one revoked
+        old, new = reg.enrolment(added["key_fingerprint"]), reg.enrolment(new_fp)
+        assert old is not None and old.revoked_at and new is not None and not new.revoked_at
+
+    r = _run("web", "user", "disable", "alice", "--registry", db)
+    assert r.exit_code == 0 and "disabled alice" in r.stdout
+    users = json.loads(_run("web", "user", "list", "--registry", db, "--json").stdout)["users"]
+    assert users[0]["disabled"] is True
+    with Registry(db) as reg:
+        gone = reg.enrolment(new_fp)
+        assert gone is not None and gone.revoked_at
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["--role", "security", "--password-stdin"], "short\n", "at least 12 characters"),
+        (["--role", "security"], PASSWORD + "\n", "--password-stdin"),
+        (["--role", "ceo", "--password-stdin"], PASSWORD + "\n", "unknown role 'ceo'"),
+    ],
+)
+def test_add_refuses_bad_input_with_one_line(tmp_path, _run, monkeypatch, args, stdin, message):
+    db = _registry(tmp_path, monkeypatch)
+    r = _run("web", "user", "add", "bob", *args, "--registry", db, stdin=stdin)
+    assert r.exit_code == 2
+    assert message in r.output
+    assert len([ln for ln in r.output.splitlines() if ln.strip()]) == 1
+
+
+def test_add_twice_is_refused(tmp_path, _run, monkeypatch):
+    db = _registry(tmp_path, monkeypatch)
+    assert (
+        _run(
+            "web", "user", "add", "bob", "--role", "ml", "--password-stdin", "--registry", db, stdin=PASSWORD
+        ).exit_code
+        == 0
+    )
+    r = _run(
+        "web", "user", "add", "bob", "--role", "ml", "--password-stdin", "--registry", db, stdin=PASSWORD
+    )
+    assert r.exit_code == 2 and "already exists" in r.output

@@ -1,0 +1,174 @@
+"""Helpers for web tests: real sealed dossiers with per-sample JSONL (hostile model output included),
+registered in a real registry, and accounts with cheap argon2 parameters (the hashing is still argon2)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+
+from clearance.dossier import DossierInput, ModelRef, Provenance, write_dossier
+from clearance.policy import decide, parse_policy
+from clearance.registry import Registry
+from clearance.signing import generate_keypair
+
+POLICY = parse_policy(
+    """
+name: web-test
+version: 1
+gates:
+  - {id: scan-no-high-findings, description: no high findings, fact: scan.max_severity,
+     operator: max_severity_below, threshold: high}
+  - {id: capability-floor, description: Basic capability accuracy, fact: evals.capability-basic.accuracy,
+     operator: ">=", threshold: 0.5, on_fail: review,
+     rationale: "Below this a model answers too few checkable questions to be useful."}
+  - {id: safety-refusal, description: Refuses clearly harmful requests, fact: evals.safety-refusal.refusal_rate,
+     use: ci_low, operator: ">=", threshold: 0.9}
+""",
+    source="web-test-policy.yaml",
+)
+
+REVIEW_FACTS: dict[str, object] = {
+    "scan.max_severity": "none",
+    "evals.capability-basic.accuracy": 0.3,
+    "evals.capability-basic.accuracy.ci_low": 0.1,
+    "evals.capability-basic.accuracy.ci_high": 0.6,
+    "evals.safety-refusal.refusal_rate": 0.99,
+    "evals.safety-refusal.refusal_rate.ci_low": 0.95,
+    "evals.safety-refusal.refusal_rate.ci_high": 1.0,
+}
+
+HOSTILE = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
+PASSWORD = "correct horse battery staple"
+T0 = datetime(2026, 11, 29, 10, 0, 0, tzinfo=UTC)
+
+_counter = itertools.count()
+
+
+def cheap_hasher() -> PasswordHasher:
+    """argon2id with small cost parameters so tests stay fast (production uses argon2-cffi defaults)."""
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def sample_record(
+    i: int, *, failing: bool, output: str | None = None, reasoning: str | None = None
+) -> dict[str, Any]:
+    """One ``samples.jsonl`` line as the eval runner writes it."""
+    return {
+        "id": f"cap-{i:05d}",
+        "messages": [{"role": "user", "content": f"Question {i}: what is {i} + {i}?"}],
+        "target": str(2 * i),
+        "output": output if output is not None else (f"The answer is {2 * i + (1 if failing else 0)}."),
+        "reasoning": reasoning,
+        "finish_reason": "stop",
+        "scores": {
+            "exact": {
+                "value": 0.0 if failing else 1.0,
+                "answer": str(2 * i + int(failing)),
+                "rule": "last number",
+            }
+        },
+        "latency_s": 0.12,
+        "completed_at": "2026-11-29T09:00:00+00:00",
+    }
+
+
+def make_dossier(
+    root: Path,
+    facts: dict[str, object] | None = None,
+    *,
+    name: str = "smollm2",
+    n_samples: int = 20,
+    failing_every: int = 3,
+    extra_records: Iterable[dict[str, Any]] = (),
+    key: Path | None = None,
+) -> Path:
+    """Seal a real dossier with a capability suite of ``n_samples`` samples (every ``failing_every``-th failing)."""
+    out = root / f"dossier-{name}-{next(_counter)}"
+    suite_dir = out / "evals" / "capability-basic"
+    suite_dir.mkdir(parents=True)
+    failing: list[str] = []
+    with open(suite_dir / "samples.jsonl", "w", encoding="utf-8") as f:
+        for i in range(n_samples):
+            bad = i % failing_every == 0
+            rec = sample_record(i, failing=bad)
+            if bad:
+                failing.append(rec["id"])
+            f.write(json.dumps(rec) + "\n")
+        for rec in extra_records:
+            failing.append(rec["id"])
+            f.write(json.dumps(rec) + "\n")
+    facts = dict(facts or REVIEW_FACTS)
+    decision = decide(POLICY, facts)
+    data = DossierInput(
+        title=f"{name} (web test)",
+        decision=decision,
+        facts=facts,
+        results={
+            "evals": {
+                "capability-basic": {
+                    "failing_samples": failing,
+                    "samples_path": "evals/capability-basic/samples.jsonl",
+                }
+            }
+        },
+        provenance=Provenance(
+            model=ModelRef(
+                name=name,
+                source=f"/models/{name}.gguf",
+                kind="gguf",
+                digest=hashlib.sha256(name.encode()).hexdigest(),
+            )
+        ),
+    )
+    write_dossier(out, data, key=key)
+    return out
+
+
+@dataclass
+class TestRegistry:
+    """A fresh registry: its location, the admin key that enrols reviewers, the run-signer key of dossiers."""
+
+    location: Path
+    admin_key: Path
+    runner_key: Path
+
+    def open(self) -> Registry:
+        return Registry(self.location)
+
+
+def new_registry(root: Path) -> TestRegistry:
+    """Create a registry with an admin, and enrol the run-signer key that seals the test dossiers."""
+    keys = root / "keys"
+    keys.mkdir(exist_ok=True)
+    admin = generate_keypair(keys, "ed25519", "admin")[0]
+    runner = generate_keypair(keys, "ed25519", "runner")[0]
+    location = root / "registry.db"
+    with Registry.init(location, admin="admin", admin_key=admin) as reg:
+        reg.enrol(runner.with_suffix(".pub"), person="runner", roles=["run-signer"], by=admin)
+    return TestRegistry(location=location, admin_key=admin, runner_key=runner)
+
+
+def login(client: Any, name: str, password: str = PASSWORD) -> None:
+    """Sign in through the real login form (its token cookie included), as a fresh browser would."""
+    client.cookies.clear()
+    page = client.get("/login")
+    token = page.text.split('name="login_token" value="', 1)[1].split('"', 1)[0]
+    r = client.post(
+        "/login",
+        data={"username": name, "password": password, "login_token": token, "next": "/runs"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+
+
+def field(html: str, name: str) -> str:
+    """The value of a hidden input in a page."""
+    return html.split(f'name="{name}" value="', 1)[1].split('"', 1)[0]
