@@ -1,5 +1,8 @@
 """Validation of numeric inputs (CLI options, library options): one ``InputError`` line naming the option.
 
+``name`` is a library parameter (``max_tokens``: the error carries ``param`` and the CLI shows its flag)
+or a CLI flag itself (``--timeout``).
+
 ``nan`` and ``inf`` parse as floats; every check here refuses them, so a timeout, a rate or a
 duration is always a finite number a person meant.
 """
@@ -16,7 +19,7 @@ def positive_finite(name: str, value: float | None) -> None:
     if value is None:
         return
     if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-        raise InputError(f"{name} must be a finite number > 0, got {value}")
+        raise InputError(f"{name} must be a finite number > 0, got {value}", param=_param(name))
 
 
 def at_least(name: str, value: int | None, low: int) -> None:
@@ -24,4 +27,8 @@ def at_least(name: str, value: int | None, low: int) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise InputError(f"{name} must be an integer >= {low}, got {value}")
+        raise InputError(f"{name} must be an integer >= {low}, got {value}", param=_param(name))
+
+
+def _param(name: str) -> str | None:
+    return None if name.startswith("-") else name

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 
 class ClearanceError(Exception):
-    """Base of every expected failure; ``str(err)`` is the one line a user reads."""
+    """Base of every expected failure; ``str(err)`` is the one line a user reads.
+
+    ``param`` names the library parameter at fault (``limit``, ``max_tokens``) when there is one; the
+    message then starts with that name (or ``[name]``), and the CLI shows the flag instead
+    (``--limit``; ``clearance.cli.output.flag_message``).
+    """
 
     exit_code: int = 2
+
+    def __init__(self, *args: object, param: str | None = None) -> None:
+        self.param = param
+        super().__init__(*args)
 
 
 class InputError(ClearanceError):

@@ -36,8 +36,7 @@ from clearance.errors import ClearanceError, InputError
 from clearance.evidence import utc_now
 from clearance.plan.gpus import get_gpu
 from clearance.policy import Decision, Policy, decide, load_policy
-from clearance.stages import Stage, StageContext, VetStageError, stages_for
-from clearance.stages.evals import cap_max_tokens
+from clearance.stages.base import Stage, StageContext, VetStageError, cap_max_tokens
 
 PLAN_GPUS = ["H100-SXM", "A100-80G-SXM", "L40S", "L4"]
 
@@ -111,7 +110,11 @@ class Pipeline:
         self.opts = opts
         self.policy = policy
         self.on_stage = on_stage
-        self.stages = stages if stages is not None else stages_for(opts)
+        if stages is None:
+            from clearance.stages import stages_for  # the boxes load when a run starts, not at import
+
+            stages = stages_for(opts)
+        self.stages = stages
         self.run = RunDir(opts.out or default_out_dir(opts.model))
         self.facts: dict[str, object] = {}
         self.evidence: dict[str, str] = {}
@@ -254,19 +257,21 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
 
         read_dossier(options.baseline, verify=False, with_samples=False)  # not a dossier: fail now
     if options.limit is not None and options.limit < 1:
-        raise InputError(f"--limit must be at least 1, got {options.limit}")
+        raise InputError(f"limit must be at least 1, got {options.limit}", param="limit")
     if options.claims is not None:
         from clearance.evals.claims import read_claims
 
         read_claims(options.claims)  # a malformed --claims file fails now, not after the evals
     if options.reasoning_budget is not None and options.reasoning_budget < 0:
-        raise InputError(f"--reasoning-budget must be at least 0, got {options.reasoning_budget}")
+        raise InputError(
+            f"reasoning_budget must be at least 0, got {options.reasoning_budget}", param="reasoning_budget"
+        )
     from clearance.checks import at_least
     from clearance.endpoint import normalize_base_url
     from clearance.outlock import check_out_path
 
-    at_least("--max-tokens", options.max_tokens, 1)
-    at_least("--concurrency", options.eval_concurrency, 1)
+    at_least("max_tokens", options.max_tokens, 1)
+    at_least("eval_concurrency", options.eval_concurrency, 1)
     if options.endpoint is not None:
         normalize_base_url(options.endpoint)  # a malformed URL fails now, before intake hashes anything
     if options.out is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -66,11 +66,16 @@ def test_bad_magic_and_versions(tmp_path: Path) -> None:
 
 
 def test_huge_counts_fail_fast(tmp_path: Path) -> None:
-    t0 = time.perf_counter()
-    assert _rule(tmp_path, HDR + struct.pack("<QQ", 2**63, 0)) == "GGUF-COUNT"
-    assert _rule(tmp_path, HDR + struct.pack("<QQ", 0, 2**40)) == "GGUF-COUNT"
-    assert _rule(tmp_path, HDR + struct.pack("<QQ", 900_000, 0)) == "GGUF-TRUNCATED"
-    assert time.perf_counter() - t0 < 1.0
+    # Count work, not seconds: a reader that trusted the counts would allocate gigabytes.
+    tracemalloc.start()
+    try:
+        assert _rule(tmp_path, HDR + struct.pack("<QQ", 2**63, 0)) == "GGUF-COUNT"
+        assert _rule(tmp_path, HDR + struct.pack("<QQ", 0, 2**40)) == "GGUF-COUNT"
+        assert _rule(tmp_path, HDR + struct.pack("<QQ", 900_000, 0)) == "GGUF-TRUNCATED"
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20
 
 
 def test_gigantic_string_and_array_lengths_fail_without_allocating(tmp_path: Path) -> None:
@@ -167,11 +172,9 @@ def _mutations() -> st.SearchStrategy[bytes]:
 @given(data=st.one_of(st.binary(max_size=200).map(lambda b: HDR + b), _mutations()))
 def test_fuzz_never_raises_anything_but_format_error(tmp_path: Path, data: bytes) -> None:
     p = write(tmp_path / "f.gguf", data)
-    t0 = time.perf_counter()
     try:
         g = read_gguf(p)
     except FormatError:
         pass
     else:
         assert all(g.data_offset + t.offset + t.nbytes <= g.file_size for t in g.tensors)
-    assert time.perf_counter() - t0 < 2.0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -87,10 +86,8 @@ def test_auto_map_and_py_files_are_remote_code(tmp_path: Path) -> None:
     ],
 )
 def test_hostile_templates(template: str, rule: str) -> None:
-    t0 = time.monotonic()
     found = {f.rule for f in analyze_template(template, "tokenizer_config.json")}
     assert rule in found
-    assert time.monotonic() - t0 < 10
 
 
 def test_hostile_template_in_tokenizer_config_is_found_by_scan(tmp_path: Path) -> None:

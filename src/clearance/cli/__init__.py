@@ -9,8 +9,16 @@ from pathlib import Path
 # Each module registers its commands on ``app`` when imported.
 from clearance.cli import commands  # noqa: F401  (registration side effect)
 from clearance.cli.app import app
-from clearance.cli.output import INTERRUPTED_EXIT, error_line, interrupt_reported, report_interrupt
+from clearance.cli.output import (
+    INTERRUPTED_EXIT,
+    error_line,
+    flag_message,
+    interrupt_reported,
+    report_interrupt,
+)
+from clearance.cli.progress import RichProgress
 from clearance.errors import ClearanceError
+from clearance.progress import use_progress
 
 _OUT_FLAGS = ("--out", "-o")
 
@@ -47,11 +55,12 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("CLEARANCE_DEBUG") == "1"
     try:
-        app(args=args, prog_name="clearance")
+        with use_progress(RichProgress()):  # the library's progress events become bars on stderr
+            app(args=args, prog_name="clearance")
     except ClearanceError as exc:
         if debug:
             raise
-        error_line(str(exc))
+        error_line(flag_message(exc))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         _interrupted(args)

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.segment import Segment
 
+from clearance.errors import ClearanceError
 from clearance.inert import inert, visible
 from clearance.jsonio import to_jsonable
 
@@ -41,6 +42,27 @@ def emit_json(obj: Any) -> None:
     """Print one JSON document on stdout (nothing else goes to stdout under ``--json``)."""
     sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, sort_keys=False) + "\n")
     sys.stdout.flush()
+
+
+# Library parameters whose flag is not ``--`` + the name with dashes.
+FLAG_FOR_PARAM = {"eval_concurrency": "--concurrency", "duration_s": "--duration"}
+
+
+def flag_for(param: str) -> str:
+    """The CLI flag of a library parameter (``max_tokens`` → ``--max-tokens``)."""
+    return FLAG_FOR_PARAM.get(param, "--" + param.replace("_", "-"))
+
+
+def flag_message(exc: ClearanceError) -> str:
+    """The error's line with the library parameter it names shown as the CLI flag."""
+    text, param = str(exc), exc.param
+    if param is None:
+        return text
+    for lead in (f"[{param}]", param):
+        if text.startswith(lead):
+            flag = f"[{flag_for(param)}]" if lead.startswith("[") else flag_for(param)
+            return flag + text[len(lead) :]
+    return text
 
 
 def error_line(message: str) -> None:

@@ -43,6 +43,7 @@ from clearance.evals.suite import Suite
 from clearance.evals.types import GenerationParams, MetricValue, Sample, Score
 from clearance.evidence import DatasetRef, EndpointRef, ToolInfo, utc_now
 from clearance.outlock import OutDirLock, make_dir
+from clearance.progress import ProgressArg, open_task
 
 SAMPLES_FILE = "samples.jsonl"
 METRICS_FILE = "metrics.json"
@@ -380,7 +381,7 @@ async def run_suite(
     *,
     limit: int | None = None,
     concurrency: int = 8,
-    progress: bool = True,
+    progress: ProgressArg = True,
     restart: bool = False,
     judge: Judge | None = None,
     sample_seed: int | None = None,
@@ -441,7 +442,7 @@ async def _run_locked(
     *,
     limit: int | None,
     concurrency: int,
-    progress: bool,
+    progress: ProgressArg,
     restart: bool,
     judge: Judge | None,
     max_concurrency: int | None,
@@ -695,46 +696,21 @@ def _last_user(messages: list[dict[str, str]]) -> str:
 
 
 class _Progress:
-    """A rich progress bar on stderr (a no-op when disabled)."""
+    """Evaluation progress events (samples done, failed) for the caller's sink (``clearance.progress``)."""
 
-    def __init__(self, enabled: bool, name: str, total: int, done: int) -> None:
-        self.enabled = enabled
+    def __init__(self, progress: ProgressArg, name: str, total: int, done: int) -> None:
         self.failed = 0
-        self._p: Any = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._p = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[failed]} failed"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-                transient=False,
-            )
-            self._task = self._p.add_task(f"eval {name}", total=total, completed=done, failed=0)
+        self.task = open_task(
+            progress, f"eval {name}", total, completed=done, fields={"failed": 0}, transient=False
+        )
 
     def __enter__(self) -> _Progress:
-        if self._p is not None:
-            self._p.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._p is not None:
-            self._p.__exit__(None, None, None)
+        self.task.close()
 
     def advance(self, failed: bool) -> None:
         """One sample finished (``failed`` if it ended in an error)."""
         self.failed += int(failed)
-        if self._p is not None:
-            self._p.update(self._task, advance=1, failed=self.failed)
+        self.task.advance(1, failed=self.failed)

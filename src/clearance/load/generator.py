@@ -15,10 +15,10 @@ import itertools
 import json
 import random
 import time
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from clearance.endpoint import ChatRequest
 from clearance.endpoint.pool import Endpoint, ReplicaStats
@@ -26,6 +26,7 @@ from clearance.errors import ClearanceError, EndpointError, InputError
 from clearance.evidence import EndpointRef, utc_now
 from clearance.load.records import LoadConfig, LoadResult, PromptTokens, RequestRecord, error_rate_with_ci
 from clearance.load.stats import Distribution, percentile
+from clearance.progress import ProgressArg, open_task
 
 _WORDS = [
     "river",
@@ -265,7 +266,7 @@ async def run_loadtest(
     client: Endpoint,
     config: LoadConfig,
     *,
-    progress: bool = False,
+    progress: ProgressArg = False,
     on_record: RecordHook | None = None,
 ) -> LoadResult:
     """Run one load test against ``client``'s endpoint and return its measured result.
@@ -276,7 +277,7 @@ async def run_loadtest(
     served = await client.served_model()  # fail fast (and once) on an unreachable endpoint
     plan, n_warm = await prepare(client, config, served)
     records_path = config.out_dir / "requests.jsonl" if config.out_dir is not None else None
-    bar = _Progress(config) if progress else None
+    bar = _Progress(config, progress) if progress else None
     hook = on_record
     if bar is not None:
         user_hook = on_record
@@ -521,32 +522,23 @@ def load_records(path: str | Path) -> list[RequestRecord]:
 
 
 class _Progress:
-    """Rich live progress on stderr: done / errors / in the last second."""
+    """Load-test progress events (done, errors) for the caller's sink (``clearance.progress``)."""
 
-    def __init__(self, cfg: LoadConfig) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from clearance.cli.output import err_console
-
-        self.progress = Progress(
-            TextColumn("[bold]loadtest[/]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("errors {task.fields[errors]}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-        )
+    def __init__(self, cfg: LoadConfig, progress: ProgressArg) -> None:
         total: int | None = cfg.requests
         if cfg.rate is not None and cfg.duration_s is not None:
             total = min(cfg.requests, int(cfg.rate * cfg.duration_s) + 1)
-        self.task = self.progress.add_task("load", total=total, errors=0)
+        self.task = open_task(progress, "loadtest", total, fields={"errors": 0})
         self.errors = 0
 
-    def live(self) -> Any:
-        return self.progress
+    @contextmanager
+    def live(self) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            self.task.close()
 
     def advance(self, rec: RequestRecord) -> None:
         if rec.error is not None:
             self.errors += 1
-        self.progress.update(self.task, advance=1, errors=self.errors)
+        self.task.advance(1, errors=self.errors)

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from clearance.errors import InputError
 from clearance.evidence import ToolInfo, utc_now
 from clearance.model.layout import Layout, LayoutFile, discover
+from clearance.progress import ProgressArg, open_task
 
 CHUNK = 16 << 20
 MAX_REFERENCE_BYTES = 64 << 20
@@ -126,9 +127,12 @@ def root_digest(digests: Iterable[tuple[str, str]]) -> str:
 
 
 def hash_layout(
-    files: list[LayoutFile], *, workers: int | None = None, progress: bool = False, chunk: int = CHUNK
+    files: list[LayoutFile], *, workers: int | None = None, progress: ProgressArg = False, chunk: int = CHUNK
 ) -> dict[str, str]:
-    """Relative path → hex sha256 for ``files``, hashed in parallel across files."""
+    """Relative path → hex sha256 for ``files``, hashed in parallel across files.
+
+    ``progress`` reports hashed bytes (``clearance.progress``: ``True`` for the context's sink, or a sink).
+    """
     if not files:
         return {}
     n_workers = max(1, min(workers or min(8, (os.cpu_count() or 2)), len(files)))
@@ -153,26 +157,17 @@ def hash_layout(
                 results[f.rel] = d
         return results
 
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
-
-    from clearance.cli.output import err_console
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"sha256 {len(files)} files", total=total)
+    task = open_task(progress, f"sha256 {len(files)} files", total, unit="bytes")
+    try:
 
         def work(f: LayoutFile) -> str:
-            return _hash_file(f.real, buffer(), lambda n: bar.advance(task, n))
+            return _hash_file(f.real, buffer(), task.advance)
 
         with ThreadPoolExecutor(n_workers) as pool:
             for f, d in zip(order, pool.map(work, order), strict=True):
                 results[f.rel] = d
+    finally:
+        task.close()
     return results
 
 

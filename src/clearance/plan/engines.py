@@ -70,7 +70,7 @@ def normalize_engine(name: str) -> str:
         "llama": "llama.cpp",
     }
     if key not in aliases:
-        raise InputError(f"[--engine] unknown engine {name!r}; use one of {', '.join(ENGINES)}")
+        raise InputError(f"[engine] unknown engine {name!r}; use one of {', '.join(ENGINES)}", param="engine")
     return aliases[key]
 
 
@@ -79,9 +79,11 @@ def vllm_defaults(gpu: GPU, max_model_len: int, mnbt: int | None, max_seqs: int 
 
     ``EngineArgs.get_batch_defaults``: ≥70 GiB and not A100 → 8192 / 1024 (≥160 GiB → 16384 / 1024);
     otherwise 2048 / 256; then ``mnbt = min(max_num_seqs × max_model_len, mnbt)``, ``seqs = min(seqs, mnbt)``.
+    vLLM tells the A100 by its device name; the catalog says it by compute capability 8.0 (the only ≥70 GiB
+    SM 8.0 parts are A100s).
     """
     usable_gib = gpu.usable_bytes / GIB
-    big = usable_gib >= 70 and "a100" not in gpu.name.lower()
+    big = usable_gib >= 70 and gpu.sm != (8, 0)
     d_tokens, d_seqs = (8192, 1024) if big else (2048, 256)
     if usable_gib >= 160 and big:
         d_tokens = 16384
@@ -153,7 +155,9 @@ def activation_peak_bytes(
     the hidden states the dummy run keeps (``max_num_batched_tokens × hidden × 2 B``).
     """
     if sampler not in SAMPLERS:
-        raise InputError(f"[--sampler] unknown vLLM sampler {sampler!r}; use one of {', '.join(SAMPLERS)}")
+        raise InputError(
+            f"[sampler] unknown vLLM sampler {sampler!r}; use one of {', '.join(SAMPLERS)}", param="sampler"
+        )
     h = spec.hidden_size
     act = 2  # bf16 activations
     has_dense = any(spec.moe is None or i in spec.moe.dense_layers for i in range(spec.num_layers))

@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
@@ -19,6 +19,9 @@ from pydantic import BaseModel, Field, ValidationError
 from clearance.errors import CatalogError
 
 GIB = 1 << 30
+
+
+InterconnectKind = Literal["nvlink", "nvlink-bridge", "infinity-fabric", "pcie", "thunderbolt"]
 
 
 class GPU(BaseModel):
@@ -36,7 +39,9 @@ class GPU(BaseModel):
     int8_tops: float | None = None
     tdp_watts: float = Field(gt=0)
     interconnect: str = ""
+    interconnect_kind: InterconnectKind = "pcie"
     interconnect_gbs: float = 64.0
+    compute_capability: str | None = None  # NVIDIA SM version, "9.0" for Hopper; None for other vendors
     source: str = ""
 
     @property
@@ -74,6 +79,29 @@ class GPU(BaseModel):
     def tdp(self) -> float:
         """Board power in watts (alias used by cost models)."""
         return self.tdp_watts
+
+    @property
+    def sm(self) -> tuple[int, int] | None:
+        """The NVIDIA compute capability as ``(major, minor)``, or ``None``."""
+        if not self.compute_capability:
+            return None
+        major, _, minor = self.compute_capability.partition(".")
+        return int(major), int(minor or 0)
+
+    @property
+    def has_fp8(self) -> bool:
+        """Whether the device has fp8 tensor units (a catalog figure for fp8 throughput)."""
+        return self.fp8_tflops is not None
+
+    @property
+    def gpu_link(self) -> bool:
+        """A direct GPU-to-GPU fabric across the whole node (NVLink/NVSwitch, Infinity Fabric), not a bridge."""
+        return self.interconnect_kind in ("nvlink", "infinity-fabric")
+
+    @property
+    def fast_link(self) -> bool:
+        """A GPU-to-GPU link faster than PCIe between at least pairs of GPUs (fabric or bridge)."""
+        return self.interconnect_kind in ("nvlink", "nvlink-bridge", "infinity-fabric")
 
     @property
     def is_apple(self) -> bool:

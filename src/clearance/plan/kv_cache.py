@@ -156,7 +156,8 @@ def kv_dtype_bytes(spec: ModelSpec, kv_dtype: str | None) -> tuple[str, float]:
         return name, 1.0
     if name not in DTYPE_BYTES:
         raise InputError(
-            f"[--kv-dtype] unknown KV cache dtype {kv_dtype!r}; use auto, bf16, fp16, fp8, fp8_e4m3, fp8_e5m2, fp8_ds_mla, q8_0 or q4_0"
+            f"[kv_dtype] unknown KV cache dtype {kv_dtype!r}; use auto, bf16, fp16, fp8, fp8_e4m3, fp8_e5m2, fp8_ds_mla, q8_0 or q4_0",
+            param="kv_dtype",
         )
     return name, DTYPE_BYTES[name]
 

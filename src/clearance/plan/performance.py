@@ -89,8 +89,7 @@ def _eta_mem(gpu: GPU, engine: str) -> float:
 def _allreduce_s(gpu: GPU, tp: int, nbytes: float, count: int) -> float:
     if tp <= 1:
         return 0.0
-    fast = any(k in gpu.interconnect for k in ("NVLink", "Infinity"))
-    lat = AR_LATENCY_FAST if fast else AR_LATENCY_PCIE
+    lat = AR_LATENCY_FAST if gpu.fast_link else AR_LATENCY_PCIE
     return count * (lat + 2 * (tp - 1) / tp * nbytes / gpu.link_bandwidth)
 
 

@@ -3,33 +3,24 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from clearance.errors import InputError, ModelSourceError
+from clearance.plan.budgets import BudgetInputs, EngineBudget, budget_for
 from clearance.plan.catalog import find_model
 from clearance.plan.config_reader import load_config_file, spec_from_config, spec_from_gguf_metadata
 from clearance.plan.engines import (
     SAMPLERS,
     VERSION_SEMANTICS,
     KVLayout,
-    activation_peak_bytes,
-    cudagraph_bytes,
-    llamacpp_compute_buffer,
-    llamacpp_layout,
-    non_torch_bytes,
     normalize_engine,
-    rope_cache_bytes,
-    sampler_for_version,
-    sampler_peak_bytes,
-    sglang_layout,
-    sglang_reserved_bytes,
-    vllm_defaults,
-    vllm_layout,
 )
 from clearance.plan.gpus import GIB, GPU, get_gpu
 from clearance.plan.kv_cache import (
+    LayerSpec,
     MambaSpec,
     kv_bytes_per_token,
     kv_bytes_per_token_full,
@@ -244,7 +235,9 @@ def _version_tuple(v: str | None) -> tuple[int, ...]:
             break
         parts.append(int(digits))
     if not parts:
-        raise InputError(f"[--engine-version] cannot read version {v!r}; use e.g. 0.20.1")
+        raise InputError(
+            f"[engine_version] cannot read version {v!r}; use e.g. 0.20.1", param="engine_version"
+        )
     return tuple(parts)
 
 
@@ -283,10 +276,10 @@ def _resolve_tp(spec: ModelSpec, gpus: int, tp: int | None) -> int:
                 return t
     t = tp if tp is not None else gpus
     if gpus % t:
-        raise InputError(f"[--tp] {t} does not divide --gpus {gpus} (replicas = gpus / tp)")
+        raise InputError(f"[tp] {t} does not divide the {gpus} GPUs (replicas = GPUs / tp)", param="tp")
     problem = _tp_problem(spec, t)
     if problem:
-        raise InputError(f"[--tp] {problem}; valid: {valid_tp(spec)}")
+        raise InputError(f"[tp] {problem}; valid: {valid_tp(spec)}", param="tp")
     return t
 
 
@@ -326,218 +319,223 @@ def _weights(spec: ModelSpec) -> WeightsBreakdown:
     return estimate_weights(spec)
 
 
-def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
-    """Size ``spec`` for ``options``: weights, KV/state, the engine's budget and layout, fit and performance."""
-    o = options or PlanOptions()
-    engine = normalize_engine(o.engine)
-    gpu: GPU = get_gpu(o.gpu)
+def _parallelism(spec: ModelSpec, o: PlanOptions, notes: _Notes) -> int:
+    """The TP degree (all GPUs in one group unless the heads forbid it; the rest become replicas)."""
     tp = _resolve_tp(spec, o.gpus, o.tp)
-    tp_note = (
-        [f"TP {o.gpus} is not valid for this model's heads; planned TP {tp} × {o.gpus // tp} replicas"]
-        if o.tp is None and tp != o.gpus
-        else []
-    )
-    spec, wlabel = _apply_weights_dtype(spec, o.weights_dtype)
-    warnings: list[str] = list(tp_note)
-    reasons: list[str] = []
-    assumptions: list[str] = list(spec.notes)
+    if o.tp is None and tp != o.gpus:
+        notes.warnings.append(
+            f"TP {o.gpus} is not valid for this model's heads; planned TP {tp} × {o.gpus // tp} replicas"
+        )
+    return tp
+
+
+def _context_length(spec: ModelSpec, o: PlanOptions, notes: _Notes) -> int:
+    """``max_model_len``: the option, else the model's own limit (warned when beyond it)."""
     max_len = o.max_model_len or spec.max_position_embeddings
     if max_len > spec.max_position_embeddings:
-        warnings.append(
+        notes.warnings.append(
             f"max_model_len {max_len} exceeds the model's max_position_embeddings {spec.max_position_embeddings}; vLLM refuses this without VLLM_ALLOW_LONG_MAX_MODEL_LEN"
         )
-    if gpu.is_apple and engine != "llama.cpp":
-        warnings.append(f"{gpu.name} is Apple silicon: vLLM/SGLang do not run there; use --engine llama.cpp")
+    return max_len
 
+
+def _check_engine_runs_on(gpu: GPU, engine: str, notes: _Notes) -> None:
+    if gpu.is_apple and engine != "llama.cpp":
+        notes.warnings.append(
+            f"{gpu.name} is Apple silicon: vLLM/SGLang do not run there; use --engine llama.cpp"
+        )
+
+
+def _weights_per_gpu(
+    spec: ModelSpec, o: PlanOptions, gpu: GPU, engine: str, tp: int, notes: _Notes
+) -> tuple[WeightsBreakdown, int]:
+    """The weights breakdown and the bytes each GPU holds (vLLM's MXFP4 MoE padding included)."""
     wb = _weights(spec)
     if o.text_only and (wb.bytes.get("vision") or wb.params.get("vision")):
         wb.bytes["vision"] = 0
         wb.params["vision"] = 0
-        assumptions.append("text only: the vision tower is not loaded (vLLM --language-model-only)")
-    w_total = wb.total_bytes
+        notes.assumptions.append("text only: the vision tower is not loaded (vLLM --language-model-only)")
     w_gpu = wb.per_gpu_bytes(spec, tp)
-    if engine == "vllm" and spec.quant.method == "mxfp4" and spec.moe is not None and "B200" not in gpu.name:
-        # vLLM's Triton/Marlin MXFP4 MoE layout pads hidden to 256 and the expert intermediate to 128
+    # vLLM's Triton/Marlin MXFP4 MoE layout (every GPU but SM 10.x, which has native MXFP4 MoE kernels)
+    # pads hidden to 256 and the expert intermediate to 128
+    native_mxfp4 = gpu.sm is not None and gpu.sm[0] == 10
+    if engine == "vllm" and spec.quant.method == "mxfp4" and spec.moe is not None and not native_mxfp4:
         h, ie = spec.hidden_size, spec.moe.expert_intermediate_size // tp
         pad = (-(-h // 256) * 256) * (-(-ie // 128) * 128) / (h * ie)
         if pad > 1.0:
             extra = int(wb.bytes.get("experts", 0) / tp * (pad - 1))
             w_gpu += extra
-            warnings.append(
+            notes.warnings.append(
                 f"MXFP4 MoE on {gpu.name}: vLLM pads expert weights ×{pad:.3f} (+{extra / GIB:.2f} GiB per GPU)"
             )
+    return wb, w_gpu
+
+
+def _kv_specs(
+    spec: ModelSpec, o: PlanOptions, gpu: GPU, engine: str, tp: int
+) -> tuple[str, int, list[LayerSpec]]:
+    """The KV cache dtype, the block size and one memory spec per layer kind (per GPU)."""
     kv_name, _ = kv_dtype_bytes(spec, o.kv_dtype)
     if kv_name == "fp8_ds_mla" and spec.mla is None:
-        raise InputError("[--kv-dtype] fp8_ds_mla applies only to MLA models (DeepSeek-V2/V3, Kimi)")
+        raise InputError(
+            "[kv_dtype] fp8_ds_mla applies only to MLA models (DeepSeek-V2/V3, Kimi)", param="kv_dtype"
+        )
     if engine == "llama.cpp" and (o.kv_dtype or "auto") == "auto":
         kv_name = "float16"
-    block = o.block_size or (
-        64
-        if spec.mla is not None and ("H100" in gpu.name or "H200" in gpu.name)
-        else 128
-        if spec.mla is not None and "B200" in gpu.name
-        else 16
-    )
-    specs = layer_specs(spec, tp=tp, kv_dtype=kv_name, block_size=block)
+    block = o.block_size or _mla_block_size(spec, gpu)
+    return kv_name, block, layer_specs(spec, tp=tp, kv_dtype=kv_name, block_size=block)
 
-    usable = gpu.usable_bytes
-    estimated: list[str] = []
-    mnbt, max_seqs = vllm_defaults(gpu, max_len, o.max_num_batched_tokens, o.max_num_seqs)
-    cg = cudagraph_bytes(spec, tp)
-    mamba_mode = "align" if o.prefix_caching else "none"
+
+def _mla_block_size(spec: ModelSpec, gpu: GPU) -> int:
+    """vLLM's default KV block: MLA kernels use 64 on Hopper (SM 9.x) and 128 on SM 10.x; else 16."""
+    if spec.mla is not None and gpu.sm is not None and gpu.sm[0] == 9:
+        return 64
+    if spec.mla is not None and gpu.sm is not None and gpu.sm[0] == 10:
+        return 128
+    return 16
+
+
+def _engine_budget(
+    spec: ModelSpec,
+    o: PlanOptions,
+    gpu: GPU,
+    engine: str,
+    tp: int,
+    w_gpu: int,
+    specs: list[LayerSpec],
+    kv_name: str,
+    block: int,
+    max_len: int,
+) -> EngineBudget:
     if o.sampler is not None and o.sampler not in SAMPLERS:
-        raise InputError(f"[--sampler] unknown vLLM sampler {o.sampler!r}; use one of {', '.join(SAMPLERS)}")
-    known_sampler = o.sampler or sampler_for_version(
-        _version_tuple(o.engine_version) if o.engine_version else None
+        raise InputError(
+            f"[sampler] unknown vLLM sampler {o.sampler!r}; use one of {', '.join(SAMPLERS)}", param="sampler"
+        )
+    version = _version_tuple(o.engine_version) if o.engine_version else None
+    return budget_for(engine).compute(
+        BudgetInputs(
+            spec=spec,
+            gpu=gpu,
+            tp=tp,
+            weights_bytes_per_gpu=w_gpu,
+            specs=specs,
+            kv_dtype=kv_name,
+            block_size=block,
+            max_model_len=max_len,
+            concurrency=o.concurrency,
+            gpu_memory_utilization=o.gpu_memory_utilization,
+            max_num_batched_tokens=o.max_num_batched_tokens,
+            max_num_seqs=o.max_num_seqs,
+            cudagraph_in_budget=o.cudagraph_in_budget,
+            prefix_caching=o.prefix_caching,
+            sampler=o.sampler,
+            engine_version=version,
+            engine_version_text=o.engine_version,
+        )
     )
-    sampler = known_sampler or "kernel"
-    sampler_bytes = 0
-    kv_sort: int | None = None
-    sort_layout: KVLayout | None = None
-    if engine == "vllm":
-        requested = int(usable * o.gpu_memory_utilization)
-        nt = non_torch_bytes(
-            tp,
-            nvlink=any(k in gpu.interconnect for k in ("NVLink", "Infinity"))
-            and "bridge" not in gpu.interconnect,
-        )
-        act = activation_peak_bytes(spec, tp, mnbt, max_seqs, sampler)
-        estimated += ["non_torch_bytes", "activation_peak_bytes", "cudagraph_bytes"]
-        rope = rope_cache_bytes(spec)
-        available = requested - w_gpu - rope - nt - act - (cg if o.cudagraph_in_budget else 0)
-        layout, specs = vllm_layout(specs, max(available, 0), max_len, mnbt, mamba_cache_mode=mamba_mode)
-        if (
-            spec.is_hybrid_state
-            and o.max_num_seqs is None
-            and layout.num_blocks
-            and max_seqs > layout.num_blocks
-        ):
-            capped = max(1, layout.num_blocks)
-            warnings.append(
-                f"vLLM's default max_num_seqs {max_seqs} exceeds the {layout.num_blocks} state (Mamba) cache blocks and would refuse to start; planned with --max-num-seqs {capped}"
-            )
-            max_seqs = capped
-            act = activation_peak_bytes(spec, tp, mnbt, max_seqs, sampler)
-            available = requested - w_gpu - rope - nt - act - (cg if o.cudagraph_in_budget else 0)
-            layout, specs = vllm_layout(
-                layer_specs(spec, tp=tp, kv_dtype=kv_name, block_size=block),
-                max(available, 0),
-                max_len,
-                mnbt,
-                mamba_cache_mode=mamba_mode,
-            )
-        elif spec.is_hybrid_state and layout.num_blocks and max_seqs > layout.num_blocks:
-            reasons.append(
-                f"max_num_seqs {max_seqs} exceeds the {layout.num_blocks} available state (Mamba) cache blocks: vLLM refuses to start"
-            )
-        semantics = "vLLM 'GPU KV cache size' = int(max_concurrency × max_model_len) (vLLM v0.21+; up to v0.20 num_blocks // groups × block_size, in layout.kv_cache_tokens_legacy)"
-        if _version_tuple(o.engine_version) < (0, 21):
-            layout = layout.model_copy(update={"kv_cache_tokens": layout.kv_cache_tokens_legacy})
-            semantics = f"vLLM {o.engine_version} 'GPU KV cache size' = num_blocks // num_kv_cache_groups × block_size (releases up to v0.20)"
-        sampler_bytes = sampler_peak_bytes(spec, mnbt, max_seqs, sampler)
-        rows = min(max_seqs, mnbt)
-        if known_sampler is None:
-            # the release is unknown: vLLM 0.8–0.15 (pip) sorts rows × vocab logits at warm-up; fits must hold then too
-            delta = activation_peak_bytes(spec, tp, mnbt, max_seqs, "sort") - act
-            if delta > 0:
-                kv_sort = available - delta
-                sort_layout, _ = vllm_layout(
-                    layer_specs(spec, tp=tp, kv_dtype=kv_name, block_size=block),
-                    max(kv_sort, 0),
-                    max_len,
-                    mnbt,
-                    mamba_cache_mode=mamba_mode,
-                )
-                if delta >= GIB or delta >= 0.05 * max(available, 1):
-                    warnings.append(
-                        f"sampler warm-up: vLLM 0.8–0.15 (pip installs) sorts {rows} × {spec.vocab_size:,} logits "
-                        f"while profiling ({sampler_peak_bytes(spec, mnbt, max_seqs, 'sort') / GIB:.2f} GiB), leaving "
-                        f"{max(kv_sort, 0) / GIB:.2f} GiB for KV instead of {max(available, 0) / GIB:.2f} GiB "
-                        f"({sort_layout.max_concurrency:.2f} sequences); pass --engine-version or --sampler, "
-                        "or lower --max-num-seqs"
-                    )
-        assumptions.append(
-            f"sampler warm-up over {rows} rows × {spec.vocab_size:,} vocab: "
-            + (
-                "PyTorch-native full-vocabulary sort (vLLM 0.8–0.15 pip installs; exact per-logit bytes)"
-                if sampler == "sort"
-                else "FlashInfer/Triton top-k/top-p kernel, no sort (vLLM 0.16+ or FlashInfer present; calibrated)"
-            )
-        )
-        if not o.cudagraph_in_budget:
-            assumptions.append(
-                f"CUDA graphs (~{cg / GIB:.2f} GiB/GPU, estimate) are captured after the KV cache and use memory beyond gpu_memory_utilization"
-            )
-    elif engine == "sglang":
-        requested = int(usable * o.gpu_memory_utilization)
-        nt = sglang_reserved_bytes(tp)  # CUDA context, NCCL, all-reduce buffers at load (estimate)
-        act = 0
-        rope = rope_cache_bytes(spec)
-        estimated += ["non_torch_bytes"]
-        available = requested - w_gpu - rope - nt
-        layout = sglang_layout(specs, max(available, 0), max_len, o.concurrency)
-        semantics = "SGLang 'KV Cache is allocated. #tokens' = pool // cell size (mem_fraction_static = --gpu-memory-utilization)"
-        max_seqs = o.max_num_seqs or max_seqs
-        assumptions.append("SGLang reserves activations and CUDA graphs inside 1 − mem_fraction_static")
-    else:
-        requested = usable - GIB
-        nt = 0
-        rope = 0
-        act = llamacpp_compute_buffer(spec)
-        estimated += ["activation_peak_bytes (compute buffer)"]
-        available = requested - w_gpu - act
-        layout = llamacpp_layout(specs, max(available, 0), max_len, o.concurrency)
-        semantics = "llama.cpp n_ctx that fits (multiple of 256), shared by --parallel slots"
-        max_seqs = o.concurrency
-        mnbt = 512
-    kv_bytes = max(available, 0)
-    budget = MemoryBudget(
-        usable_bytes=usable,
-        requested_bytes=requested,
+
+
+def _memory_budget(gpu: GPU, o: PlanOptions, engine: str, w_gpu: int, eb: EngineBudget) -> MemoryBudget:
+    return MemoryBudget(
+        usable_bytes=gpu.usable_bytes,
+        requested_bytes=eb.requested,
         weights_bytes=w_gpu,
-        non_torch_bytes=nt,
-        rope_cache_bytes=rope,
-        activation_peak_bytes=act,
-        sampler_peak_bytes=sampler_bytes,
-        sampler=sampler if engine == "vllm" else "",
-        kv_cache_bytes_sort_sampler=max(kv_sort, 0) if kv_sort is not None else None,
-        cudagraph_bytes=cg if engine == "vllm" else 0,
+        non_torch_bytes=eb.non_torch,
+        rope_cache_bytes=eb.rope,
+        activation_peak_bytes=eb.activation,
+        sampler_peak_bytes=eb.sampler_bytes,
+        sampler=eb.sampler,
+        kv_cache_bytes_sort_sampler=max(eb.kv_sort, 0) if eb.kv_sort is not None else None,
+        cudagraph_bytes=eb.cudagraph,
         cudagraph_in_budget=o.cudagraph_in_budget,
-        kv_cache_bytes=kv_bytes,
-        estimated=estimated,
+        kv_cache_bytes=max(eb.available, 0),
+        estimated=eb.estimated,
     )
+
+
+def _judge_fit(
+    gpu: GPU, o: PlanOptions, max_len: int, w_gpu: int, eb: EngineBudget, notes: _Notes
+) -> tuple[bool, bool]:
+    """Whether the engine starts and whether it holds the requested concurrency (reasons when not)."""
+    requested, available, layout = eb.requested, eb.available, eb.layout
+    kv_bytes = max(available, 0)
     starts = True
     if w_gpu > requested:
         starts = False
-        reasons.append(
-            f"weights need {w_gpu / GIB:.2f} GiB per GPU but only {requested / GIB:.2f} GiB is budgeted ({o.gpu_memory_utilization} × {usable / GIB:.2f} GiB)"
+        notes.reasons.append(
+            f"weights need {w_gpu / GIB:.2f} GiB per GPU but only {requested / GIB:.2f} GiB is budgeted ({o.gpu_memory_utilization} × {gpu.usable_bytes / GIB:.2f} GiB)"
         )
     elif available <= 0:
         starts = False
-        reasons.append(
-            f"no memory left for the KV cache after weights and runtime overhead ({(w_gpu + rope + nt + act) / GIB:.2f} GiB of {requested / GIB:.2f} GiB)"
+        notes.reasons.append(
+            f"no memory left for the KV cache after weights and runtime overhead ({(w_gpu + eb.rope + eb.non_torch + eb.activation) / GIB:.2f} GiB of {requested / GIB:.2f} GiB)"
         )
     elif layout.max_concurrency < 1:
         starts = False
-        reasons.append(
+        notes.reasons.append(
             f"one request of max_model_len {max_len} needs more KV memory than the {kv_bytes / GIB:.2f} GiB available; lower --max-model-len or add GPUs"
         )
-    if any(r.startswith("max_num_seqs") for r in reasons):
+    if eb.refuses_to_start:
         starts = False
     fits = starts and layout.max_concurrency >= o.concurrency
     if starts and not fits:
-        reasons.append(
+        notes.reasons.append(
             f"only {layout.max_concurrency:.2f} sequences of {max_len} tokens fit; {o.concurrency} requested"
         )
-    if fits and kv_sort is not None and sort_layout is not None:
+    if fits and eb.kv_sort is not None and eb.sort_layout is not None:
         need = max(o.concurrency, 1)
-        if kv_sort <= 0 or sort_layout.max_concurrency < need:
+        if eb.kv_sort <= 0 or eb.sort_layout.max_concurrency < need:
             fits = False
-            reasons.append(
+            notes.reasons.append(
                 f"fits only if the vLLM release does not sort the vocabulary at sampler warm-up: with vLLM 0.8–0.15 "
-                f"(pip) {max(kv_sort, 0) / GIB:.2f} GiB of KV holds {sort_layout.max_concurrency:.2f} sequences of "
+                f"(pip) {max(eb.kv_sort, 0) / GIB:.2f} GiB of KV holds {eb.sort_layout.max_concurrency:.2f} sequences of "
                 f"{max_len} tokens ({need} requested); pass --engine-version/--sampler for that release's figure"
             )
+    return starts, fits
+
+
+@dataclass
+class _Notes:
+    """What a plan says beside its numbers, gathered step by step in report order."""
+
+    warnings: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+
+
+def plan(spec: ModelSpec, options: PlanOptions | None = None) -> PlanResult:
+    """Size ``spec`` for ``options``: weights, KV/state, the engine's budget and layout, fit and performance.
+
+    The steps, in order: parallelism → precision → context length → weights per GPU → KV layer specs →
+    the engine's memory budget (``budgets.py``) → fit → performance estimate → result.
+    """
+    o = options or PlanOptions()
+    engine = normalize_engine(o.engine)
+    gpu: GPU = get_gpu(o.gpu)
+    notes = _Notes()
+    tp = _parallelism(spec, o, notes)
+    spec, wlabel = _apply_weights_dtype(spec, o.weights_dtype)
+    notes.assumptions.extend(spec.notes)
+    max_len = _context_length(spec, o, notes)
+    _check_engine_runs_on(gpu, engine, notes)
+    wb, w_gpu = _weights_per_gpu(spec, o, gpu, engine, tp, notes)
+    kv_name, block, specs = _kv_specs(spec, o, gpu, engine, tp)
+    eb = _engine_budget(spec, o, gpu, engine, tp, w_gpu, specs, kv_name, block, max_len)
+    notes.warnings.extend(eb.warnings)
+    notes.reasons.extend(eb.reasons)
+    notes.assumptions.extend(eb.assumptions)
+    budget = _memory_budget(gpu, o, engine, w_gpu, eb)
+    starts, fits = _judge_fit(gpu, o, max_len, w_gpu, eb, notes)
+    layout, mnbt, max_seqs, semantics, kv_bytes = (
+        eb.layout,
+        eb.max_num_batched_tokens,
+        eb.max_num_seqs,
+        eb.semantics,
+        budget.kv_cache_bytes,
+    )
+    specs = eb.specs
+    w_total = wb.total_bytes
+    warnings, reasons, assumptions = notes.warnings, notes.reasons, notes.assumptions
     specs_now = specs
     perf = estimate_performance(
         spec,

@@ -104,7 +104,9 @@ def quant_for_dtype(name: str) -> QuantSpec:
         bpw = GGUF_MIX_BPW[key.upper()]
         return QuantSpec(method="gguf", bits=bpw, scope="all", bits_per_weight=bpw)
     known = ", ".join([*WEIGHT_DTYPES, *GGUF_MIX_BPW])
-    raise ModelSourceError(f"[--weights-dtype] unknown weights dtype {name!r}; known: {known}")
+    raise ModelSourceError(
+        f"[weights_dtype] unknown weights dtype {name!r}; known: {known}", param="weights_dtype"
+    )
 
 
 class WeightsBreakdown(BaseModel):

@@ -27,6 +27,7 @@ from clearance.evidence import DatasetRef
 
 if TYPE_CHECKING:
     from clearance.endpoint.pool import ReplicaPool
+    from clearance.evals import Suite
     from clearance.policy import Policy
     from clearance.vet import VetOptions
 
@@ -125,6 +126,15 @@ class SkippedStage:
 
     def run(self, ctx: StageContext) -> StageOutcome[Note]:
         return StageOutcome(Note(reason=self.reason), summary=self.reason, status="skipped")
+
+
+def cap_max_tokens(suite: Suite, cap: int | None) -> Suite:
+    """The suite with its answer length capped at ``cap`` (suites that need fewer tokens keep their own)."""
+    if cap is None:
+        return suite
+    own = suite.generation.max_tokens
+    gen = suite.generation.model_copy(update={"max_tokens": cap if own is None else min(own, cap)})
+    return suite.model_copy(update={"generation": gen})
 
 
 def short_facts(facts: Mapping[str, object], keys: tuple[str, ...]) -> str:

@@ -8,10 +8,10 @@ from typing import Any
 
 from clearance.dossier import SampleView
 from clearance.dossier.records import StageKind
-from clearance.evals import Suite, SuiteResult, list_suites, load_suite, run_suite
+from clearance.evals import SuiteResult, list_suites, load_suite, run_suite
 from clearance.evals.runner import combined_facts
 from clearance.evals.suite import with_generation
-from clearance.stages.base import StageContext, StageOutcome, VetStageError
+from clearance.stages.base import StageContext, StageOutcome, VetStageError, cap_max_tokens
 from clearance.stages.reasoning import reasoning_budget
 
 DEFAULT_SUITES = ["capability-basic", "safety-refusal"]
@@ -22,15 +22,6 @@ def default_suites() -> list[str]:
     """The shipped suites whose data ships too: the two basic ones first, then the rest."""
     shipped = [s["name"] for s in list_suites() if s.get("data") == "shipped"]
     return [n for n in DEFAULT_SUITES if n in shipped] + [n for n in shipped if n not in DEFAULT_SUITES]
-
-
-def cap_max_tokens(suite: Suite, cap: int | None) -> Suite:
-    """The suite with its answer length capped at ``cap`` (suites that need fewer tokens keep their own)."""
-    if cap is None:
-        return suite
-    own = suite.generation.max_tokens
-    gen = suite.generation.model_copy(update={"max_tokens": cap if own is None else min(own, cap)})
-    return suite.model_copy(update={"generation": gen})
 
 
 class EvalStage:
