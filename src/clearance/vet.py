@@ -60,6 +60,8 @@ class VetOptions(BaseModel):
     chat_template_kwargs: dict[str, Any] | None = None
     reasoning_budget: int | None = None
     claims: str | None = None
+    judge: str | None = None
+    judge_model: str | None = None
     eval_concurrency: int = 4
     load_requests: int = 16
     load_concurrency: int = 4
@@ -69,6 +71,10 @@ class VetOptions(BaseModel):
     key: str | None = None
     workload: str | None = None
     baseline: str | None = None
+    long_context: bool = False  # planted-fact retrieval up to the served context length
+    max_context: int | None = None  # the served context length when /v1/models does not report it
+    tokenizer: str | None = None  # 'server' or a tokenizer.json: exact lengths for the long-context probe
+    soak_s: float | None = None  # steady load for this many seconds, drift of latency and errors
     progress: bool = True
     command: list[str] = Field(default_factory=list)
 
@@ -258,6 +264,10 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
         read_dossier(options.baseline, verify=False, with_samples=False)  # not a dossier: fail now
     if options.limit is not None and options.limit < 1:
         raise InputError(f"limit must be at least 1, got {options.limit}", param="limit")
+    if options.judge is not None:
+        from clearance.endpoint import normalize_base_url as _url
+
+        _url(options.judge)  # a malformed judge URL fails now
     if options.claims is not None:
         from clearance.evals.claims import read_claims
 

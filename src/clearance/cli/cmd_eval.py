@@ -61,7 +61,11 @@ def _table(res: SuiteResult) -> Table:
     t.add_column("CI method")
     for name, m in res.metrics.items():
         ci = "-" if m.ci_low is None or m.ci_high is None else f"{m.ci_low:.3f} – {m.ci_high:.3f}"
-        value = _fmt(m.value) if m.measured else f"not measured ({_fmt(m.value)})"
+        value = (
+            _fmt(m.value)
+            if m.measured
+            else ("not measured" if m.value is None else f"not measured ({_fmt(m.value)})")
+        )
         t.add_row(
             inert_text(name), value, ci, str(m.n), str(m.n_incomplete + m.n_invalid), inert_text(m.method)
         )

@@ -245,6 +245,8 @@ def loadtest(
         )
         if on
     ]
+    if workers < 1:
+        raise InputError(f"--workers must be >= 1, got {workers}")
     if len(kinds) > 1:
         raise InputError(f"choose one of {', '.join(kinds)} per run")
     if workers > 1 and kinds:

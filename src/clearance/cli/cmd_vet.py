@@ -43,7 +43,7 @@ DEMO_SUITE_LIMITS = {
     "capability-basic": 30,
     "bias-basic": 36,
     "pii-leak-basic": 30,
-    "prompt-injection-basic": 32,
+    "prompt-injection-basic": 36,  # 0 of 35 or more can show <= 0.1
     "system-prompt-leak": 16,
     "jailbreak-basic": 24,
     "capability-generated": 20,
@@ -192,6 +192,18 @@ def vet(
             help="JSON object for the engine's chat template, e.g. '{\"enable_thinking\": false}' (recorded).",
         ),
     ] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            "--judge",
+            help="OpenAI-compatible URL of a local judge model: its verdict per answer is recorded beside the "
+            "offline classifier's, with agreement; a policy may gate on evals.<suite>.judge.* facts.",
+        ),
+    ] = None,
+    judge_model: Annotated[
+        str | None,
+        typer.Option("--judge-model", help="Model name at the judge endpoint (default: the one it serves)."),
+    ] = None,
     claims: Annotated[
         Path | None,
         typer.Option(
@@ -208,6 +220,24 @@ def vet(
     ] = None,
     api_key: Annotated[
         str | None, typer.Option("--api-key", envvar="CLEARANCE_API_KEY", help="Bearer token for --endpoint.")
+    ] = None,
+    long_context: Annotated[
+        bool,
+        typer.Option(
+            "--long-context", help="Also probe planted-fact retrieval up to the served context length."
+        ),
+    ] = False,
+    max_context: Annotated[
+        int | None,
+        typer.Option("--max-context", help="Served context length when /v1/models does not report it."),
+    ] = None,
+    tokenizer: Annotated[
+        str | None,
+        typer.Option("--tokenizer", help="'server' or a tokenizer.json: exact lengths for --long-context."),
+    ] = None,
+    soak: Annotated[
+        float | None,
+        typer.Option("--soak", help="Also hold steady load for this many seconds and measure drift."),
     ] = None,
     workload: Annotated[
         Path | None,
@@ -252,9 +282,15 @@ def vet(
         reasoning_budget=reasoning_budget,
         chat_template_kwargs=parse_kwargs(chat_template_kwargs),
         claims=str(claims) if claims else None,
+        judge=judge,
+        judge_model=judge_model,
         key=str(key) if key else None,
         workload=str(workload) if workload else None,
         baseline=str(baseline) if baseline else None,
+        long_context=long_context,
+        max_context=max_context,
+        tokenizer=tokenizer,
+        soak_s=soak,
     )
     err_console.print(f"[bold]clearance vet[/] {inert(model)}", soft_wrap=True)
     _report(_run(opts), as_json)

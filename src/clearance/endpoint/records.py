@@ -66,8 +66,8 @@ class ChatResponse(BaseModel):
 
     ``latency_s``: request sent → response complete (for streams: ``[DONE]`` or end of body).
     ``ttft_s``: request sent → first chunk carrying generated text (streams only).
-    ``text`` is the content as the engine sent it; ``reasoning`` the engine's separate reasoning field
-    (``reasoning`` / ``reasoning_content``), when it has one — see ``clearance.endpoint.reasoning``.
+    ``text`` is the content as the engine sent it (reasoning tags included; see
+    ``clearance.endpoint.reasoning`` for splitting them off).
     ``chunk_times_s``: for every text-bearing chunk (content or reasoning), seconds since the request was sent
     (so ``chunk_times_s[0] == ttft_s``); one chunk may carry more than one token.
     ``incomplete``: the server sent no answer text at all (``content: null``), only reasoning — an
@@ -75,7 +75,6 @@ class ChatResponse(BaseModel):
     """
 
     text: str
-    reasoning: str | None = None
     finish_reason: str | None
     model: str
     usage: Usage | None
@@ -84,5 +83,6 @@ class ChatResponse(BaseModel):
     chunk_times_s: list[float] = Field(default_factory=list)
     response_id: str | None = None
     attempts: int = 1
+    reasoning: str | None = None
     incomplete: bool = False
     replica: str | None = None  # the base URL that answered, when a replica pool routed the request

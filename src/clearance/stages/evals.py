@@ -44,6 +44,14 @@ class EvalStage:
             chat_template_kwargs=opts.chat_template_kwargs,
         )
         model = ctx.provenance.model
+        judge = None
+        if opts.judge is not None:
+            from clearance.endpoint import OpenAIClient
+            from clearance.evals import Judge
+
+            jclient = OpenAIClient(opts.judge, api_key=opts.api_key)
+            ctx.exits.callback(lambda: ctx.wait(jclient.aclose()))
+            judge = Judge(jclient, model=opts.judge_model)
         res = ctx.wait(
             run_suite(
                 ctx.require_client(),
@@ -55,6 +63,7 @@ class EvalStage:
                 adaptive=True,
                 progress=opts.progress,
                 sample_seed=opts.sample_seed,
+                judge=judge,
                 model_digest=model.digest if model is not None else None,
                 endpoint_id=ctx.endpoint_id,
                 on_mismatch="restart",  # answers from another model or endpoint are never resumed
