@@ -72,6 +72,10 @@ class VetOptions(BaseModel):
     key: str | None = None
     workload: str | None = None
     baseline: str | None = None
+    long_context: bool = False  # planted-fact retrieval up to the served context length
+    max_context: int | None = None  # the served context length when /v1/models does not report it
+    tokenizer: str | None = None  # 'server' or a tokenizer.json: exact lengths for the long-context probe
+    soak_s: float | None = None  # steady load for this many seconds, drift of latency and errors
     progress: bool = True
     command: list[str] = Field(default_factory=list)
 

@@ -117,3 +117,15 @@ def test_library_errors_name_the_parameter_and_the_cli_shows_the_flag() -> None:
     with pytest.raises(InputError) as err:
         plan(load_spec("Qwen3-32B"), PlanOptions(gpu="H100-SXM", engine="vlm"))
     assert err.value.param == "engine" and flag_message(err.value).startswith("[--engine] unknown engine")
+
+
+def test_load_config_errors_name_the_parameter() -> None:
+    from clearance.cli.output import flag_message
+    from clearance.load import LoadConfig
+
+    with pytest.raises(InputError) as err:
+        LoadConfig(rate=0.0)
+    assert err.value.param == "rate" and flag_message(err.value).startswith("--rate must be > 0")
+    with pytest.raises(InputError) as err:
+        LoadConfig(concurrency=1, duration_s=-1.0)
+    assert flag_message(err.value).startswith("--duration must be > 0 s")

@@ -170,13 +170,13 @@ def test_adaptive_limit_grows_while_throughput_grows_and_halves_on_pressure() ->
 
         async def one() -> None:
             async with lim.slot():
-                await asyncio.sleep(0.01)  # a server with no limit: more in flight = more per second
+                await asyncio.sleep(0.05)  # a server with no limit: more in flight = more per second
 
-        await asyncio.gather(*(one() for _ in range(400)))
+        await asyncio.gather(*(one() for _ in range(300)))
         return lim
 
     lim = asyncio.run(go())
-    assert lim.record.increases >= 3 and lim.limit > 2 and lim.record.peak_in_flight > 2
+    assert lim.record.increases >= 2 and lim.limit > 2 and lim.record.peak_in_flight > 2
     before = lim.limit
     lim._last_decrease = -1.0  # no decrease yet in this window
     lim.pressure(None)

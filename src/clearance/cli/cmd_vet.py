@@ -229,6 +229,24 @@ def vet(
     api_key: Annotated[
         str | None, typer.Option("--api-key", envvar="CLEARANCE_API_KEY", help="Bearer token for --endpoint.")
     ] = None,
+    long_context: Annotated[
+        bool,
+        typer.Option(
+            "--long-context", help="Also probe planted-fact retrieval up to the served context length."
+        ),
+    ] = False,
+    max_context: Annotated[
+        int | None,
+        typer.Option("--max-context", help="Served context length when /v1/models does not report it."),
+    ] = None,
+    tokenizer: Annotated[
+        str | None,
+        typer.Option("--tokenizer", help="'server' or a tokenizer.json: exact lengths for --long-context."),
+    ] = None,
+    soak: Annotated[
+        float | None,
+        typer.Option("--soak", help="Also hold steady load for this many seconds and measure drift."),
+    ] = None,
     workload: Annotated[
         Path | None,
         typer.Option(
@@ -278,6 +296,10 @@ def vet(
         key=str(key) if key else None,
         workload=str(workload) if workload else None,
         baseline=str(baseline) if baseline else None,
+        long_context=long_context,
+        max_context=max_context,
+        tokenizer=tokenizer,
+        soak_s=soak,
     )
     err_console.print(f"[bold]clearance vet[/] {inert(model)}", soft_wrap=True)
     _report(_run(opts), as_json)

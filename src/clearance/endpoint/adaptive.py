@@ -2,9 +2,10 @@
 
 Additive increase while throughput grows, multiplicative decrease on pressure:
 
-- every *window* (``max(limit, 4)`` completions) the completion rate is measured; when it grew by at
-  least half of what the extra slots could add (``rate > previous × (1 + ½·step/limit)``) and no pressure
-  was seen, the limit rises by ``step``; otherwise it holds;
+- every *window* (``max(limit, 4)`` completions) the completion rate is measured; when it beat the best
+  window since the last decrease by at least half of what the extra slots could add
+  (``rate > best × (1 + ½·step/limit)``) and no pressure was seen, the limit rises by ``step``; otherwise
+  it holds (so noise on a plateau does not ratchet the limit up);
 - a 429, a 503 or a timeout (from a :class:`~clearance.endpoint.pool.ReplicaPool` listener, or a request
   that failed with one) halves the limit (``× decrease``, at least ``minimum``), at most once per window,
   so one burst of 429s is one decrease. ``Retry-After`` is honoured by the pool (the replica that sent
@@ -178,11 +179,12 @@ class AdaptiveLimit:
         if self._best is None or rate > self._best[0]:
             self._best = (rate, self.limit)
             self.record.best_rate_per_s, self.record.best_rate_limit = round(rate, 3), self.limit
+        # compared with the best window since the last decrease, so noise on a plateau does not ratchet up
         grew = self._prev_rate is None or rate > self._prev_rate * (1 + 0.5 * self.step / self.limit)
         if self.adaptive and grew and not self._win_pressure and self.limit < self.maximum:
             self._change(min(self.maximum, self.limit + self.step), f"throughput {rate:.1f}/s grew: +step")
             self.record.increases += 1
-        self._prev_rate = rate
+        self._prev_rate = max(rate, self._prev_rate or 0.0)
         self._win_start, self._win_done, self._win_pressure = now, 0, False
 
     def _change(self, new: int, reason: str) -> None:

@@ -112,6 +112,8 @@ async def probe_long_context(
     seed: int = 0,
 ) -> LongContextResult:
     """Run the probe of the module docstring; ``max_context`` defaults to the server's ``max_model_len``."""
+    if max_context is not None and max_context < 256:
+        raise InputError(f"--max-context must be at least 256 tokens, got {max_context}")
     served = await client.served_model()
     served_max = max_context or getattr(client, "max_model_len", None)
     if not served_max:

@@ -57,7 +57,7 @@ class LoadConfig(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> LoadConfig:
         if self.warmup < 0:
-            raise InputError(f"--warmup must be >= 0, got {self.warmup}")
+            raise InputError(f"warmup must be >= 0, got {self.warmup}", param="warmup")
         for name in ("slo_ttft_s", "slo_tpot_s", "slo_e2e_s"):
             v = getattr(self, name)
             if v is not None and not v > 0:
@@ -67,17 +67,21 @@ class LoadConfig(BaseModel):
         if (self.concurrency is None) == (self.rate is None):
             raise InputError("give exactly one of --concurrency (closed loop) or --rate (open loop)")
         if self.concurrency is not None and self.concurrency < 1:
-            raise InputError(f"--concurrency must be >= 1, got {self.concurrency}")
+            raise InputError(f"concurrency must be >= 1, got {self.concurrency}", param="concurrency")
         if self.rate is not None and not (math.isfinite(self.rate) and self.rate > 0):
-            raise InputError(f"--rate must be > 0 requests/s and finite, got {self.rate}")
+            raise InputError(f"rate must be > 0 requests/s and finite, got {self.rate}", param="rate")
         if self.requests < 1:
-            raise InputError(f"--requests must be >= 1, got {self.requests}")
+            raise InputError(f"requests must be >= 1, got {self.requests}", param="requests")
         if self.duration_s is not None and not (math.isfinite(self.duration_s) and self.duration_s > 0):
-            raise InputError(f"--duration must be > 0 s and finite, got {self.duration_s}")
+            raise InputError(
+                f"duration_s must be > 0 s and finite, got {self.duration_s}", param="duration_s"
+            )
         if not (math.isfinite(self.grace_s) and self.grace_s >= 0):
             raise InputError(f"grace_s must be a finite number >= 0 s, got {self.grace_s}")
         if not (math.isfinite(self.temperature) and self.temperature >= 0):
-            raise InputError(f"--temperature must be a finite number >= 0, got {self.temperature}")
+            raise InputError(
+                f"temperature must be a finite number >= 0, got {self.temperature}", param="temperature"
+            )
         if self.max_tokens < 1 or self.prompt_tokens < 1:
             raise InputError("--max-tokens and --prompt-tokens must be >= 1")
         return self
@@ -217,9 +221,10 @@ class LoadResult(BaseModel):
         }
         if self.goodput is not None:
             facts["load.goodput_requests_per_s"] = self.goodput
-            facts["load.goodput_ratio"] = (
-                (self.good_requests or 0) / self.completed if self.completed else 0.0
-            )
+            good = self.good_requests or 0
+            facts["load.goodput_ratio"] = good / self.completed if self.completed else 0.0
+            lo, hi = wilson_interval(good, self.completed)
+            facts["load.goodput_ratio.ci_low"], facts["load.goodput_ratio.ci_high"] = lo, hi
         if self.prompt is not None and self.prompt.exact:
             facts["load.prompt_tokens_exact_rate"] = (
                 self.prompt.matched / self.prompt.checked if self.prompt.checked else 0.0

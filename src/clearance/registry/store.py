@@ -954,6 +954,17 @@ class Registry:
         so, wv = self._judged(state, run)
         return compute_status(run, so, wv, t, integrity=integrity)
 
+    def review(
+        self, ref: int | str, *, as_of: datetime | None = None
+    ) -> tuple[RunInfo, RunStatus, list[SignOffInfo], list[WaiverInfo]]:
+        """One run with its status, sign-offs and waivers from a single read of the ledger (what a
+        reviewer's page shows; ``status`` + ``signoffs`` + ``waivers`` would read it three times)."""
+        t = as_of or self.clock()
+        state, integrity = self._read(as_of)
+        run = self._find(state, ref)
+        so, wv = self._judged(state, run)
+        return run, compute_status(run, so, wv, t, integrity=integrity), so, wv
+
     def statuses(self, *, as_of: datetime | None = None) -> list[tuple[RunInfo, RunStatus]]:
         """Every run with its status, reading and checking the ledger once."""
         t = as_of or self.clock()

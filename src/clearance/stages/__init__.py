@@ -31,6 +31,7 @@ from clearance.stages.planner_check import PlannerCheckStage
 from clearance.stages.reasoning import ReasoningStage
 from clearance.stages.scan import ScanStage
 from clearance.stages.server import ServerStage
+from clearance.stages.serving import LongContextStage, MeasuredCostStage, SoakStage
 
 if TYPE_CHECKING:
     from clearance.vet import VetOptions
@@ -58,8 +59,14 @@ def stages_for(opts: VetOptions) -> list[Stage]:
             stages.extend(EvalStage(e.suite, data=e.path) for e in found if e.suite not in suites)
         stages.append(ClaimsStage())
         stages.append(LoadStage(opts.load_concurrency, opts.load_requests))
+        if opts.workload is not None:
+            stages.append(MeasuredCostStage(opts.workload))
         stages.append(DeterminismStage())
         stages.append(PlannerCheckStage(opts.workload))
+        if opts.long_context:
+            stages.append(LongContextStage(opts.max_context, opts.tokenizer))
+        if opts.soak_s is not None:
+            stages.append(SoakStage(opts.soak_s, opts.load_concurrency))
     if opts.baseline is not None:
         stages.append(BaselineStage(opts.baseline))
     return stages
@@ -74,6 +81,8 @@ __all__ = [
     "EvalStage",
     "IntakeStage",
     "LoadStage",
+    "LongContextStage",
+    "MeasuredCostStage",
     "Note",
     "PlanStage",
     "PlannerCheckStage",
@@ -81,6 +90,7 @@ __all__ = [
     "ScanStage",
     "ServerStage",
     "SkippedStage",
+    "SoakStage",
     "Stage",
     "StageContext",
     "StageOutcome",

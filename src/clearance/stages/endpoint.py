@@ -52,7 +52,7 @@ class EndpointStage:
         more = f" and {len(urls) - 1} more replicas" if len(urls) > 1 else ""
         return StageOutcome(
             EndpointInfo(url=client.base_url, models=models, server=ctx.server_label, replicas=client.urls),
-            summary=f"{client.base_url}{more} serve {served}",
+            summary=f"{client.base_url}{more} {'serve' if more else 'serves'} {served}",
             results_key=("endpoint",),
         )
 
