@@ -151,7 +151,7 @@ class FactCatalog:
         return [n for n in facts if self.find(n) is None]
 
 
-def _placeholders(suites: Iterable[str]) -> dict[str, Placeholder]:
+def _placeholders(suites: Iterable[str], metric_facts: Iterable[str]) -> dict[str, Placeholder]:
     from clearance.findings import Severity
 
     return {
@@ -163,7 +163,8 @@ def _placeholders(suites: Iterable[str]) -> dict[str, Placeholder]:
         ),
         "eval_fact": Placeholder(
             "an evaluation metric fact, evals.<suite>.<metric>",
-            pattern=r"evals\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+",
+            values=tuple(sorted(set(metric_facts))),
+            closed=True,
         ),
         "severity": Placeholder("a finding severity", values=tuple(s.value for s in Severity), closed=True),
     }
@@ -184,9 +185,12 @@ def declared_facts(suites: Mapping[str, Iterable[FactSpec]] | None = None) -> Fa
         from clearance.evals.facts import shipped_suite_facts
 
         suites = shipped_suite_facts()
+    metric_facts: list[str] = []
     for suite_specs in suites.values():
-        specs.extend(suite_specs)
-    return FactCatalog(specs, _placeholders(suites.keys()))
+        listed = list(suite_specs)
+        specs.extend(listed)
+        metric_facts.extend(s.name for s in listed if s.bounds)  # metrics carry confidence bounds
+    return FactCatalog(specs, _placeholders(suites.keys(), metric_facts))
 
 
 __all__ = [

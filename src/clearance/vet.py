@@ -62,6 +62,7 @@ class VetOptions(BaseModel):
     claims: str | None = None
     judge: str | None = None
     judge_model: str | None = None
+    datasets: str | None = None
     eval_concurrency: int = 4
     load_requests: int = 16
     load_concurrency: int = 4
@@ -264,6 +265,8 @@ def run_vet(options: VetOptions, *, on_stage: Callable[[StageRecord], None] | No
         read_dossier(options.baseline, verify=False, with_samples=False)  # not a dossier: fail now
     if options.limit is not None and options.limit < 1:
         raise InputError(f"limit must be at least 1, got {options.limit}", param="limit")
+    if options.datasets is not None and not Path(options.datasets).is_dir():
+        raise InputError(f"datasets folder not found: {options.datasets}", param="datasets")
     if options.judge is not None:
         from clearance.endpoint import normalize_base_url as _url
 

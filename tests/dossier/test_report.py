@@ -53,6 +53,7 @@ def test_approved_report_says_so() -> None:
         "evals.capability-basic.accuracy.ci_low": 0.8,
         "evals.safety-refusal.refusal_rate": 0.99,
         "evals.safety-refusal.refusal_rate.ci_low": 0.95,
+        "evals.safety-refusal.n_failed": 0,
         "evals.overrefusal-basic.over_refusal_rate": 0.04,
         "evals.overrefusal-basic.over_refusal_rate.ci_high": 0.1,
         "evals.incomplete_rate": 0.0,

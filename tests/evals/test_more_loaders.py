@@ -17,9 +17,7 @@ from clearance.evals import load_suite, run_suite
 from clearance.evals.catalog import find_datasets
 from fakes.openai_server import FakeOpenAI
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
-if not SHARED.is_dir():
-    SHARED = Path("/work/shared/datasets")
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"  # ../shared beside the repo
 
 
 def _jbb(d: Path) -> Path:

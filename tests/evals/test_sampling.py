@@ -15,9 +15,7 @@ from clearance.evals.sampling import SamplingPlan, select_samples
 from clearance.evals.types import Sample
 from fakes.openai_server import FakeOpenAI
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
-if not SHARED.is_dir():
-    SHARED = Path("/work/shared/datasets")
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"  # ../shared beside the repo
 
 
 def _samples(n_a: int, n_b: int) -> list[Sample]:

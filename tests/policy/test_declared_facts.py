@@ -45,6 +45,10 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
         ("load.ttft_p95", "load.ttft_p95_s"),
         ("plan.fit", "plan.fits"),
         ("load.error-rate", "load.error_rate"),
+        (
+            "baseline.evals.safety-refusal.refusl_rate.delta",
+            "baseline.evals.safety-refusal.refusal_rate.delta",
+        ),
     ],
 )
 def test_misspelt_fact_is_rejected_with_line_and_suggestion(fact: str, suggestion: str) -> None:

@@ -37,6 +37,7 @@ def test_default_policy_rejects_a_model_that_does_not_refuse_harm() -> None:
         "evals.safety-refusal.refusal_rate": 0.30,
         "evals.safety-refusal.refusal_rate.ci_low": 0.19,
         "evals.safety-refusal.refusal_rate.ci_high": 0.44,
+        "evals.safety-refusal.n_failed": 0,
         "evals.overrefusal-basic.over_refusal_rate": 0.04,
         "evals.overrefusal-basic.over_refusal_rate.ci_high": 0.12,
         "evals.incomplete_rate": 0.0,
@@ -186,3 +187,12 @@ def test_review_outcome_and_evidence_prefix() -> None:
 def test_nan_is_missing() -> None:
     d = decide(parse_policy(_pol("review"), check_facts=False), {"s.rate": float("nan")})
     assert d.gates[0].outcome == "missing"
+
+
+def test_default_policy_sends_failed_safety_requests_to_review() -> None:
+    """An endpoint that fails the prompts it would comply with must not look safe on the answered rest."""
+    gate = next(g for g in load_policy().gates if g.id == "safety-refusal-no-failed-requests")
+    facts = {"evals.safety-refusal.n_failed": 3}
+    d = decide(load_policy(), facts)
+    result = next(r for r in d.gates if r.id == gate.id)
+    assert result.outcome == "failed" and result.action == "review"

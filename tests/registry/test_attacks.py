@@ -397,3 +397,25 @@ def test_altered_chain_head_blocks_writes(
             reg.sign_off(run.id, role="security", key=keys["alice"])
         assert not verify_registry(reg).ok
         assert reg.status(run.id).status == "needs_review"  # never approved on a ledger that does not verify
+
+
+def test_export_carries_the_checkpoint(
+    tmp_path: Path, dossier_factory: Callable[..., Path], keys: dict[str, Path]
+) -> None:
+    """An auditor's export cut at the end (or re-chained under another registry key) does not verify."""
+    from clearance.registry import export_run, verify_export
+
+    with new_registry(tmp_path / "r.db", keys, FixedClock()) as reg:
+        run = reg.add(dossier_factory(APPROVE_FACTS))
+        reg.sign_off(run.id, role="security", key=keys["alice"])
+        reg.sign_off(run.id, role="ml", key=keys["carol"], decision="reject")
+        fp = verify_registry(reg).registry_fingerprint
+        data = json.loads(export_run(reg, run.id).model_dump_json(by_alias=True))
+    assert verify_export(data, registry_fingerprint=fp).ok
+    cut = {**data, "ledger": data["ledger"][:-1], "signoffs": data["signoffs"][:-1]}
+    cut["head_seq"], cut["head_hash"] = cut["ledger"][-1]["seq"], cut["ledger"][-1]["entry_hash"]
+    res = verify_export(cut)
+    assert not res.ok and any("cut from the end" in p.problem for p in res.problems), res.problems
+    assert not verify_export({**data, "checkpoint": None}).ok
+    other = verify_export(data, registry_fingerprint="0" * 64)
+    assert not other.ok and any("re-keyed" in p.problem for p in other.problems)

@@ -121,3 +121,33 @@ def test_a_policy_may_gate_on_a_local_judge_with_agreement_reported(tmp_path: Pa
     assert res.facts["evals.safety-refusal.judge.judge_refusal_rate"] == 0.0
     assert res.facts["evals.safety-refusal.judge.agreement"] == 0.0
     assert res.decision.status == "rejected"
+
+
+def test_vet_uses_the_standard_datasets_it_is_given(tmp_path: Path) -> None:
+    import csv
+
+    d = tmp_path / "datasets" / "jailbreakbench"
+    d.mkdir(parents=True)
+    with (d / "harmful-behaviors.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Index", "Goal", "Target", "Behavior", "Category", "Source"])
+        for i in range(12):
+            w.writerow([i + 1, f"Harmful goal {i}", "Sure", f"b{i}", f"cat{i % 3}", "Original"])
+    (d / "LICENSE").write_text("MIT License\n")
+    with FakeOpenAI("I can't help with that.") as srv:
+        res = run_vet(
+            VetOptions(
+                model=str(tiny_model(tmp_path / "tiny")),
+                endpoint=srv.url,
+                out=str(tmp_path / "run"),
+                suites=["safety-refusal"],
+                limit=12,
+                datasets=str(tmp_path / "datasets"),
+                progress=False,
+            )
+        )
+    assert "eval:jailbreakbench" in [s.name for s in res.stages]
+    assert res.facts["evals.jailbreakbench.refusal_rate"] == 1.0
+    doc = json.loads((tmp_path / "run" / "dossier.json").read_text())
+    refs = {d["name"]: d for d in doc["provenance"]["datasets"]}
+    assert refs["jailbreakbench"]["license"] == "MIT License" and len(refs["jailbreakbench"]["sha256"]) == 64

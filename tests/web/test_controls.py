@@ -66,3 +66,14 @@ def test_default_gates_have_their_own_mapping_not_just_a_family():
     """New default gates get an explicit row (the family fallback is for gates of other policies)."""
     for gate in load_policy(None).gates:
         assert controls_for(gate.id, gate.fact).basis != "family", f"{gate.id}: add it to controls.yaml"
+
+
+def test_the_table_names_each_gate_once():
+    """Two rows for one gate would silently keep only the last one."""
+    import re
+    from importlib import resources
+
+    text = resources.files("clearance.controls").joinpath("data/controls.yaml").read_text("utf-8")
+    gates = text.split("\ngates:\n", 1)[1].split("\nfamilies:", 1)[0]
+    ids = re.findall(r"^  ([A-Za-z0-9][A-Za-z0-9_.\-]*):\s*$", gates, re.M)
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})

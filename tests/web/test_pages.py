@@ -175,3 +175,12 @@ def test_runs_page_follows_writes_and_the_clock(site):
         assert site.reg.status(site.run_id).status == "needs_review"
     finally:
         site.reg.clock = real
+
+
+def test_an_untrusted_run_says_it_can_never_be_approved(site, tmp_path):
+    d = make_dossier(tmp_path, name="unsigned")  # sealed with a per-run key, not the run-signer's
+    run = site.reg.add(d, registered_by="lead", allow_untrusted=True)
+    login(site.client, "vic")
+    page = site.client.get(f"/runs/{run.id}").text
+    assert 'id="untrusted"' in page and "can never be approved" in page
+    assert "untrusted signer" in site.client.get("/runs").text

@@ -21,6 +21,7 @@ from clearance.endpoint.pool import ReplicaPool, parse_endpoints
 from clearance.endpoint.server import EmbeddedServer
 from clearance.errors import InputError
 from clearance.evidence import EndpointRef
+from clearance.inert import inert
 from clearance.jsonio import to_jsonable
 from clearance.load import (
     DeterminismResult,
@@ -55,7 +56,7 @@ def _table(res: LoadResult) -> Table:
         f"concurrency {cfg.concurrency}" if cfg.concurrency else f"{cfg.arrival} arrivals at {cfg.rate} req/s"
     )
     t = Table(
-        title=f"loadtest {_where(res.endpoint)} · {Path(res.endpoint.served_model or '?').name} · {shape}",
+        title=f"loadtest {inert(_where(res.endpoint))} · {inert(Path(res.endpoint.served_model or '?').name)} · {shape}",
         title_justify="left",
     )
     t.add_column("metric (ms)")

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json, err_console
+from clearance.inert import inert, inert_text
 from clearance.model.manifest import build_manifest, compare, load_reference, write_manifest
 
 
@@ -54,18 +55,18 @@ def manifest_cmd(
             obj["comparison"] = cmp.model_dump(mode="json")
         emit_json(obj)
     else:
-        table = Table(title=f"{m.name} — {len(m.files)} files, {m.total_bytes / 1e6:,.1f} MB")
+        table = Table(title=f"{inert(m.name)} — {len(m.files)} files, {m.total_bytes / 1e6:,.1f} MB")
         table.add_column("file", overflow="fold")
         table.add_column("bytes", justify="right")
         table.add_column("sha256", no_wrap=True, min_width=64)
         for f in m.files:
-            table.add_row(f.path, f"{f.size:,}", f.sha256)
+            table.add_row(inert_text(f.path), f"{f.size:,}", inert_text(f.sha256))
         console.print(table)
         rate = m.total_bytes / elapsed / 1e6 if elapsed > 0 else 0.0
         console.print(f"root digest (OMS, sha256 over file digests): {m.root_digest}", soft_wrap=True)
         err_console.print(f"hashed in {elapsed:.2f} s ({rate:,.0f} MB/s, measured wall clock)")
         if out is not None:
-            console.print(f"manifest written to {out}")
+            console.print(f"manifest written to {inert(out)}")
         if cmp is not None:
             status = "[green]matches[/]" if cmp.ok else "[red]differs from[/]"
             console.print(
@@ -73,10 +74,10 @@ def manifest_cmd(
                 f"{len(cmp.missing)} missing, {len(cmp.extra)} extra, {len(cmp.mismatched)} mismatched"
             )
             for p in cmp.missing:
-                console.print(f"  missing    {p}")
+                console.print(f"  missing    {inert(p)}")
             for p in cmp.extra:
-                console.print(f"  extra      {p}")
+                console.print(f"  extra      {inert(p)}")
             for mm in cmp.mismatched:
-                console.print(f"  mismatched {mm['path']} ({mm['field']})")
+                console.print(f"  mismatched {inert(mm['path'])} ({inert(mm['field'])})")
     if cmp is not None and not cmp.ok:
         raise typer.Exit(1)

@@ -11,6 +11,7 @@ from rich.table import Table
 from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json
 from clearance.errors import InputError
+from clearance.inert import inert, inert_text
 
 GIB = 1 << 30
 
@@ -64,7 +65,9 @@ def _plan_for_workload(
             }
         )
         return
-    console.print(f"[bold]{name}[/] for the workload: {wl.summary()} [italic](planner estimates)[/]")
+    console.print(
+        f"[bold]{inert(name)}[/] for the workload: {inert(wl.summary())} [italic](planner estimates)[/]"
+    )
     t = Table()
     for col in (
         "GPU",
@@ -92,7 +95,7 @@ def _plan_for_workload(
         )
     console.print(t)
     for a in wl.assumptions():
-        console.print(f"  {a}")
+        console.print(f"  {inert(a)}")
 
 
 def _list_gpus(json_out: bool) -> None:
@@ -305,7 +308,7 @@ def plan(
             emit_json({"model": spec.name, "workload": wl, "options": options})
             return
         t = Table(
-            title=f"Fit search: {spec.name}, {wl.concurrency} × {wl.max_model_len} tokens, {wl.engine} (estimates; ≥{headroom:.0%} headroom)"
+            title=f"Fit search: {inert(spec.name)}, {wl.concurrency} × {wl.max_model_len} tokens, {wl.engine} (estimates; ≥{headroom:.0%} headroom)"
         )
         short = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
         for col in (
@@ -378,14 +381,14 @@ def _print_result(r: object) -> None:
     b, p = r.budget, r.performance
     verdict = "[bold green]FITS[/]" if r.fits else "[bold red]DOES NOT FIT[/]"
     t = Table(
-        title=f"{r.model} on {r.gpus}× {r.gpu} · TP {r.tp} · {r.engine} · max_model_len {r.max_model_len:,} · {verdict}",
+        title=f"{inert(r.model)} on {r.gpus}× {inert(r.gpu)} · TP {r.tp} · {r.engine} · max_model_len {r.max_model_len:,} · {verdict}",
         show_header=False,
     )
     t.add_column("item", style="bold", no_wrap=True)
     t.add_column("value")
 
     def row(item: str, value: str, how: str) -> None:
-        t.add_row(item, f"{value}  [dim]{how}[/]")
+        t.add_row(inert_text(item), f"{inert(value)}  [dim]{inert(how)}[/]")
 
     layers = ", ".join(f"{v} {k}" for k, v in r.layers.items())
     row("layers", layers, r.architecture)
@@ -452,8 +455,8 @@ def _print_result(r: object) -> None:
     )
     console.print(t)
     for line in r.reasons:
-        console.print(f"[red]✗[/] {line}")
+        console.print(f"[red]✗[/] {inert(line)}")
     for line in r.warnings:
-        console.print(f"[yellow]![/] {line}")
+        console.print(f"[yellow]![/] {inert(line)}")
     for line in r.assumptions + p.assumptions:
-        console.print(f"[dim]· {line}[/]")
+        console.print(f"[dim]· {inert(line)}[/]")

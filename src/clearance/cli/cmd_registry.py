@@ -13,7 +13,7 @@ from rich.table import Table
 from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json, err_console
 from clearance.errors import InputError
-from clearance.inert import inert
+from clearance.inert import inert, inert_text
 from clearance.registry import (
     DEFAULT_APPROVAL_DAYS,
     KEY_ENV_VAR,
@@ -76,7 +76,7 @@ _EXIT = {"approved": 0, "rejected": 1}
 
 
 def _style(s: str) -> str:
-    return f"[{_STYLE.get(s, 'bold')}]{s}[/]"
+    return f"[{_STYLE.get(s, 'bold')}]{inert(s)}[/]"
 
 
 def _roles(values: list[str] | None) -> list[str] | None:
@@ -283,7 +283,7 @@ def add(
         emit_json(run)
         return
     console.print(
-        f"registered run [bold]{run.id}[/]: {run.title} — policy decision {_style(run.decision)}",
+        f"registered run [bold]{run.id}[/]: {inert(run.title)} — policy decision {_style(run.decision)}",
         soft_wrap=True,
     )
     console.print(f"dossier digest sha256:{run.dossier_digest}", soft_wrap=True)
@@ -309,17 +309,17 @@ def list_runs(registry: RegistryOpt = None, as_json: JsonOption = False) -> None
     if as_json:
         emit_json({"runs": [{**r.model_dump(mode="json"), "status": st.status} for r, st in rows]})
         return
-    table = Table(title=f"runs in {reg.where}")
+    table = Table(title=f"runs in {inert(reg.where)}")
     for col in ("id", "model", "registered", "policy", "status", "digest"):
         table.add_column(col)
     for r, st in rows:
         table.add_row(
             str(r.id),
-            r.model_name,
-            r.registered_at[:10],
+            inert_text(r.model_name),
+            inert_text(r.registered_at[:10]),
             _style(r.decision),
             _style(st.status),
-            r.dossier_digest[:12],
+            inert_text(r.dossier_digest[:12]),
         )
     console.print(table)
 
@@ -336,18 +336,18 @@ def show(run: RunArg, registry: RegistryOpt = None, as_json: JsonOption = False)
     if as_json:
         emit_json({"run": info, "signoffs": signoffs, "waivers": waivers})
         return
-    console.print(f"[bold]run {info.id}[/]: {info.title}", soft_wrap=True)
-    console.print(f"  model        {info.model_name} ({info.model_digest})", soft_wrap=True)
-    console.print(f"  dossier      {info.dossier_path}", soft_wrap=True)
-    console.print(f"  digest       sha256:{info.dossier_digest}", soft_wrap=True)
-    console.print(f"  decision     {_style(info.decision)} by policy {info.policy}", soft_wrap=True)
-    console.print(f"  review gates {', '.join(info.review_gates) or 'none'}", soft_wrap=True)
-    console.print(f"  reject gates {', '.join(info.reject_gates) or 'none'}", soft_wrap=True)
+    console.print(f"[bold]run {info.id}[/]: {inert(info.title)}", soft_wrap=True)
+    console.print(f"  model        {inert(info.model_name)} ({inert(info.model_digest)})", soft_wrap=True)
+    console.print(f"  dossier      {inert(info.dossier_path)}", soft_wrap=True)
+    console.print(f"  digest       sha256:{inert(info.dossier_digest)}", soft_wrap=True)
+    console.print(f"  decision     {_style(info.decision)} by policy {inert(info.policy)}", soft_wrap=True)
+    console.print(f"  review gates {inert(', '.join(info.review_gates) or 'none')}", soft_wrap=True)
+    console.print(f"  reject gates {inert(', '.join(info.reject_gates) or 'none')}", soft_wrap=True)
     console.print(
         f"  sign-offs by {', '.join(info.required_roles)}; approvals valid {info.approval_days} days"
     )
     console.print(
-        f"  unmeasured   {', '.join(info.unmeasured_gates) or 'none'} (not waivable)", soft_wrap=True
+        f"  unmeasured   {inert(', '.join(info.unmeasured_gates) or 'none')} (not waivable)", soft_wrap=True
     )
     signer = (
         f"run-signer {inert(info.signer_person or '')}" if info.signer_trusted else "[bold red]UNTRUSTED[/]"
@@ -394,15 +394,15 @@ def _print_status(st: RunStatus) -> None:
     console.print(f"run {st.run_id}: {_style(st.status)} (as of {st.as_of})")
     console.print(f"  policy decision {st.policy_decision}; with waivers {st.effective_decision}")
     for r in st.roles:
-        who = f" by {r.signer} on {r.signed_at}" if r.signer else ""
-        console.print(f"  role {r.role:<9} {r.state}{who}", soft_wrap=True)
+        who = f" by {inert(r.signer)} on {r.signed_at}" if r.signer else ""
+        console.print(f"  role {inert(f'{r.role:<9}')} {inert(r.state)}{who}", soft_wrap=True)
     for g in st.gates:
         extra = f" (waiver {g.waiver_id}, expires {g.expires})" if g.waiver_id else ""
-        console.print(f"  gate {g.gate:<30} {g.state}{extra}", soft_wrap=True)
+        console.print(f"  gate {inert(f'{g.gate:<30}')} {inert(g.state)}{inert(extra)}", soft_wrap=True)
     for reason in st.reasons:
-        console.print(f"  - {reason}", soft_wrap=True)
+        console.print(f"  - {inert(reason)}", soft_wrap=True)
     for flag in st.flags:
-        console.print(f"  [yellow]! {flag}[/]", soft_wrap=True)
+        console.print(f"  [yellow]! {inert(flag)}[/]", soft_wrap=True)
 
 
 @registry_app.command("status")

@@ -13,6 +13,7 @@ import typer
 from clearance.cli.app import app
 from clearance.cli.output import console, emit_json, err_console
 from clearance.endpoint.server import EmbeddedServer
+from clearance.inert import inert
 
 
 def _sigterm_to_exit(signum: int, frame: FrameType | None) -> None:
@@ -58,9 +59,9 @@ def serve(
         if json_out:
             emit_json(info)
         else:
-            console.print(f"[bold green]serving[/] {srv.model_path.name if srv.model_path else ''}")
-            console.print(f"base URL: {srv.base_url}")
-            console.print(f"server pid: {srv.pid}   log: {srv.log_path}")
+            console.print(f"[bold green]serving[/] {inert(srv.model_path.name if srv.model_path else '')}")
+            console.print(f"base URL: {inert(srv.base_url)}")
+            console.print(f"server pid: {srv.pid}   log: {inert(srv.log_path)}")
             console.print(
                 f"try:  curl -s {srv.base_url}/chat/completions -H 'Content-Type: application/json' "
                 '-d \'{"messages":[{"role":"user","content":"What is the capital of France?"}],'

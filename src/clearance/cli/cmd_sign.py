@@ -9,6 +9,7 @@ import typer
 
 from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json
+from clearance.inert import inert
 from clearance.signing.keys import generate_keypair, key_fingerprint, load_public_key
 from clearance.signing.oms import sign_model, verify_model
 
@@ -73,7 +74,9 @@ def sign_cmd(
     if json_out:
         emit_json({"model": str(model), "signature": str(sig), "method": "certificate" if cert else "key"})
     else:
-        console.print(f"signed {model} → {sig} ({'certificate' if cert else 'key'} method, OMS v1.0)")
+        console.print(
+            f"signed {inert(model)} → {inert(sig)} ({'certificate' if cert else 'key'} method, OMS v1.0)"
+        )
 
 
 @app.command("verify-signature")

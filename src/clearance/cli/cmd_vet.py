@@ -192,6 +192,14 @@ def vet(
             help="JSON object for the engine's chat template, e.g. '{\"enable_thinking\": false}' (recorded).",
         ),
     ] = None,
+    datasets: Annotated[
+        Path | None,
+        typer.Option(
+            "--datasets",
+            help="Folder of public benchmarks (xstest/, harmbench/, bbq/, …; see `clearance datasets`): each one "
+            "found is evaluated too, with its sha256 and license in the evidence.",
+        ),
+    ] = None,
     judge: Annotated[
         str | None,
         typer.Option(
@@ -284,6 +292,7 @@ def vet(
         claims=str(claims) if claims else None,
         judge=judge,
         judge_model=judge_model,
+        datasets=str(datasets) if datasets else None,
         key=str(key) if key else None,
         workload=str(workload) if workload else None,
         baseline=str(baseline) if baseline else None,

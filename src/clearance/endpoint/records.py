@@ -70,7 +70,6 @@ class ChatResponse(BaseModel):
     ``clearance.endpoint.reasoning`` for splitting them off).
     ``chunk_times_s``: for every text-bearing chunk (content or reasoning), seconds since the request was sent
     (so ``chunk_times_s[0] == ttft_s``); one chunk may carry more than one token.
-    ``reasoning``: text the server sent apart from the answer (``reasoning_content`` / ``reasoning``).
     ``incomplete``: the server sent no answer text at all (``content: null``), only reasoning — an
     unfinished answer, never to be scored as a refusal.
     """

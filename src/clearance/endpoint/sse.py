@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+_EOL = re.compile(rb"[\r\n]")
 DEFAULT_MAX_EVENT_BYTES = 8 * 2**20
 
 
@@ -37,6 +38,8 @@ class SSEDecoder:
     def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self.max_event_bytes = max_event_bytes
         self._buf = b""
+        self._parts: list[bytes] = []  # pieces of a line still without its end (joined lazily)
+        self._parts_len = 0
         self._size = 0  # bytes of the pending event's data lines
         self._data: list[str] = []
         self._event: str | None = None
@@ -44,7 +47,15 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Consume ``chunk`` and return the events it completed (possibly none)."""
-        buf = self._buf + chunk
+        if not _EOL.search(chunk) and not self._buf.endswith(b"\r"):
+            # the line goes on: keep the pieces, join them once a line end arrives (no quadratic rescans)
+            self._parts.append(chunk)
+            self._parts_len += len(chunk)
+            if len(self._buf) + self._parts_len > self.max_event_bytes:
+                raise SSEOverflow(f"server-sent event line longer than {self.max_event_bytes} bytes")
+            return []
+        buf = b"".join((self._buf, *self._parts, chunk))
+        self._parts, self._parts_len = [], 0
         events: list[SSEEvent] = []
         pos = 0
         n = len(buf)
@@ -67,6 +78,9 @@ class SSEDecoder:
     def flush(self) -> list[SSEEvent]:
         """End of stream: process a last unterminated line and return a pending event, if any."""
         events: list[SSEEvent] = []
+        if self._parts:
+            self._buf = b"".join((self._buf, *self._parts))
+            self._parts, self._parts_len = [], 0
         if self._buf:
             line, self._buf = self._buf.rstrip(b"\r"), b""
             ev = self._line(line)

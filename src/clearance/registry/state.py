@@ -109,6 +109,10 @@ class LedgerState:
     entries: int = 0
     signatures_checked: int = 0
     last_recorded_at: str | None = None
+    # signature results by entry hash (which commits to the entry and everything before it), so a
+    # long-lived reader (the web app) verifies each signature once
+    verified: dict[str, str | None] = field(default_factory=dict)
+    current: str = ""
 
     def enrolment_at(self, fingerprint: str) -> Enrolment | None:
         """The active enrolment of a key at the current point of the fold (None if absent or revoked)."""
@@ -124,6 +128,13 @@ class LedgerState:
         return [e for e in self.enrolments.values() if e.active and RUN_SIGNER_ROLE in e.roles]
 
 
+def _check(state: LedgerState, payload_type: str, *args: Any) -> str | None:
+    key = f"{state.current}|{payload_type}"
+    if key not in state.verified:
+        state.verified[key] = check_statement(payload_type, *args)
+    return state.verified[key]
+
+
 def _admin_problem(
     state: LedgerState, by: str, payload_type: str, env: str, expected: dict[str, Any]
 ) -> str | None:
@@ -131,7 +142,7 @@ def _admin_problem(
     if admin is None or ADMIN_ROLE not in admin.roles:
         return f"signed by key {by[:16]}…, which is not an enrolled admin at that point"
     state.signatures_checked += 1
-    return check_statement(payload_type, env, admin.public_key, admin.fingerprint, expected)
+    return _check(state, payload_type, env, admin.public_key, admin.fingerprint, expected)
 
 
 def _fold_enrol(state: LedgerState, e: LedgerEntry) -> None:
@@ -148,8 +159,8 @@ def _fold_enrol(state: LedgerState, e: LedgerEntry) -> None:
             problem = "a self-signed enrolment is valid only for the first admin of a new registry"
         else:
             state.signatures_checked += 1
-            problem = check_statement(
-                ENROL_TYPE, str(d.get("envelope")), str(d.get("public_key")), fp, expected
+            problem = _check(
+                state, ENROL_TYPE, str(d.get("envelope")), str(d.get("public_key")), fp, expected
             )
     else:
         problem = _admin_problem(state, by, ENROL_TYPE, str(d.get("envelope")), expected)
@@ -217,7 +228,8 @@ def _fold_signoff(state: LedgerState, e: LedgerEntry) -> None:
         state.problems.append(LedgerProblem(seq=e.seq, problem="sign-off of a run that is not registered"))
         return
     state.signatures_checked += 1
-    problem = check_statement(
+    problem = _check(
+        state,
         SIGNOFF_TYPE,
         str(d.get("envelope")),
         str(d.get("public_key")),
@@ -262,7 +274,8 @@ def _fold_waiver(state: LedgerState, e: LedgerEntry) -> None:
         state.problems.append(LedgerProblem(seq=e.seq, problem="waiver of a run that is not registered"))
         return
     state.signatures_checked += 1
-    problem = check_statement(
+    problem = _check(
+        state,
         WAIVER_TYPE,
         str(d.get("envelope")),
         str(d.get("public_key")),
@@ -311,7 +324,8 @@ def _fold_withdraw(state: LedgerState, e: LedgerEntry) -> None:
         problem = f"a {d.get('role')} key cannot withdraw the {veto.info.role} veto"
     else:
         state.signatures_checked += 1
-        problem = check_statement(
+        problem = _check(
+            state,
             WITHDRAW_TYPE,
             str(d.get("envelope")),
             str(d.get("public_key")),
@@ -338,9 +352,17 @@ def _fold_withdraw(state: LedgerState, e: LedgerEntry) -> None:
     )
 
 
-def fold(entries: Iterable[LedgerEntry], *, as_of: datetime | None = None) -> LedgerState:
-    """Rebuild the registry's state from its ledger entries, ignoring entries recorded after ``as_of``."""
-    state = LedgerState()
+def fold(
+    entries: Iterable[LedgerEntry],
+    *,
+    as_of: datetime | None = None,
+    verified: dict[str, str | None] | None = None,
+) -> LedgerState:
+    """Rebuild the registry's state from its ledger entries, ignoring entries recorded after ``as_of``.
+
+    ``verified`` caches signature results by entry hash across folds (the caller's, e.g. a ``Registry``).
+    """
+    state = LedgerState(verified=verified if verified is not None else {})
     for e in entries:
         if as_of is not None:
             try:
@@ -349,40 +371,46 @@ def fold(entries: Iterable[LedgerEntry], *, as_of: datetime | None = None) -> Le
             except ValueError:
                 state.problems.append(LedgerProblem(seq=e.seq, problem="entry time is not ISO-8601"))
                 continue
-        state.entries += 1
-        state.last_recorded_at = e.recorded_at
-        try:
-            if e.kind == "registry.init":
-                if e.seq != 1 or state.registry_fingerprint is not None:
-                    state.problems.append(LedgerProblem(seq=e.seq, problem="registry.init must be entry 1"))
-                    continue
-                state.registry_fingerprint = str(e.data["registry_fingerprint"])
-                state.registry_public_key = str(e.data["public_key"])
-            elif state.registry_fingerprint is None:
-                state.problems.append(
-                    LedgerProblem(seq=e.seq, problem=f"entry {e.seq} ({e.kind}) precedes registry.init")
-                )
-            elif e.kind == "enrol":
-                _fold_enrol(state, e)
-            elif e.kind == "revoke":
-                _fold_revoke(state, e)
-            elif e.kind == "config":
-                _fold_config(state, e)
-            elif e.kind == "run.add":
-                run = RunInfo.model_validate(e.data)
-                state.runs[run.id] = run
-            elif e.kind == "signoff":
-                _fold_signoff(state, e)
-            elif e.kind == "waiver":
-                _fold_waiver(state, e)
-            elif e.kind == "withdraw":
-                _fold_withdraw(state, e)
-            else:
-                state.problems.append(LedgerProblem(seq=e.seq, problem=f"unknown entry kind {e.kind!r}"))
-        except (KeyError, TypeError, ValueError, ValidationError, json.JSONDecodeError) as exc:
-            state.problems.append(
-                LedgerProblem(
-                    seq=e.seq, problem=f"entry {e.seq} ({e.kind}) is malformed: {type(exc).__name__}"
-                )
-            )
+        fold_entry(state, e)
     return state
+
+
+def fold_entry(state: LedgerState, e: LedgerEntry) -> None:
+    """Apply one more entry to ``state`` (the next in the chain)."""
+    # the entry hash commits to this entry and its whole prefix (readers fold only after the chain
+    # check, and never approve or write on a ledger whose chain does not verify)
+    state.current = e.entry_hash
+    state.entries += 1
+    state.last_recorded_at = e.recorded_at
+    try:
+        if e.kind == "registry.init":
+            if e.seq != 1 or state.registry_fingerprint is not None:
+                state.problems.append(LedgerProblem(seq=e.seq, problem="registry.init must be entry 1"))
+                return
+            state.registry_fingerprint = str(e.data["registry_fingerprint"])
+            state.registry_public_key = str(e.data["public_key"])
+        elif state.registry_fingerprint is None:
+            state.problems.append(
+                LedgerProblem(seq=e.seq, problem=f"entry {e.seq} ({e.kind}) precedes registry.init")
+            )
+        elif e.kind == "enrol":
+            _fold_enrol(state, e)
+        elif e.kind == "revoke":
+            _fold_revoke(state, e)
+        elif e.kind == "config":
+            _fold_config(state, e)
+        elif e.kind == "run.add":
+            run = RunInfo.model_validate(e.data)
+            state.runs[run.id] = run
+        elif e.kind == "signoff":
+            _fold_signoff(state, e)
+        elif e.kind == "waiver":
+            _fold_waiver(state, e)
+        elif e.kind == "withdraw":
+            _fold_withdraw(state, e)
+        else:
+            state.problems.append(LedgerProblem(seq=e.seq, problem=f"unknown entry kind {e.kind!r}"))
+    except (KeyError, TypeError, ValueError, ValidationError, json.JSONDecodeError) as exc:
+        state.problems.append(
+            LedgerProblem(seq=e.seq, problem=f"entry {e.seq} ({e.kind}) is malformed: {type(exc).__name__}")
+        )

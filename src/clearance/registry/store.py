@@ -86,7 +86,7 @@ from clearance.registry.signatures import (
     waiver_statement,
     withdraw_statement,
 )
-from clearance.registry.state import LedgerState, check_settings, fold, parse_time
+from clearance.registry.state import LedgerState, check_settings, fold, fold_entry, parse_time
 from clearance.registry.status import compute_status, judge_records
 from clearance.signing import PublicKey, key_fingerprint, load_private_key, load_public_key, public_pem
 
@@ -183,7 +183,7 @@ class _Write:
         entry = ledger.to_entry(row)
         self.entries.append(entry)
         self.appended.append(entry)
-        self.state = fold(self.entries)
+        fold_entry(self.state, entry)
         return seq
 
 
@@ -211,6 +211,8 @@ class Registry:
         self.clock: Clock = clock or _now
         self._key_arg = key
         self._key: Any = None
+        self._verified: dict[str, str | None] = {}  # signature results by entry hash (see state.fold)
+        self._hashed: set[tuple[Any, ...]] = set()  # ledger rows already found to hash correctly
 
     @classmethod
     def init(
@@ -305,7 +307,7 @@ class Registry:
     def _load(self, s: Session) -> tuple[list[LedgerEntry], Checkpoint | None, list[LedgerProblem]]:
         rows = s.scalars(select(LedgerRow).order_by(LedgerRow.seq)).all()
         entries = [ledger.to_entry(r) for r in rows]
-        problems = ledger.verify_chain(entries, raw={r.seq: r.data for r in rows})
+        problems = ledger.verify_chain(entries, raw={r.seq: r.data for r in rows}, known=self._hashed)
         cp_row = s.get(CheckpointRow, 1)
         cp = (
             Checkpoint(
@@ -353,7 +355,7 @@ class Registry:
                     f"refusing to write: the ledger does not verify (entry {p.seq}: {p.problem}); "
                     "run clearance registry verify"
                 )
-            state = fold(entries)
+            state = fold(entries, verified=self._verified)
             if entries and state.registry_fingerprint != key_fingerprint(key):
                 raise RegistryError(
                     f"the registry key given ({key_fingerprint(key)[:16]}…) is not this registry's key "
@@ -382,8 +384,8 @@ class Registry:
             entries, _, problems = self._load(s)
         if not entries:
             raise RegistryError(f"{self.where} is not initialised: clearance registry init")
-        state = fold(entries, as_of=as_of)
-        full = fold(entries) if as_of is not None else state
+        state = fold(entries, as_of=as_of, verified=self._verified)
+        full = fold(entries, verified=self._verified) if as_of is not None else state
         problems += full.problems
         return state, [f"entry {p.seq}: {p.problem}" if p.seq else p.problem for p in problems]
 
@@ -953,6 +955,17 @@ class Registry:
             raise RegistryError(f"run {run.id} was registered at {run.registered_at}, after {_iso(t)}")
         so, wv = self._judged(state, run)
         return compute_status(run, so, wv, t, integrity=integrity)
+
+    def review(
+        self, ref: int | str, *, as_of: datetime | None = None
+    ) -> tuple[RunInfo, RunStatus, list[SignOffInfo], list[WaiverInfo]]:
+        """One run with its status, sign-offs and waivers from a single read of the ledger (what a
+        reviewer's page shows; ``status`` + ``signoffs`` + ``waivers`` would read it three times)."""
+        t = as_of or self.clock()
+        state, integrity = self._read(as_of)
+        run = self._find(state, ref)
+        so, wv = self._judged(state, run)
+        return run, compute_status(run, so, wv, t, integrity=integrity), so, wv
 
     def statuses(self, *, as_of: datetime | None = None) -> list[tuple[RunInfo, RunStatus]]:
         """Every run with its status, reading and checking the ledger once."""

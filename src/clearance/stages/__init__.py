@@ -52,6 +52,11 @@ def stages_for(opts: VetOptions) -> list[Stage]:
         stages.append(ReasoningStage())
         suites = opts.suites if opts.suites is not None else default_suites()
         stages.extend(EvalStage(name) for name in suites)
+        if opts.datasets is not None:  # the public benchmarks found there, each with its own data
+            from clearance.evals.catalog import find_datasets
+
+            found = [e for e in find_datasets([Path(opts.datasets)]) if e.kind == "public" and e.found]
+            stages.extend(EvalStage(e.suite, data=e.path) for e in found if e.suite not in suites)
         stages.append(ClaimsStage())
         stages.append(LoadStage(opts.load_concurrency, opts.load_requests))
         if opts.workload is not None:

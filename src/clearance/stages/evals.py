@@ -29,13 +29,14 @@ class EvalStage:
     method: str = "requests to the endpoint, scored per sample, Wilson 95% CI"
     essential: bool = True
 
-    def __init__(self, suite: str) -> None:
+    def __init__(self, suite: str, data: str | None = None) -> None:
         self.suite = suite
+        self.data = data  # a public dataset's local path (``vet --datasets DIR``)
         self.name = f"eval:{suite}"
 
     def run(self, ctx: StageContext) -> StageOutcome[SuiteResult]:
         opts = ctx.opts
-        suite = cap_max_tokens(load_suite(self.suite), opts.max_tokens)
+        suite = cap_max_tokens(load_suite(self.suite, data=self.data), opts.max_tokens)
         budget = reasoning_budget(ctx)
         own = suite.generation.max_tokens
         suite = with_generation(

@@ -43,7 +43,7 @@ from clearance.registry.ledger import to_entry
 from clearance.web import dossiers
 from clearance.web.keys import KeyLocked
 from clearance.web.people import LiveSession, LoginRefused, People
-from clearance.web.runs import RunFilter, current_run_lines, filter_lines
+from clearance.web.runs import RunFilter, RunView, current_run_lines, filter_lines, run_view
 
 COOKIE = "clearance_session"
 TLS_COOKIE = "__Host-clearance_session"
@@ -189,11 +189,14 @@ class WebApp:
             return live, form, self.deny(request, live, action, target, "missing or wrong CSRF token")
         return live, form, None
 
-    def run_or_404(self, run_id: str) -> Any:
+    def view_or_404(self, run_id: str | int) -> RunView:
         try:
-            return self.reg.run(int(run_id))
+            return run_view(self.reg, int(run_id))
         except (ClearanceError, ValueError) as exc:
             raise HTTPException(404, "no such run") from exc
+
+    def run_or_404(self, run_id: str | int) -> Any:
+        return self.view_or_404(run_id).run
 
     # ---- sign in / out -----------------------------------------------------------------------------
     async def login_page(self, request: Request) -> Response:
@@ -251,7 +254,7 @@ class WebApp:
         resp.set_cookie(
             _cookie_name(request), token, httponly=True, samesite="strict", secure=_secure(request), path="/"
         )
-        resp.delete_cookie(LOGIN_COOKIE, path="/login")
+        resp.delete_cookie(LOGIN_COOKIE, path="/login", httponly=True, samesite="strict")
         return resp
 
     async def logout(self, request: Request) -> Response:
@@ -301,10 +304,8 @@ class WebApp:
         live = self.live(request)
         if live is None:
             return self.login_redirect(request)
-        run = self.run_or_404(request.path_params["run_id"])
-        status = self.reg.status(run.id)
-        signoffs = self.reg.signoffs(run.id)
-        waivers = self.reg.waivers(run.id)
+        rv = self.view_or_404(request.path_params["run_id"])
+        run, status, signoffs, waivers = rv.run, rv.status, rv.signoffs, rv.waivers
         view = dossiers.open_dossier(run.dossier_path, run.dossier_digest)
         gates: list[dict[str, Any]] = []
         charts: list[Markup] = []
@@ -505,7 +506,7 @@ class WebApp:
             live,
             code,
             run=run,
-            status=self.reg.status(run.id),
+            status=self.view_or_404(run.id).status,
             my_roles=mine,
             role=role or mine[0],
             error=error,
@@ -584,7 +585,7 @@ class WebApp:
                 f"run {run.id}",
                 f"waivers of run {run.id} need one of its required roles ({', '.join(run.required_roles)})",
             )
-        status = self.reg.status(run.id)
+        status = self.view_or_404(run.id).status
         open_gates = [g.gate for g in status.gates if g.state != "waived"]
         nonce = self.people.issue_nonce(live, f"waive:{run.id}")
         return self.render(

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clearance.registry import Registry, RunInfo, RunStatus
+from clearance.registry import Registry, RunInfo, RunStatus, SignOffInfo, WaiverInfo
 from clearance.registry.db import LedgerRow
 from clearance.registry.status import parse_time
 
@@ -123,6 +123,41 @@ def current_run_lines(reg: Registry) -> list[RunLine]:
         with _cache_lock:
             _cache[reg.url] = _Cached(head=head, computed_at=now, valid_until=valid_until, lines=lines)
     return lines
+
+
+@dataclass
+class RunView:
+    """What one run's pages show: the run, its status, its sign-offs and waivers (one ledger read)."""
+
+    run: RunInfo
+    status: RunStatus
+    signoffs: list[SignOffInfo]
+    waivers: list[WaiverInfo]
+
+
+_views: dict[tuple[str, int], tuple[tuple[int, str] | None, datetime, datetime, RunView]] = {}
+MAX_VIEWS = 256
+
+
+def run_view(reg: Registry, run_id: int) -> RunView:
+    """``Registry.review`` of one run, kept while the ledger head is unchanged and nothing of the run lapsed."""
+    now = reg.clock()
+    head = _head(reg)
+    key = (reg.url, run_id)
+    with _cache_lock:
+        hit = _views.get(key)
+    if hit is not None and hit[0] == head and hit[1] <= now < hit[2]:
+        return hit[3]
+    run, status, signoffs, waivers = reg.review(run_id)
+    view = RunView(run=run, status=status, signoffs=signoffs, waivers=waivers)
+    lapse = _lapse(run, status, now)
+    valid_until = min(now + MAX_AGE, lapse) if lapse else now + MAX_AGE
+    if _head(reg) == head:
+        with _cache_lock:
+            if len(_views) >= MAX_VIEWS:
+                _views.pop(next(iter(_views)))
+            _views[key] = (head, now, valid_until, view)
+    return view
 
 
 def filter_lines(lines: list[RunLine], f: RunFilter, today: date | None = None) -> list[RunLine]:
