@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -234,11 +235,16 @@ def test_long_context_needs_a_served_maximum() -> None:
 
 
 class _SlowingReplica(FakeReplica):
-    """Each request takes 5 ms longer than the one before (a leak): latency drifts up under steady load."""
+    """Each request takes 0.3 s more per second since the first one (a leak): latency drifts up under
+    steady load, by far more than a loaded test machine's noise."""
+
+    t0: float | None = None
 
     async def _handle(self, req: Request, conn: Conn) -> None:
         if req.path.endswith("/chat/completions"):
-            self.delay = 0.005 * self.chat_requests
+            now = time.perf_counter()
+            self.t0 = self.t0 if self.t0 is not None else now
+            self.delay = 0.01 + 0.3 * (now - self.t0)
         await super()._handle(req, conn)
 
 
