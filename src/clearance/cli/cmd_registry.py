@@ -33,8 +33,9 @@ from clearance.registry.db import ENV_VAR
 registry_app = typer.Typer(
     name="registry",
     help=(
-        "Register sealed dossiers, follow sign-offs and waivers to a final status, and audit the "
-        "hash-chained ledger. Store: a SQLite file (default ./clearance-registry.db) or a PostgreSQL URL."
+        "Enrol reviewers' keys (registry init, enrol), register sealed dossiers, follow sign-offs, vetoes and "
+        "waivers to a final status, and audit the ledger and its signed checkpoint. Store: a SQLite file "
+        "(default ./clearance-registry.db) or a PostgreSQL URL."
     ),
     no_args_is_help=True,
     rich_markup_mode="rich",
