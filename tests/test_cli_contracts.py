@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ import typer
 from typer.testing import CliRunner
 
 from clearance.cli import app
-from fakes.openai_server import fake_server
+from fakes.openai_server import REFUSAL, FakeOpenAI, fake_server
 
 sys.path.insert(0, str(Path(__file__).parent / "vet"))
 from test_vet import tiny_model
@@ -169,17 +169,22 @@ def test_usage_errors_keep_typers_rendering_and_exit_2() -> None:
     assert r.returncode == 2 and "No such option" in r.stderr and "Traceback" not in r.stderr
 
 
-def _interrupt(args: list[str], wait_for: Path | None, delay_s: float) -> subprocess.CompletedProcess[str]:
+def _interrupt(
+    args: list[str], wait_for: Path | None, delay_s: float, started: Callable[[], bool] | None = None
+) -> subprocess.CompletedProcess[str]:
     p = subprocess.Popen(
         [sys.executable, "-m", "clearance", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     if wait_for is not None:
         while time.monotonic() < deadline and not (wait_for.is_file() and wait_for.stat().st_size > 0):
             time.sleep(0.1)
+    elif started is not None:
+        while time.monotonic() < deadline and not started():
+            time.sleep(0.05)
     else:
         time.sleep(delay_s)
     p.send_signal(signal.SIGINT)
@@ -203,9 +208,37 @@ def test_ctrl_c_in_loadtest_against_slow_fake_prints_one_line_and_exits_130(tmp_
 
 
 def test_ctrl_c_without_an_out_dir_says_nothing_was_kept(tmp_path: Path) -> None:
-    with fake_server(delay_s=2.0) as url:
-        r = _interrupt(["loadtest", "--endpoint", url, "-c", "1", "--requests", "50"], None, 3.0)
+    # Ctrl-C once the command is sending requests (not while Python still imports): wait for the first one.
+    with FakeOpenAI(REFUSAL, delay=2.0) as srv:
+        r = _interrupt(
+            ["loadtest", "--endpoint", f"{srv.url}/v1", "-c", "1", "--requests", "50"],
+            None,
+            0,
+            started=lambda: srv.chat_requests >= 1,
+        )
     assert r.returncode == 130, r.stderr
     assert [ln for ln in r.stderr.splitlines() if ln.startswith("interrupted:")] == [
         "interrupted: stopped by Ctrl-C; nothing more was written"
     ]
+
+
+_SIGINT_DURING_IMPORT = """
+import os, signal, sys
+class Hook:  # delivers Ctrl-C while the CLI's own modules are being imported
+    def find_spec(self, name, path=None, target=None):
+        if name == "clearance.cli.app":
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+sys.meta_path.insert(0, Hook())
+import clearance.__main__ as m
+m.run()
+"""
+
+
+def test_ctrl_c_while_the_cli_is_still_importing_is_one_line_not_a_traceback() -> None:
+    p = subprocess.run(
+        [sys.executable, "-c", _SIGINT_DURING_IMPORT, "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert p.returncode == 130, p.stderr
+    assert "Traceback" not in p.stderr
+    assert p.stderr.strip() == "interrupted: stopped by Ctrl-C while starting; nothing was written"
