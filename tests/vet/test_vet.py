@@ -248,3 +248,19 @@ def test_demo_on_real_smollm2_is_rejected_and_verifiable(tmp_path: Path) -> None
     assert cli("dossier", "verify", str(out)).returncode == 0
     assert _llama_pids() - before == set(), "a llama.cpp server survived the demo"
     assert os.path.getsize(out / "report.html") > 5000
+
+
+def test_embedded_server_speed_is_never_compared_with_the_gpu_plan(tmp_path: Path) -> None:
+    # the demo once printed "planner 3,782 vs measured 41 tok/s (+9077%)": llama.cpp on this CPU against H100
+    from clearance.stages import PlannerCheckStage, SkippedStage, stages_for
+    from clearance.vet import VetOptions
+
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")
+    wl = Path(__file__).parents[2] / "docs/examples/workload.yaml"
+    embedded = {s.name: s for s in stages_for(VetOptions(model=str(gguf), workload=str(wl)))}
+    assert isinstance(embedded["planner-check"], SkippedStage)
+    assert isinstance(embedded["cost:measured"], SkippedStage)
+    assert "CPU" in embedded["planner-check"].reason
+    named = {s.name: s for s in stages_for(VetOptions(model=str(gguf), endpoint="http://127.0.0.1:9/v1"))}
+    assert isinstance(named["planner-check"], PlannerCheckStage)

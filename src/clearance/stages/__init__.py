@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from clearance.vet import VetOptions
 
 NO_ENDPOINT = "no --endpoint given and MODEL is not a GGUF file the embedded llama.cpp server can serve"
+ON_THIS_CPU = (
+    "the embedded llama.cpp server runs on this machine's CPU, not on --gpu: its throughput says nothing "
+    "about the GPU estimate or the GPU's cost"
+)
 
 
 def stages_for(opts: VetOptions) -> list[Stage]:
@@ -60,9 +64,16 @@ def stages_for(opts: VetOptions) -> list[Stage]:
         stages.append(ClaimsStage())
         stages.append(LoadStage(opts.load_concurrency, opts.load_requests))
         if opts.workload is not None:
-            stages.append(MeasuredCostStage(opts.workload))
+            stages.append(
+                MeasuredCostStage(opts.workload)
+                if opts.endpoint
+                else SkippedStage("cost:measured", ON_THIS_CPU)
+            )
         stages.append(DeterminismStage())
-        stages.append(PlannerCheckStage(opts.workload))
+        # the embedded server's speed on this CPU is no measurement of the planned GPU
+        stages.append(
+            PlannerCheckStage(opts.workload) if opts.endpoint else SkippedStage("planner-check", ON_THIS_CPU)
+        )
         if opts.long_context:
             stages.append(LongContextStage(opts.max_context, opts.tokenizer))
         if opts.soak_s is not None:
