@@ -45,7 +45,7 @@ def test_plan_and_cost_charts_are_embedded_as_self_contained_svg() -> None:
     data = data.model_copy(update={"results": {**data.results, **_box_results()}})
     html = render_report(data)
     svgs = _charts(html)
-    assert len(svgs) == 4, "memory + concurrency (plan) and cumulative cost + tornado (cost)"
+    assert len(svgs) == 5, "memory, concurrency and TTFT (plan); cumulative cost and tornado (cost)"
     assert all("<svg" in s for s in svgs)
     assert any("memory per GPU" in s or "GiB per GPU" in s for s in svgs)
     assert "Cumulative cost per option (estimate)" in html and "Cost sensitivity (estimate)" in html

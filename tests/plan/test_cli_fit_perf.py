@@ -115,7 +115,7 @@ def test_cli_fit_and_charts(tmp_path: Path) -> None:
         app, ["plan", "Llama-3.1-8B", "--max-model-len", "8192", "--charts", str(tmp_path / "c"), "--json"]
     )
     assert res.exit_code == 0
-    assert (tmp_path / "c" / "memory.svg").read_text().startswith("<?xml")
+    assert (tmp_path / "c" / "memory.svg").read_text().startswith("<svg xmlns=")
 
 
 def test_fit_search_finds_smallest_valid_tp_and_alternatives() -> None:
@@ -202,8 +202,9 @@ def test_gpu_catalog_names_aliases_and_user_extension(tmp_path: Path) -> None:
 def test_render_charts_returns_svg_strings() -> None:
     r = plan(load_spec("Qwen3.5-35B-A3B"), PlanOptions(gpu="H100", max_model_len=32768, concurrency=8))
     charts = render_charts(r)
-    assert set(charts) == {"memory", "concurrency"}
-    assert all(s.lstrip().startswith("<?xml") and "<svg" in s for s in charts.values())
+    assert set(charts) == {"memory", "concurrency", "ttft"}
+    assert all(s.startswith("<svg") and s.endswith("</svg>") for s in charts.values())
+    assert "KV cache / state" in charts["memory"] and "memory limit" in charts["concurrency"]
 
 
 def test_policy_facts_are_flat_and_namespaced() -> None:

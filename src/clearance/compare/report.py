@@ -1,5 +1,5 @@
 """The self-contained comparison report (``compare.html``): inline CSS and SVG, no scripts, no external
-resources — the same chart technology as the dossier report (``clearance.dossier.charts``)."""
+resources — the same chart technology as the dossier report (``clearance.charts``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from clearance.charts import PALETTE, Bar, bar_chart
 from clearance.compare.recommend import CompareReport
-from clearance.dossier.charts import PALETTE, Bar, bar_chart
 from clearance.inert import strip_control
 
 

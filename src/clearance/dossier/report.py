@@ -11,9 +11,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from clearance.charts import Bar, Stack, bar_chart, stacked_chart
 from clearance.controls import ControlRefs, controls_for, process_controls
 from clearance.controls import sources as control_sources
-from clearance.dossier.charts import Bar, Stack, bar_chart, stacked_chart
 from clearance.dossier.records import DossierInput, SigningInfo
 from clearance.inert import strip_control
 
@@ -198,6 +198,7 @@ def plan_charts(plan: dict[str, Any], notes: list[str]) -> list[str]:
     alts = {
         "memory": f"Estimated memory per GPU on {result.gpu}",
         "concurrency": f"Estimated speed against concurrency on {result.gpu}",
+        "ttft": f"Estimated time to first token against concurrency on {result.gpu}",
     }
     return [Markup(svg_img(svg, alts.get(name, f"plan {name}"))) for name, svg in charts.items()]
 

@@ -76,7 +76,7 @@ class LongContextResult(BaseModel):
 
     def chart_svg(self) -> str:
         """Accuracy and TTFT p50 against context length."""
-        from clearance.dossier.charts import Series, line_chart
+        from clearance.charts import Series, line_chart
 
         acc = Series("accuracy", [(p.context_tokens, p.accuracy) for p in self.points])
         ttft = Series("TTFT p50 (s)", [(p.context_tokens, p.ttft_p50_s) for p in self.points if p.ttft_p50_s])

@@ -65,7 +65,7 @@ class SoakResult(BaseModel):
 
     def chart_svg(self) -> str:
         """p95 E2E and TTFT per window (s) over time (s from the start)."""
-        from clearance.dossier.charts import Series, line_chart
+        from clearance.charts import Series, line_chart
 
         mid = [((w.start_s + w.end_s) / 2, w) for w in self.windows]
         return line_chart(

@@ -82,7 +82,7 @@ class SweepResult(BaseModel):
 
     def chart_svg(self) -> str:
         """p95 TTFT and p95 E2E latency (s) against achieved throughput (requests/s)."""
-        from clearance.dossier.charts import Series, line_chart
+        from clearance.charts import Series, line_chart
 
         pts = sorted(self.points, key=lambda p: p.requests_per_s)
         ttft = Series("TTFT p95", [(p.requests_per_s, p.ttft_p95_s) for p in pts if p.ttft_p95_s is not None])

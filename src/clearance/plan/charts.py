@@ -1,13 +1,11 @@
-"""SVG charts of a plan for the dossier report: memory breakdown per GPU, and speed against concurrency.
-
-matplotlib is imported lazily with the Agg backend; each chart is returned as a self-contained SVG string.
-"""
+"""SVG charts of a plan (``clearance plan --charts`` and the dossier report): memory per GPU, and estimated
+speed against concurrency. Drawn with the project's one chart technology, ``clearance.charts``."""
 
 from __future__ import annotations
 
-import io
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from clearance.charts import Series, Stack, line_chart, stacked_chart
 from clearance.inert import visible
 from clearance.plan.gpus import GIB
 
@@ -15,85 +13,60 @@ if TYPE_CHECKING:
     from clearance.plan.planner import PlanResult
 
 
-def _label(text: object) -> str:
-    """A model-controlled string as chart text: control characters made visible, ``$`` not mathtext."""
-    return visible(text).replace("$", r"\$")
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "clearance"  # deterministic element ids
-    return plt
-
-
-def _svg(fig: Any) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    _pyplot().close(fig)
-    return buf.getvalue()
+def _title(result: PlanResult, what: str) -> str:
+    return f"{visible(result.model)} on {result.gpus}× {result.gpu} (TP {result.tp}, {result.engine}): {what}"
 
 
 def memory_chart(result: PlanResult) -> str:
     """Stacked bar of one GPU's memory: weights, runtime, activations, KV cache, unbudgeted rest (SVG)."""
-    plt = _pyplot()
     b = result.budget
     parts = [
-        ("weights", b.weights_bytes, "#4c72b0"),
-        ("non-torch", b.non_torch_bytes, "#8172b2"),
-        ("activation peak", b.activation_peak_bytes, "#dd8452"),
-        ("CUDA graphs", b.cudagraph_bytes if b.cudagraph_in_budget else 0, "#937860"),
-        ("KV cache / state", b.kv_cache_bytes, "#55a868"),
-        ("outside budget", max(b.usable_bytes - b.requested_bytes, 0), "#cccccc"),
+        ("weights", b.weights_bytes),
+        ("non-torch", b.non_torch_bytes),
+        ("activation peak", b.activation_peak_bytes),
+        ("CUDA graphs", b.cudagraph_bytes if b.cudagraph_in_budget else 0),
+        ("KV cache / state", b.kv_cache_bytes),
+        ("outside budget", max(b.usable_bytes - b.requested_bytes, 0)),
     ]
-    fig, ax = plt.subplots(figsize=(7, 1.9))
-    left = 0.0
-    for label, val, color in parts:
-        gib = val / GIB
-        if gib <= 0:
-            continue
-        ax.barh([0], [gib], left=left, color=color, label=f"{label} {gib:.1f} GiB")
-        left += gib
-    ax.set_yticks([])
-    ax.set_xlabel("GiB per GPU")
-    ax.set_title(
-        f"{_label(result.model)} on {result.gpus}× {result.gpu} (TP {result.tp}, {result.engine}): memory per GPU"
+    stack = Stack(
+        label=f"1× {result.gpu}",
+        segments=[(name, v / GIB) for name, v in parts if v > 0],
+        capacity=b.usable_bytes / GIB,
     )
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=3, fontsize=8, frameon=False)
-    return _svg(fig)
+    return stacked_chart([stack], unit="GiB", title=_title(result, "memory per GPU (GiB)"))
 
 
 def concurrency_chart(result: PlanResult) -> str:
-    """Per-sequence and aggregate decode tokens/s and TTFT against concurrency (estimate, SVG)."""
-    plt = _pyplot()
+    """Aggregate and per-sequence decode tokens/s against concurrency, the memory limit marked (estimate)."""
     pts = result.performance.curve
-    xs = [p.concurrency for p in pts]
-    fig, ax1 = plt.subplots(figsize=(7, 3.2))
-    ax1.plot(
-        xs, [p.aggregate_tokens_per_s for p in pts], marker="o", color="#4c72b0", label="aggregate tok/s"
-    )
-    ax1.plot(
-        xs, [p.decode_tokens_per_s for p in pts], marker="s", color="#55a868", label="per-sequence tok/s"
-    )
-    ax1.set_xscale("log", base=2)
-    ax1.set_xlabel("concurrent sequences")
-    ax1.set_ylabel("decode tokens/s (estimate)")
-    ax2 = ax1.twinx()
-    ax2.plot(xs, [p.ttft_s * 1000 for p in pts], linestyle="--", color="#dd8452", label="TTFT ms")
-    ax2.set_ylabel("TTFT ms (estimate)")
     limit = result.max_concurrency
-    if 0 < limit < max(xs):
-        ax1.axvline(limit, color="#c44e52", linestyle=":", label=f"memory limit {limit:.1f}")
-    h1, l1 = ax1.get_legend_handles_labels()
-    h2, l2 = ax2.get_legend_handles_labels()
-    ax1.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper left")
-    ax1.set_title(f"{_label(result.model)} on {result.gpus}× {result.gpu}: estimated speed vs concurrency")
-    return _svg(fig)
+    return line_chart(
+        [
+            Series("aggregate tok/s", [(p.concurrency, p.aggregate_tokens_per_s) for p in pts]),
+            Series("per-seq tok/s", [(p.concurrency, p.decode_tokens_per_s) for p in pts]),
+        ],
+        x_label="concurrent sequences",
+        y_label="decode tokens/s (estimate)",
+        title=_title(result, "estimated speed vs concurrency"),
+        x_limit=(limit, f"memory limit {limit:.1f}") if limit > 0 else None,
+    )
+
+
+def ttft_chart(result: PlanResult) -> str:
+    """Estimated time to first token against concurrency."""
+    pts = result.performance.curve
+    return line_chart(
+        [Series("TTFT ms", [(p.concurrency, p.ttft_s * 1000) for p in pts])],
+        x_label="concurrent sequences",
+        y_label="TTFT ms (estimate)",
+        title=_title(result, "estimated TTFT vs concurrency"),
+    )
 
 
 def render_charts(result: PlanResult) -> dict[str, str]:
-    """Both charts as SVG strings: ``{"memory": ..., "concurrency": ...}``."""
-    return {"memory": memory_chart(result), "concurrency": concurrency_chart(result)}
+    """The charts as SVG strings: ``{"memory": ..., "concurrency": ..., "ttft": ...}``."""
+    return {
+        "memory": memory_chart(result),
+        "concurrency": concurrency_chart(result),
+        "ttft": ttft_chart(result),
+    }

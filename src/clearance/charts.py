@@ -1,7 +1,8 @@
-"""Small inline SVG charts for the report (no JavaScript, no external resources)."""
+"""Small inline SVG charts, the one chart technology of every box and report (no JavaScript, no external resources, no plotting library)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
@@ -31,6 +32,11 @@ class Stack:
 
 def _fmt(v: float) -> str:
     return f"{v:.3g}"
+
+
+def _tick(v: float) -> str:
+    """An axis tick: thousands with separators, not in exponent form."""
+    return f"{v:,.0f}" if abs(v) >= 1000 else _fmt(v)
 
 
 def bar_chart(bars: list[Bar], *, vmax: float | None = None, unit: str = "", title: str = "") -> str:
@@ -147,8 +153,11 @@ def line_chart(
     y_label: str = "",
     title: str = "",
     y_limit: float | None = None,
+    x_limit: tuple[float, str] | None = None,
+    markers: Sequence[tuple[float, float, str]] = (),
 ) -> str:
-    """Lines with dots over linear axes (latency against throughput, latency over time); ``y_limit`` a dashed SLO."""
+    """Lines with dots over linear axes (latency against throughput, latency over time); ``y_limit`` a dashed
+    SLO, ``x_limit`` a dashed vertical limit with its label, ``markers`` labelled points (break-even months)."""
     pts = [p for s in series for p in s.points]
     if not pts:
         return ""
@@ -156,7 +165,7 @@ def line_chart(
     xmax = max(x for x, _ in pts) * 1.05 or 1.0
     ymax = max([y for _, y in pts] + ([y_limit] if y_limit else [])) * 1.1 or 1.0
     sx, sy = plot_w / xmax, plot_h / ymax
-    width, height = left + plot_w + 150, top + plot_h + 44
+    width, height = left + plot_w + 230, top + plot_h + 44
 
     def px(x: float, y: float) -> str:
         return f"{left + x * sx:.1f},{top + plot_h - y * sy:.1f}"
@@ -174,10 +183,10 @@ def line_chart(
     for k in range(5):
         xv, yv = xmax * k / 4, ymax * k / 4
         out.append(
-            f'<text x="{left + xv * sx:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{_fmt(xv)}</text>'
+            f'<text x="{left + xv * sx:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{_tick(xv)}</text>'
         )
         out.append(
-            f'<text x="{left - 6}" y="{top + plot_h - yv * sy + 4:.1f}" text-anchor="end">{_fmt(yv)}</text>'
+            f'<text x="{left - 6}" y="{top + plot_h - yv * sy + 4:.1f}" text-anchor="end">{_tick(yv)}</text>'
         )
     out.append(
         f'<text x="{left + plot_w / 2:.0f}" y="{top + plot_h + 36}" text-anchor="middle">{escape(x_label)}</text>'
@@ -189,17 +198,70 @@ def line_chart(
             f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#c53030" stroke-dasharray="4 3"/>'
         )
         out.append(f'<text x="{left + plot_w + 4}" y="{y + 4:.1f}" fill="#c53030">SLO</text>')
+    if x_limit is not None and 0 < x_limit[0] <= xmax:
+        x = left + x_limit[0] * sx
+        out.append(
+            f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + plot_h}" stroke="#c53030" stroke-dasharray="2 3"/>'
+        )
+        out.append(f'<text x="{x + 3:.1f}" y="{top + plot_h - 8}" fill="#c53030">{escape(x_limit[1])}</text>')
     for i, s in enumerate(series):
         color = PALETTE[i % len(PALETTE)]
         if len(s.points) > 1:
             line = " ".join(px(x, y) for x, y in s.points)
             out.append(f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="2"/>')
-        for x, y in s.points:
+        for x, y in s.points if len(s.points) <= 40 else ():  # dense series (months) read better as lines
             cx, cy = px(x, y).split(",")
             out.append(f'<circle cx="{cx}" cy="{cy}" r="3" fill="{color}"/>')
         out.append(
             f'<rect x="{left + plot_w + 24}" y="{top + 8 + i * 18}" width="10" height="10" fill="{color}"/>'
         )
-        out.append(f'<text x="{left + plot_w + 38}" y="{top + 17 + i * 18}">{escape(s.name[:16])}</text>')
+        out.append(f'<text x="{left + plot_w + 38}" y="{top + 17 + i * 18}">{escape(s.name[:30])}</text>')
+    # markers: a numbered dot on the line, its label listed under the legend (near dots never overprint)
+    for k, (x, y, label) in enumerate(markers, start=1):
+        cx, cy = px(x, y).split(",")
+        out.append(f'<circle cx="{cx}" cy="{cy}" r="4" fill="#1a202c"/>')
+        out.append(f'<text x="{float(cx) - 3:.1f}" y="{float(cy) - 7:.1f}" font-size="10">{k}</text>')
+        ly = top + 17 + (len(series) + k) * 16
+        out.append(f'<text x="{left + plot_w + 24}" y="{ly}" font-size="10">{k}: {escape(label[:48])}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def tornado_chart(
+    rows: list[tuple[str, float, float]], *, base: float, x_label: str = "", title: str = ""
+) -> str:
+    """Sensitivity: per input, the metric at its low (blue) and high (red) value around ``base``, widest first."""
+    if not rows:
+        return ""
+    label_w, plot_w, row_h, top = 230, 420, 22, 28 if title else 8
+    lo = min([base] + [min(a, b) for _, a, b in rows])
+    hi = max([base] + [max(a, b) for _, a, b in rows])
+    span = (hi - lo) or 1.0
+    sx = plot_w / span
+    bx = label_w + (base - lo) * sx
+    height = top + row_h * len(rows) + 40
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 70}" height="{height}" '
+        f'role="img" aria-label="{escape(title or "tornado chart")}" font-family="sans-serif" font-size="12">'
+    ]
+    if title:
+        out.append(f'<text x="0" y="16" font-weight="bold">{escape(title)}</text>')
+    for i, (name, low, high) in enumerate(rows):
+        y = top + i * row_h
+        out.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{escape(name[:34])}</text>')
+        for value, color in ((low, "#2b6cb0"), (high, "#c53030")):
+            x = label_w + (value - lo) * sx
+            out.append(
+                f'<rect x="{min(x, bx):.1f}" y="{y + 3}" width="{abs(x - bx):.1f}" height="14" fill="{color}" '
+                'opacity="0.85"/>'
+            )
+    axis_y = top + row_h * len(rows) + 4
+    out.append(f'<line x1="{bx:.1f}" y1="{top}" x2="{bx:.1f}" y2="{axis_y}" stroke="#1a202c"/>')
+    for frac in (0.0, 0.5, 1.0):
+        out.append(
+            f'<text x="{label_w + plot_w * frac:.1f}" y="{axis_y + 14}" text-anchor="middle" fill="#4a5568" '
+            f'font-size="10">{_fmt(lo + span * frac)}</text>'
+        )
+    out.append(f'<text x="{label_w}" y="{axis_y + 30}">{escape(x_label)}</text>')
     out.append("</svg>")
     return "".join(out)
