@@ -221,6 +221,20 @@ def _fold_config(state: LedgerState, e: LedgerEntry) -> None:
     state.problems.append(LedgerProblem(seq=e.seq, record="settings", problem=problem))
 
 
+def _enrolled_for_role(
+    state: LedgerState, d: dict[str, Any], problem: str | None
+) -> tuple[Enrolment | None, str | None]:
+    """The enrolment of the key that signed ``d`` when it signed, and the first problem: ``problem`` (the
+    signature's) if any, else a key not enrolled then, or not for ``d["role"]``."""
+    enr = state.enrolment_at(str(d.get("fingerprint")))
+    if problem is None:
+        if enr is None:
+            problem = f"key {str(d.get('fingerprint'))[:16]}… was not enrolled when it signed"
+        elif d.get("role") not in enr.roles or d.get("role") not in ROLES:
+            problem = f"key of {enr.person} was not enrolled for role {d.get('role')} when it signed"
+    return enr, problem
+
+
 def _fold_signoff(state: LedgerState, e: LedgerEntry) -> None:
     d = e.data
     run = state.runs.get(int(d.get("run_id") or 0))
@@ -239,15 +253,10 @@ def _fold_signoff(state: LedgerState, e: LedgerEntry) -> None:
         ),
     )
     sig_ok = problem is None
-    enr = state.enrolment_at(str(d.get("fingerprint")))
+    enr, problem = _enrolled_for_role(state, d, problem)
     person = enr.person if enr else None
-    if problem is None:
-        if enr is None:
-            problem = f"key {str(d.get('fingerprint'))[:16]}… was not enrolled when it signed"
-        elif d.get("role") not in enr.roles or d.get("role") not in ROLES:
-            problem = f"key of {enr.person} was not enrolled for role {d.get('role')} when it signed"
-        elif d.get("signer") != enr.person:
-            problem = f"names signer {d.get('signer')!r} but its key is enrolled to {enr.person!r}"
+    if problem is None and enr is not None and d.get("signer") != enr.person:
+        problem = f"names signer {d.get('signer')!r} but its key is enrolled to {enr.person!r}"
     info = SignOffInfo(
         id=int(d["id"]),
         run_id=run.id,
@@ -283,13 +292,8 @@ def _fold_waiver(state: LedgerState, e: LedgerEntry) -> None:
         waiver_statement({**d, "dossier_digest": run.dossier_digest, "run_id": run.id}),
     )
     sig_ok = problem is None
-    enr = state.enrolment_at(str(d.get("fingerprint")))
+    enr, problem = _enrolled_for_role(state, d, problem)
     person = enr.person if enr else None
-    if problem is None:
-        if enr is None:
-            problem = f"key {str(d.get('fingerprint'))[:16]}… was not enrolled when it signed"
-        elif d.get("role") not in enr.roles or d.get("role") not in ROLES:
-            problem = f"key of {enr.person} was not enrolled for role {d.get('role')} when it signed"
     if problem is None and d.get("gate") not in run.review_gates:
         problem = f"gate {d.get('gate')} is not waivable in run {run.id}"
     info = WaiverInfo(
