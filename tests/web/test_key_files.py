@@ -112,6 +112,7 @@ def test_a_replaced_key_file_is_refused_and_logged(site, tmp_path):
     assert site.reg.signoffs(site.run_id) == []
     (denied,) = _events(site, "signoff", "denied")
     assert denied.user == "kate" and "no longer holds the enrolled key" in denied.detail
+    assert denied.target == f"run {site.run_id} as security"
 
     path.write_bytes(original)  # the enrolled key back: it signs again
     assert _submit(site, "signoff", r.text, PASSWORD, role="security", decision="approve").status_code == 303
@@ -128,7 +129,9 @@ def test_a_removed_key_file_is_a_clear_error_not_a_crash(site, tmp_path):
     assert r.status_code == 401
     assert f"key file {path} cannot be read (No such file or directory)" in r.text
     assert "Traceback" not in r.text and site.reg.waivers(site.run_id) == []
-    assert any(str(path) in e.detail for e in _events(site, "waive", "failed"))
+    assert [e.target for e in _events(site, "waive", "failed") if str(path) in e.detail] == [
+        f"run {site.run_id} gate capability-floor"
+    ]
 
 
 def test_an_unencrypted_key_file_others_may_read_is_refused(site, tmp_path):

@@ -404,7 +404,9 @@ class People:
             raise LoginRefused("this account is disabled")
         return person
 
-    def signing_key(self, person: Person, password: str, client: str, *, action: str) -> PrivateKey:
+    def signing_key(
+        self, person: Person, password: str, client: str, *, action: str, target: str = ""
+    ) -> PrivateKey:
         """Re-check the password (throttled like a login) and open the person's signing key: the sealed
         one, or the key file's, which must still hold the enrolled key (a refusal is logged)."""
         self.check(person.name, password, client, action=action)
@@ -420,7 +422,7 @@ class People:
             return open_key_file(stored, password, fingerprint)
         except KeyFileError as exc:
             outcome = "denied" if isinstance(exc, KeyFileChanged) else "failed"
-            self.log(person.name, client, action, f"key file {path}", outcome, str(exc))
+            self.log(person.name, client, action, target or f"key file {path}", outcome, str(exc))
             raise
 
     # ---- sessions ---------------------------------------------------------------------------------
