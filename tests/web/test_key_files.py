@@ -24,9 +24,8 @@ def write_key(
     path: Path, kind: str = "ed25519", *, passphrase: str | None = None, mode: int = 0o600
 ) -> tuple[str, bytes]:
     """A PEM private key file (PKCS#8, encrypted when ``passphrase`` is given); its fingerprint and DER."""
-    key = (
-        ed25519.Ed25519PrivateKey.generate() if kind == "ed25519" else ec.generate_private_key(ec.SECP256R1())
-    )
+    curves = {"ecdsa-p256": ec.SECP256R1(), "ecdsa-p384": ec.SECP384R1()}
+    key = ed25519.Ed25519PrivateKey.generate() if kind == "ed25519" else ec.generate_private_key(curves[kind])
     enc = (
         serialization.BestAvailableEncryption(passphrase.encode())
         if passphrase
@@ -64,7 +63,7 @@ def _events(site, action: str, outcome: str) -> list:
 def test_a_whole_approval_signed_with_key_files_verifies_in_the_registry(site, tmp_path):
     kate_fp, kate_der = write_key(tmp_path / "kate.key", "ecdsa-p256")  # not encrypted, mode 0600
     ken_fp, ken_der = write_key(tmp_path / "ken.key", passphrase=PASSWORD, mode=0o644)  # encrypted
-    wes_fp, _ = write_key(tmp_path / "wes.key", "ecdsa-p256", passphrase=PASSWORD)
+    wes_fp, _ = write_key(tmp_path / "wes.key", "ecdsa-p384", passphrase=PASSWORD)
     _add(site, "kate", ["security"], tmp_path / "kate.key")
     _add(site, "ken", ["ml"], tmp_path / "ken.key")
     _add(site, "wes", ["ml"], tmp_path / "wes.key")
