@@ -29,6 +29,7 @@ def seal(
     model: str = "acme-chat-7b",
     hostile_output: str | None = None,
     max_tokens: int = 256,
+    odd: dict[str, object] | None = None,
 ) -> Path:
     """A sealed dossier with a 60-sample capability suite, the given samples failing, facts that
     follow from the samples (accuracy with an interval), judged under the web test policy."""
@@ -86,6 +87,7 @@ def seal(
             )
         ),
     )
+    data.results["evals"]["capability-basic"].update(odd or {})
     write_dossier(out, data, key=key)
     return out
 
@@ -262,3 +264,14 @@ def test_bad_ids_are_one_line_4xx(site, tmp_path):
         assert r.status_code == code, (path, r.status_code, r.text[-300:])
         msg = r.text.split('id="error">', 1)[1].split("</p>", 1)[0]
         assert "\n" not in msg and len(msg) < 200
+
+
+def test_a_sealed_dossier_with_fields_of_the_wrong_type_is_withheld_not_a_500(site, tmp_path):
+    a, _b = _runs(site, tmp_path)
+    odd = seal(tmp_path, "odd", BASE_FAIL, key=site.keys.runner_key, odd={"n_selected": "many"})
+    o = site.reg.add(odd, registered_by="lead").id
+    login(site.client, "vic")
+    for path in (f"/diff?baseline={a}&candidate={o}", f"/compare?run={a}&run={o}"):
+        r = site.client.get(path)
+        assert r.status_code == 409, r.text[-400:]
+        assert f"run #{o}: its dossier cannot be compared" in r.text

@@ -58,8 +58,14 @@ def trusted(run: RunInfo) -> Evidence:
 
 
 def _read(ev: Evidence) -> RunEvidence:
-    """The dossier for the comparison code; its verification was done (and cached) by ``trusted``."""
-    r = read_dossier(ev.view.path, verify=False)
+    """The dossier for the comparison code; its verification was done (and cached) by ``trusted``. A
+    sealed dossier whose content the comparison cannot read (a field of the wrong type) is withheld."""
+    try:
+        r = read_dossier(ev.view.path, verify=False)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise Withheld(
+            f"run #{ev.run.id}: its dossier cannot be compared ({type(exc).__name__}: {exc})"
+        ) from exc
     r.verified = True
     return r
 
