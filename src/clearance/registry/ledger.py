@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -85,14 +85,39 @@ def append(session: Session, kind: str, run_id: int | None, recorded_at: str, da
 
 def to_entry(row: LedgerRow) -> LedgerEntry:
     """A ledger row as plain data (the exported, offline-verifiable form)."""
+    return entry_from_columns(
+        (row.seq, row.prev_hash, row.entry_hash, row.kind, row.run_id, row.recorded_at, row.data)
+    )
+
+
+# The stored columns of a ledger row, in the order ``entry_from_columns`` and ``Registry`` read them.
+COLUMNS = (
+    LedgerRow.seq,
+    LedgerRow.prev_hash,
+    LedgerRow.entry_hash,
+    LedgerRow.kind,
+    LedgerRow.run_id,
+    LedgerRow.recorded_at,
+    LedgerRow.data,
+)
+
+
+def entry_from_columns(row: Sequence[Any]) -> LedgerEntry:
+    """A ledger entry from its stored columns (``COLUMNS``); unreadable JSON becomes empty data, which
+    then fails the chain check as an edit instead of stopping the reader."""
+    seq, prev_hash, hash_, kind, run_id, recorded_at, text = row
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        data = {}
     return LedgerEntry(
-        seq=row.seq,
-        prev_hash=row.prev_hash,
-        entry_hash=row.entry_hash,
-        kind=row.kind,
-        run_id=row.run_id,
-        recorded_at=row.recorded_at,
-        data=json.loads(row.data) if row.data else {},
+        seq=seq,
+        prev_hash=prev_hash,
+        entry_hash=hash_,
+        kind=kind,
+        run_id=run_id,
+        recorded_at=recorded_at,
+        data=data if isinstance(data, dict) else {},
     )
 
 
@@ -100,13 +125,14 @@ def verify_chain(
     entries: Iterable[LedgerEntry],
     *,
     raw: Mapping[int, str] | None = None,
-    known: set[tuple[Any, ...]] | None = None,
+    hashed: set[int] | None = None,
 ) -> list[LedgerProblem]:
     """Walk the chain from genesis; one problem per broken entry (edited, missing, reordered, bad link).
 
     ``raw`` maps seq to the stored JSON text, so an edit that keeps the JSON meaning is still caught.
-    ``known`` holds stored rows (every column, byte for byte) already found to hash correctly, so a
-    long-lived reader re-hashes only what changed; the links between entries are always checked.
+    ``hashed`` holds the seqs whose stored rows (every column, byte for byte) the caller already found to
+    hash correctly, so a long-lived reader re-hashes only what changed; the seqs of stored rows found to
+    hash correctly now are added to it. The links between entries are always checked.
     """
     problems: list[LedgerProblem] = []
     prev = GENESIS
@@ -121,8 +147,7 @@ def verify_chain(
             )
             expected_seq = e.seq
         text = raw.get(e.seq) if raw is not None else None
-        row = (e.seq, e.prev_hash, e.entry_hash, e.kind, e.run_id, e.recorded_at, text)
-        if known is not None and text is not None and row in known:
+        if hashed is not None and e.seq in hashed:
             recomputed = e.entry_hash
         else:
             before = len(problems)
@@ -132,12 +157,12 @@ def verify_chain(
                 )
             recomputed = entry_hash(e.seq, e.prev_hash, e.kind, e.run_id, e.recorded_at, e.data)
             if (
-                known is not None
+                hashed is not None
                 and text is not None
                 and recomputed == e.entry_hash
                 and len(problems) == before
             ):
-                known.add(row)
+                hashed.add(e.seq)
         if recomputed != e.entry_hash:
             problems.append(
                 LedgerProblem(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -113,6 +113,34 @@ class LedgerState:
     # long-lived reader (the web app) verifies each signature once
     verified: dict[str, str | None] = field(default_factory=dict)
     current: str = ""
+    # what each entry changed, so a reader holding statuses from an earlier head recomputes only the runs
+    # written since: the hash of every folded entry (hashes[seq - 1]), the latest entry seq per run, and
+    # the latest entry that concerns every run (an enrolment, revocation or settings change)
+    hashes: list[str] = field(default_factory=list)
+    touched: dict[int, int] = field(default_factory=dict)
+    global_seq: int = 0
+
+    def copy(self) -> LedgerState:
+        """A copy that more entries can be folded into without changing this state (the records inside
+        are shared: folding replaces them, never edits them; the signature cache is shared on purpose)."""
+        return replace(
+            self,
+            enrolments=dict(self.enrolments),
+            runs=dict(self.runs),
+            signoffs={k: list(v) for k, v in self.signoffs.items()},
+            waivers={k: list(v) for k, v in self.waivers.items()},
+            withdrawals=dict(self.withdrawals),
+            problems=list(self.problems),
+            hashes=list(self.hashes),
+            touched=dict(self.touched),
+        )
+
+    def runs_written_since(self, seq: int, entry_hash: str) -> set[int] | None:
+        """The runs that entries after ``seq`` wrote to, when this state's chain passes through
+        ``(seq, entry_hash)``; None when it does not, or when a later entry concerns every run."""
+        if not 0 < seq <= len(self.hashes) or self.hashes[seq - 1] != entry_hash or self.global_seq > seq:
+            return None
+        return {run_id for run_id, last in self.touched.items() if last > seq}
 
     def enrolment_at(self, fingerprint: str) -> Enrolment | None:
         """The active enrolment of a key at the current point of the fold (None if absent or revoked)."""
@@ -386,6 +414,13 @@ def fold_entry(state: LedgerState, e: LedgerEntry) -> None:
     state.current = e.entry_hash
     state.entries += 1
     state.last_recorded_at = e.recorded_at
+    state.hashes.append(e.entry_hash)
+    run_ids = {r for r in (e.run_id, e.data.get("run_id")) if isinstance(r, int) and not isinstance(r, bool)}
+    if e.kind in ("run.add", "signoff", "waiver", "withdraw") and run_ids:
+        for r in run_ids:
+            state.touched[r] = e.seq
+    else:
+        state.global_seq = e.seq
     try:
         if e.kind == "registry.init":
             if e.seq != 1 or state.registry_fingerprint is not None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 from clearance.registry.records import (
     MAX_APPROVAL_DAYS,
@@ -36,6 +36,9 @@ from clearance.registry.records import (
 from clearance.registry.state import RecordedSignOff, RecordedWaiver, parse_time
 
 __all__ = ["compute_status", "judge_records", "parse_time", "waiver_expired"]
+
+
+_Info = TypeVar("_Info", SignOffInfo, WaiverInfo)
 
 
 def waiver_expired(w: WaiverInfo, as_of: datetime) -> bool:
@@ -60,7 +63,7 @@ def judge_records(
             problem = f"{rw.person} submitted this run (signed its dossier) and cannot waive its gates"
         if problem is None and rw.person is not None:
             authors.setdefault(rw.person, rw.info.gate)
-        out_w.append(rw.info.model_copy(update={"counts": problem is None, "problem": problem}))
+        out_w.append(_judged(rw.info, counts=problem is None, problem=problem))
     out_s: list[SignOffInfo] = []
     approved_as: dict[str, str] = {}
     for rs in sorted(signoffs, key=lambda r: r.info.id):
@@ -76,15 +79,17 @@ def judge_records(
         if problem is None and rs.info.decision == "approve" and person is not None:
             approved_as.setdefault(person, rs.info.role)
         out_s.append(
-            rs.info.model_copy(
-                update={
-                    "counts": problem is None,
-                    "problem": problem,
-                    "withdrawn": rs.info.id in withdrawals,
-                }
-            )
+            _judged(rs.info, counts=problem is None, problem=problem, withdrawn=rs.info.id in withdrawals)
         )
     return out_s, out_w
+
+
+def _judged(info: _Info, **judgement: object) -> _Info:
+    """``info`` with the judgement's fields; the same object when they hold already (the records folded
+    from the ledger are shared between reads: they are copied, never edited)."""
+    if all(getattr(info, k) == v for k, v in judgement.items()):
+        return info
+    return info.model_copy(update=judgement)
 
 
 def _counts(x: SignOffInfo | WaiverInfo) -> bool:
@@ -106,8 +111,8 @@ def compute_status(
     """
     flags: list[str] = [f"ledger does not verify: {p}" for p in integrity]
     reasons: list[str] = []
-    for w in waivers:
-        w.expired = waiver_expired(w, as_of)
+    for i, w in enumerate(waivers):
+        waivers[i] = w = _judged(w, expired=waiver_expired(w, as_of))
         if not _counts(w):
             why = w.problem or "its signature is invalid"
             flags.append(f"waiver {w.id} (gate {w.gate}) does not count: {why}")
@@ -149,8 +154,11 @@ def compute_status(
 
     valid_for = timedelta(days=max(0, min(run.approval_days, MAX_APPROVAL_DAYS)))
     by_role: dict[str, list[SignOffInfo]] = {}
+    signoffs[:] = [
+        _judged(so, expired=so.decision == "approve" and as_of - parse_time(so.signed_at) > valid_for)
+        for so in signoffs
+    ]
     for so in sorted(signoffs, key=lambda x: x.id):
-        so.expired = so.decision == "approve" and as_of - parse_time(so.signed_at) > valid_for
         if not _counts(so):
             flags.append(
                 f"sign-off {so.id} ({so.role}, {so.signer}) does not count: "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -211,8 +212,14 @@ class Registry:
         self.clock: Clock = clock or _now
         self._key_arg = key
         self._key: Any = None
-        self._verified: dict[str, str | None] = {}  # signature results by entry hash (see state.fold)
-        self._hashed: set[tuple[Any, ...]] = set()  # ledger rows already found to hash correctly
+        # What a long-lived reader (the web app) keeps between reads, so a read after a write costs the
+        # new entries, not the whole ledger: signature results by entry hash (see state.fold); each stored
+        # row (every column, byte for byte) already found to hash correctly, with its parsed entry; and the
+        # state folded up to the last chain head read without problems (new entries fold onto a copy).
+        self._verified: dict[str, str | None] = {}
+        self._rows: dict[int, tuple[tuple[Any, ...], LedgerEntry]] = {}
+        self._folded: LedgerState | None = None
+        self._lock = threading.Lock()
 
     @classmethod
     def init(
@@ -305,9 +312,24 @@ class Registry:
             raise RegistryError(f"registry {self.where}: {str(exc.orig).splitlines()[0]}") from exc
 
     def _load(self, s: Session) -> tuple[list[LedgerEntry], Checkpoint | None, list[LedgerProblem]]:
-        rows = s.scalars(select(LedgerRow).order_by(LedgerRow.seq)).all()
-        entries = [ledger.to_entry(r) for r in rows]
-        problems = ledger.verify_chain(entries, raw={r.seq: r.data for r in rows}, known=self._hashed)
+        rows: list[tuple[Any, ...]] = [
+            tuple(r) for r in s.execute(select(*ledger.COLUMNS).order_by(LedgerRow.seq))
+        ]
+        entries: list[LedgerEntry] = []
+        hashed: set[int] = set()
+        for row in rows:
+            hit = self._rows.get(row[0])
+            if hit is not None and hit[0] == row:  # unchanged since it was hashed: reuse its entry
+                entries.append(hit[1])
+                hashed.add(row[0])
+            else:
+                entries.append(ledger.entry_from_columns(row))
+        reused = set(hashed)
+        problems = ledger.verify_chain(entries, raw={r[0]: r[6] for r in rows}, hashed=hashed)
+        with self._lock:
+            for row, e in zip(rows, entries, strict=True):
+                if row[0] in hashed and row[0] not in reused:
+                    self._rows[row[0]] = (row, e)
         cp_row = s.get(CheckpointRow, 1)
         cp = (
             Checkpoint(
@@ -355,7 +377,7 @@ class Registry:
                     f"refusing to write: the ledger does not verify (entry {p.seq}: {p.problem}); "
                     "run clearance registry verify"
                 )
-            state = fold(entries, verified=self._verified)
+            state = self._fold(entries).copy()  # appended entries fold into this copy only
             if entries and state.registry_fingerprint != key_fingerprint(key):
                 raise RegistryError(
                     f"the registry key given ({key_fingerprint(key)[:16]}…) is not this registry's key "
@@ -378,14 +400,43 @@ class Registry:
                     s.add(row)
                 row.seq, row.entry_hash, row.signed_at = cp.seq, cp.entry_hash, cp.signed_at
                 row.registry_fingerprint, row.envelope = cp.registry_fingerprint, cp.envelope
+        if w.appended:  # committed: the state with the appended entries is the ledger's state now
+            self._keep(w.state)
+
+    def _keep(self, state: LedgerState) -> None:
+        with self._lock:
+            if self._folded is None or state.entries >= self._folded.entries:
+                self._folded = state
+
+    def _fold(self, entries: list[LedgerEntry]) -> LedgerState:
+        """The state at the end of ``entries``, a chain read without problems: the kept state when the
+        chain still passes through its head (a hash chain: the same head means the same prefix), with
+        only the newer entries folded onto a copy; else a fold from genesis. Never edit the result."""
+        with self._lock:
+            kept = self._folded
+        if (
+            kept is not None
+            and 0 < kept.entries <= len(entries)
+            and entries[kept.entries - 1].entry_hash == kept.current
+        ):
+            if kept.entries == len(entries):
+                return kept
+            state = kept.copy()
+            for e in entries[kept.entries :]:
+                fold_entry(state, e)
+        else:
+            state = fold(entries, verified=self._verified)
+        self._keep(state)
+        return state
 
     def _read(self, as_of: datetime | None = None) -> tuple[LedgerState, list[str]]:
         with Session(self.engine) as s:
             entries, _, problems = self._load(s)
         if not entries:
             raise RegistryError(f"{self.where} is not initialised: clearance registry init")
-        state = fold(entries, as_of=as_of, verified=self._verified)
-        full = fold(entries, verified=self._verified) if as_of is not None else state
+        # a chain with problems is folded from genesis every time (its entries are not what was kept)
+        full = fold(entries, verified=self._verified) if problems else self._fold(entries)
+        state = full if as_of is None else fold(entries, as_of=as_of, verified=self._verified)
         problems += full.problems
         return state, [f"entry {p.seq}: {p.problem}" if p.seq else p.problem for p in problems]
 
@@ -969,12 +1020,28 @@ class Registry:
 
     def statuses(self, *, as_of: datetime | None = None) -> list[tuple[RunInfo, RunStatus]]:
         """Every run with its status, reading and checking the ledger once."""
-        t = as_of or self.clock()
         state, integrity = self._read(as_of)
+        return self.statuses_of(state, integrity, as_of=as_of or self.clock())
+
+    def snapshot(self, *, as_of: datetime | None = None) -> tuple[LedgerState, list[str]]:
+        """The ledger's state at ``as_of`` (default: now) and its integrity problems, from one read.
+        The state is shared with later reads: read it, never edit it."""
+        return self._read(as_of)
+
+    def statuses_of(
+        self,
+        state: LedgerState,
+        integrity: list[str],
+        *,
+        as_of: datetime,
+        runs: set[int] | None = None,
+    ) -> list[tuple[RunInfo, RunStatus]]:
+        """The status at ``as_of`` of every run of a ``snapshot`` (or of ``runs`` only), by run id."""
         out = []
         for run in sorted(state.runs.values(), key=lambda r: r.id):
-            so, wv = self._judged(state, run)
-            out.append((run, compute_status(run, so, wv, t, integrity=integrity)))
+            if runs is None or run.id in runs:
+                so, wv = self._judged(state, run)
+                out.append((run, compute_status(run, so, wv, as_of, integrity=integrity)))
         return out
 
 

@@ -17,9 +17,6 @@ from clearance.registry import Registry, RunInfo, RunStatus, SignOffInfo, Waiver
 from clearance.registry.db import LedgerRow
 from clearance.registry.status import parse_time
 
-_sig_cache: dict[str, bool] = {}
-_sig_lock = threading.Lock()
-
 
 @dataclass
 class RunLine:
@@ -55,7 +52,12 @@ def _expiry(run: RunInfo, st: RunStatus) -> str | None:
 
 def run_lines(reg: Registry, as_of: datetime | None = None) -> list[RunLine]:
     """Every run with its status at ``as_of`` (default: now), newest first."""
-    pairs = reg.statuses(as_of=as_of)
+    now = as_of or reg.clock()
+    state, integrity = reg.snapshot(as_of=as_of)
+    return _lines(reg.statuses_of(state, integrity, as_of=now), now)
+
+
+def _lines(pairs: list[tuple[RunInfo, RunStatus]], now: datetime) -> list[RunLine]:
     out: list[RunLine] = []
     for run, st in sorted(pairs, key=lambda p: p[0].id, reverse=True):
         to_sign = [
@@ -63,7 +65,6 @@ def run_lines(reg: Registry, as_of: datetime | None = None) -> list[RunLine]:
             for r in st.roles
             if st.status != "rejected" and r.role in run.required_roles and r.state in ("missing", "expired")
         ]
-        now = as_of or reg.clock()
         out.append(
             RunLine(
                 run=run, status=st, expires=_expiry(run, st), to_sign=to_sign, changes_at=_lapse(run, st, now)
@@ -91,6 +92,7 @@ class _Cached:
     computed_at: datetime
     valid_until: datetime
     lines: list[RunLine]
+    integrity: bool = False  # the ledger had integrity problems when these were computed
 
 
 _cache: dict[str, _Cached] = {}
@@ -107,21 +109,40 @@ def _head(reg: Registry) -> tuple[int, str] | None:
 
 
 def current_run_lines(reg: Registry) -> list[RunLine]:
-    """``run_lines`` now, kept between requests: recomputed when the ledger head moved (any write), when
-    an approval or waiver of some run lapsed since, or after ``MAX_AGE``. So a page never shows a status
-    that a write or the clock has changed."""
+    """``run_lines`` now, kept between requests: recomputed when an approval or waiver of some run lapsed
+    since, or after ``MAX_AGE``; after a write (the ledger head moved) only the runs written since are
+    recomputed, unless the write concerns every run (enrolment, revocation, settings) or the ledger has
+    integrity problems. So a page never shows a status that a write or the clock has changed."""
     now = reg.clock()
     head = _head(reg)
     with _cache_lock:
         c = _cache.get(reg.url)
-    if c is not None and c.head == head and c.computed_at <= now < c.valid_until:
+    in_time = c is not None and c.computed_at <= now < c.valid_until
+    if c is not None and in_time and c.head == head:
         return c.lines
-    lines = run_lines(reg, now)
+    state, integrity = reg.snapshot()
+    at = (state.entries, state.current) if state.entries else None
+    written = (
+        state.runs_written_since(*c.head)
+        if c is not None and in_time and c.head is not None and not c.integrity and not integrity
+        else None
+    )
+    if c is not None and written is not None:
+        fresh = {
+            ln.run.id: ln for ln in _lines(reg.statuses_of(state, integrity, as_of=now, runs=written), now)
+        }
+        kept = [ln for ln in c.lines if ln.run.id not in fresh]
+        lines = sorted([*fresh.values(), *kept], key=lambda ln: ln.run.id, reverse=True)
+        computed_at, limit = c.computed_at, c.valid_until
+    else:
+        lines = _lines(reg.statuses_of(state, integrity, as_of=now), now)
+        computed_at, limit = now, now + MAX_AGE
     lapses = [ln.changes_at for ln in lines if ln.changes_at is not None]
-    valid_until = min([now + MAX_AGE, *lapses])
-    if _head(reg) == head:  # nothing was written while computing
-        with _cache_lock:
-            _cache[reg.url] = _Cached(head=head, computed_at=now, valid_until=valid_until, lines=lines)
+    valid_until = min([limit, *lapses])
+    with _cache_lock:
+        _cache[reg.url] = _Cached(
+            head=at, computed_at=computed_at, valid_until=valid_until, lines=lines, integrity=bool(integrity)
+        )
     return lines
 
 
