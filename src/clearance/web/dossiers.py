@@ -8,12 +8,13 @@ is re-read and re-verified.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,23 +26,64 @@ MAX_SAMPLES_FILE = 2 * 1024**3
 MAX_LINE = 16 * 1024 * 1024
 
 
-@dataclass
 class SampleEntry:
-    """One evaluated sample as the pages show it (every string is model- or dataset-controlled)."""
+    """One evaluated sample as the pages show it (every string is model- or dataset-controlled).
 
-    suite: str
-    id: str
-    messages: list[dict[str, str]]
-    prompt: str
-    output: str
-    reasoning: str
-    target: str
-    scores: dict[str, Any]
-    failing: bool
-    error: str
-    latency_s: float | None
-    finish_reason: str
-    haystack: str = field(repr=False, default="")
+    Only the id and the outcome are read when a run's samples are loaded; the shown fields are read from
+    the record on first use, so a run page over thousands of samples does not pay for all of them."""
+
+    def __init__(self, suite: str, sample_id: str, rec: dict[str, Any], failing: set[str]) -> None:
+        self.suite = suite
+        self.id = sample_id
+        self.rec = rec
+        self.error = _text(rec.get("error"))
+        self.failing = sample_id in failing or bool(self.error)
+
+    @functools.cached_property
+    def messages(self) -> list[dict[str, str]]:
+        raw = self.rec.get("messages")
+        return [
+            {"role": _text(m.get("role")), "content": _text(m.get("content"))}
+            for m in (raw if isinstance(raw, list) else [])
+            if isinstance(m, dict)
+        ]
+
+    @functools.cached_property
+    def prompt(self) -> str:
+        return next((m["content"] for m in reversed(self.messages) if m["role"] == "user"), "")
+
+    @functools.cached_property
+    def output(self) -> str:
+        return _text(self.rec.get("output"))
+
+    @functools.cached_property
+    def reasoning(self) -> str:
+        return _text(self.rec.get("reasoning") or self.rec.get("reasoning_content"))
+
+    @functools.cached_property
+    def target(self) -> str:
+        return _text(self.rec.get("target"))
+
+    @functools.cached_property
+    def scores(self) -> dict[str, Any]:
+        scores = self.rec.get("scores")
+        return scores if isinstance(scores, dict) else {}
+
+    @functools.cached_property
+    def latency_s(self) -> float | None:
+        v = self.rec.get("latency_s")
+        return v if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+    @functools.cached_property
+    def finish_reason(self) -> str:
+        return _text(self.rec.get("finish_reason"))
+
+    @functools.cached_property
+    def haystack(self) -> str:
+        """What a search looks in: id, prompt, answer, reasoning, target and error, case-folded."""
+        return "\n".join(
+            (self.id, self.prompt, self.output, self.reasoning, self.target, self.error)
+        ).casefold()
 
 
 @dataclass
@@ -148,36 +190,9 @@ def _text(v: Any) -> str:
 
 def _entry(suite: str, rec: dict[str, Any], failing: set[str]) -> SampleEntry | None:
     sid = rec.get("id")
-    if not isinstance(sid, str | int):
+    if not isinstance(sid, str | int) or isinstance(sid, bool):
         return None
-    raw_msgs = rec.get("messages")
-    msgs = [
-        {"role": _text(m.get("role")), "content": _text(m.get("content"))}
-        for m in (raw_msgs if isinstance(raw_msgs, list) else [])
-        if isinstance(m, dict)
-    ]
-    prompt = next((m["content"] for m in reversed(msgs) if m["role"] == "user"), "")
-    output = _text(rec.get("output"))
-    reasoning = _text(rec.get("reasoning") or rec.get("reasoning_content"))
-    scores = rec.get("scores") if isinstance(rec.get("scores"), dict) else {}
-    target = _text(rec.get("target"))
-    error = _text(rec.get("error"))
-    e = SampleEntry(
-        suite=suite,
-        id=str(sid),
-        messages=msgs,
-        prompt=prompt,
-        output=output,
-        reasoning=reasoning,
-        target=target,
-        scores=scores or {},
-        failing=str(sid) in failing or bool(error),
-        error=error,
-        latency_s=rec.get("latency_s") if isinstance(rec.get("latency_s"), int | float) else None,
-        finish_reason=_text(rec.get("finish_reason")),
-    )
-    e.haystack = "\n".join((e.id, prompt, output, reasoning, target, error)).casefold()
-    return e
+    return SampleEntry(suite, str(sid), rec, failing)
 
 
 def suite_files(view: DossierView) -> list[tuple[str, Path, set[str]]]:
