@@ -1,5 +1,6 @@
 """Server time of the web app's pages at the issue's scale: 1,000 runs in the registry, one run of 5,000
 samples. Compares the runs page's bulk status read with the per-run path of ``clearance registry list``.
+Run 2 has as many samples as run 1, 1 in 25 of them flipped to failing, for the diff and compare pages.
 
     .venv/bin/python bench/web_pages.py [--runs 1000] [--samples 5000] [--repeat 30] [--keep DIR]
 
@@ -52,7 +53,7 @@ def seal(root: Path, i: int, n_samples: int, key: Path) -> Path:
     failing = []
     with open(suite / "samples.jsonl", "w") as f:
         for k in range(n_samples):
-            bad = k % 4 == 0
+            bad = k % 4 == 0 or (i == 1 and k % 25 == 1)  # run 2: a planted regression against run 1
             sid = f"s{k:06d}"
             if bad:
                 failing.append(sid)
@@ -81,7 +82,16 @@ def seal(root: Path, i: int, n_samples: int, key: Path) -> Path:
             title=f"model-{i % 37} run {i}",
             decision=decide(POLICY, facts),
             facts=facts,
-            results={"evals": {"capability-basic": {"failing_samples": failing}}},
+            results={
+                "evals": {
+                    "capability-basic": {
+                        "failing_samples": failing,
+                        "dataset": {"name": "bench", "sha256": hashlib.sha256(b"bench").hexdigest()},
+                        "config_digest": hashlib.sha256(b"bench-settings").hexdigest(),
+                        "metrics": {"accuracy": {"value": 1 - len(failing) / n_samples}},
+                    }
+                }
+            },
             provenance=Provenance(
                 model=ModelRef(
                     name=f"model-{i % 37}", source="/m", digest=hashlib.sha256(str(i).encode()).hexdigest()
@@ -140,7 +150,8 @@ def main() -> None:
     with Registry(root / "registry.db") as reg:
         big = 1 if reuse else reg.add(seal(root, 0, a.samples, keys["runner"]), registered_by="bench").id
         for i in range(1, 0 if reuse else a.runs):
-            run = reg.add(seal(root, i, 20, keys["runner"]), registered_by="bench")
+            n = a.samples if i == 1 else 20
+            run = reg.add(seal(root, i, n, keys["runner"]), registered_by="bench")
             if i % 2 == 1:  # a second ML reviewer waives, security and ML approve (separation of duties)
                 reg.waive(
                     run.id, gate="capability-floor", reason="bench", expires="2099-01-01", key=keys["ml2"]
@@ -160,6 +171,11 @@ def main() -> None:
         token = page.text.split('name="login_token" value="', 1)[1].split('"', 1)[0]
         client.post("/login", data={"username": "viewer1", "password": PASSWORD, "login_token": token})
 
+        # Compile the templates and load the fact catalog once, on another run: a process's first request
+        # pays that (about 0.1-0.2 s), not the first view of each run, which is what "cold" measures below.
+        for path in ("/runs/2", "/runs/2/samples?q=topic", "/runs/2/sample?suite=capability-basic&id=s000001"):
+            assert client.get(path).status_code == 200, path
+
         rows = {
             f"runs page ({a.runs:,} runs, first 50 shown)": "/runs",
             "runs page, filter status=approved": "/runs?status=approved",
@@ -168,6 +184,8 @@ def main() -> None:
             "sample search q=topic 42 (failing)": f"/runs/{big}/samples?q=topic+42",
             "sample search q=topic 42 (all outcomes)": f"/runs/{big}/samples?q=topic+42&outcome=all",
             "sample drill-down": f"/runs/{big}/sample?suite=capability-basic&id=s000400",
+            f"diff page (2 runs of {a.samples:,} samples)": f"/diff?baseline={big}&candidate={big + 1}",
+            f"compare page (2 x {a.samples:,} + 2 x 20 samples)": f"/compare?run={big}&run={big + 1}&run=3&run=4",
         }
         print("\nserver time (Server-Timing), ms; wall = through the in-process test client")
         print(f"{'page':<44} {'cold':>7} {'median':>7} {'p95':>7} {'wall':>7}")
@@ -179,17 +197,22 @@ def main() -> None:
         # and with its cache dropped (the first request after start, or after a settings change).
         from clearance.web import runs as runs_mod
 
-        after_write, cold_list = [], []
+        after_write, run_after_write, cold_list = [], [], []
         pending = [ln.run.id for ln in run_lines(reg) if "ml" in ln.to_sign][: min(10, a.repeat)]
         for rid in pending:
             reg.sign_off(rid, role="ml", key=keys["ml"])
             after_write.append(_server_ms(client.get("/runs")))
+            run_after_write.append(_server_ms(client.get(f"/runs/{big}")))
         for _ in range(min(5, a.repeat)):
             runs_mod._cache.clear()
             cold_list.append(_server_ms(client.get("/runs")))
         print(
             f"{'runs page right after a sign-off':<44} {'':>7} {statistics.median(after_write):7.1f} "
             f"{max(after_write):7.1f}   (n={len(after_write)}, max shown as p95)"
+        )
+        print(
+            f"{'run page right after a sign-off':<44} {'':>7} {statistics.median(run_after_write):7.1f} "
+            f"{max(run_after_write):7.1f}   (n={len(run_after_write)}, max shown as p95)"
         )
         print(
             f"{'runs page, status cache dropped':<44} {'':>7} {statistics.median(cold_list):7.1f} "

@@ -1,5 +1,5 @@
 """A real browser (Debian's headless Chromium, driven by Selenium through Debian's chromium-driver) against
-a real `clearance web` server: login -> run page -> sample drill-down -> waiver -> sign-offs -> approved,
+a real `clearance web` server: login -> compare two runs -> run page -> sample drill-down -> waiver -> sign-offs -> approved,
 and a refused role escalation. Afterwards `clearance registry verify` checks the ledger the browser wrote.
 
 Needs `apt install chromium chromium-driver` (no browser download). Skips without them, except under CI
@@ -68,6 +68,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     hostile = sample_record(9999, failing=True, output=HOSTILE, reasoning="thinking " + HOSTILE)
     with keys.open() as reg:
         reg.add(make_dossier(tmp_path, extra_records=[hostile], key=keys.runner_key), registered_by="lead")
+        reg.add(make_dossier(tmp_path, name="smollm2-next", key=keys.runner_key), registered_by="lead")
     for name, role in (("alice", "security"), ("bob", "ml"), ("mia", "ml"), ("lena", "legal")):
         r = _clearance(
             "web",
@@ -164,6 +165,14 @@ def test_full_approval_in_a_real_browser(server, browser):
     base, db = server
     d = browser
     _login(d, base, "alice")
+    # Compare the two runs through the runs page's plain GET form (checkboxes, no script).
+    d.find_element(By.ID, "pick-1").click()
+    d.find_element(By.ID, "pick-2").click()
+    d.find_element(By.ID, "compare-selected").click()
+    assert "/compare?run=2&run=1" in d.current_url
+    assert "cheapest candidate that passes the policy" in d.find_element(By.ID, "rule").text
+    assert len(d.find_elements(By.CSS_SELECTOR, "#candidates tr")) == 3
+    d.get(f"{base}/runs")
     d.find_element(By.CSS_SELECTOR, "#runs a[href='/runs/1']").click()
     assert d.find_element(By.ID, "status").text == "NEEDS REVIEW"
     assert "capability-floor" in d.find_element(By.ID, "decision").text

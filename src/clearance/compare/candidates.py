@@ -72,46 +72,14 @@ def load_candidate(
 ) -> tuple[Candidate, RunEvidence | None]:
     """Build the candidate for ``ref`` (a dossier directory, or anything ``clearance plan`` accepts)."""
     from clearance.plan import load_spec
-    from clearance.policy import decide
 
     run: RunEvidence | None = None
     spec: Any = None
     notes: list[str] = []
     if is_dossier(ref):
         run = read_dossier(ref)
-        name = run.model_name or run.title
         spec = _spec_for(run, notes)
-        facts = dict(run.facts)
-        if policy is not None:
-            decision = decide(policy, facts)
-            status: str = decision.status
-            reasons = list(decision.reasons)
-            pname: str | None = decision.policy_name
-            gates = [g.model_dump(mode="json") for g in decision.gates]
-            if run.policy_name and run.policy_name != pname:
-                notes.append(
-                    f"re-judged under policy {pname} (the dossier was decided under {run.policy_name})"
-                )
-        else:
-            status = run.status
-            reasons = [str(r) for r in run.decision.get("reasons") or []]
-            pname = run.policy_name
-            gates = [g for g in run.decision.get("gates") or [] if isinstance(g, dict)]
-        cand = Candidate(
-            ref=ref,
-            name=name,
-            kind="dossier",
-            evidence="measured",
-            verified=run.verified,
-            verify_problems=run.verify_problems,
-            policy_status=status,
-            policy_name=pname,
-            policy_reasons=reasons[:6],
-            passes_policy=status == "approved" and run.verified,
-            gated_metrics=_gated(gates, facts),
-        )
-        if not run.verified:
-            notes.append("the dossier does not verify: shown, never recommended")
+        cand = dossier_candidate(ref, run, policy, notes)
     else:
         if Path(ref).name == "dossier.json" or (Path(ref).is_dir() and (Path(ref) / ".partial").exists()):
             raise InputError(
@@ -152,6 +120,48 @@ def load_candidate(
             notes.append("meets the SLO on none of the GPUs considered: " + "; ".join(cand.best.slo_misses))
     cand.notes = notes
     return cand, run
+
+
+def dossier_candidate(
+    ref: str, run: RunEvidence, policy: Any = None, notes: list[str] | None = None
+) -> Candidate:
+    """The candidate of a sealed dossier: its own decision, or re-judged under ``policy``, with its gated
+    metrics; no sizing (``load_candidate`` adds that for a workload). Notes are appended to ``notes``."""
+    from clearance.policy import decide
+
+    notes = notes if notes is not None else []
+    name = run.model_name or run.title
+    facts = dict(run.facts)
+    if policy is not None:
+        decision = decide(policy, facts)
+        status: str = decision.status
+        reasons = list(decision.reasons)
+        pname: str | None = decision.policy_name
+        gates = [g.model_dump(mode="json") for g in decision.gates]
+        if run.policy_name and run.policy_name != pname:
+            notes.append(f"re-judged under policy {pname} (the dossier was decided under {run.policy_name})")
+    else:
+        status = run.status
+        reasons = [str(r) for r in run.decision.get("reasons") or []]
+        pname = run.policy_name
+        gates = [g for g in run.decision.get("gates") or [] if isinstance(g, dict)]
+    cand = Candidate(
+        ref=ref,
+        name=name,
+        kind="dossier",
+        evidence="measured",
+        verified=run.verified,
+        verify_problems=run.verify_problems,
+        policy_status=status,
+        policy_name=pname,
+        policy_reasons=reasons[:6],
+        passes_policy=status == "approved" and run.verified,
+        gated_metrics=_gated(gates, facts),
+    )
+    if not run.verified:
+        notes.append("the dossier does not verify: shown, never recommended")
+    cand.notes = notes
+    return cand
 
 
 def _spec_for(run: RunEvidence, notes: list[str]) -> Any:

@@ -93,7 +93,7 @@ def compare_candidates(
         cands.append(cand)
         if run is not None:
             runs[cand.name] = run
-    diffs, incomparable = _pairwise(cands, runs, policy)
+    diffs, incomparable = pairwise_differences(cands, runs, policy)
     _frontiers(cands)
     rec = _recommend(cands, diffs, wl, book)
     return CompareReport(
@@ -118,10 +118,11 @@ def _unique_name(cand: Candidate, others: list[Candidate]) -> None:
         cand.name = f"{cand.name} ({i})"
 
 
-def _pairwise(
+def pairwise_differences(
     cands: list[Candidate], runs: dict[str, RunEvidence], policy: Any
 ) -> tuple[list[PairDifference], list[str]]:
-    """Paired tests on the gated metrics between every two measured candidates, Holm over all of them."""
+    """Paired tests on the gated metrics between every two measured candidates (``runs`` by candidate
+    name), Holm over all of them; also the pairs that could not be compared, and why."""
     out: list[PairDifference] = []
     incomparable: list[str] = []
     measured = [c for c in cands if c.name in runs]

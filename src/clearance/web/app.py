@@ -40,7 +40,7 @@ from clearance.inert import visible
 from clearance.registry import ROLES, Registry, verify_registry
 from clearance.registry.db import LedgerRow
 from clearance.registry.ledger import to_entry
-from clearance.web import dossiers
+from clearance.web import comparisons, dossiers
 from clearance.web.keys import KeyLocked
 from clearance.web.people import LiveSession, LoginRefused, People
 from clearance.web.runs import RunFilter, RunView, current_run_lines, filter_lines, run_view
@@ -356,6 +356,7 @@ class WebApp:
             frameworks=FRAMEWORKS,
             control_sources=sources(),
             flash=request.query_params.get("done", ""),
+            last_approved=comparisons.last_approved(self.reg, run),
         )
 
     async def samples_page(self, request: Request) -> Response:
@@ -479,6 +480,60 @@ class WebApp:
         if live is None:
             return self.login_redirect(request)
         return self.render(request, "me.html.j2", live)
+
+    # ---- compare and diff --------------------------------------------------------------------------
+    def _trusted_or_409(
+        self, request: Request, live: LiveSession, ids: list[int]
+    ) -> tuple[list[RunView], list[comparisons.Evidence]] | Response:
+        """The runs (404 when one is unknown) and their trusted evidence, or a page saying which is withheld."""
+        views = [self.view_or_404(i) for i in ids]
+        try:
+            return views, [comparisons.trusted(v.run) for v in views]
+        except comparisons.Withheld as exc:
+            msg = f"{exc}; no numbers are shown for runs whose evidence is withheld."
+            return self.render(request, "error.html.j2", live, 409, title="Comparison withheld", message=msg)
+
+    async def diff_page(self, request: Request) -> Response:
+        live = self.live(request)
+        if live is None:
+            return self.login_redirect(request)
+        q = request.query_params
+        try:
+            ids = comparisons.parse_ids([q.get("baseline", ""), q.get("candidate", "")], least=2, most=2)
+        except ValueError as exc:
+            raise HTTPException(400, f"diff: {exc} (/diff?baseline=RUN&candidate=RUN)") from exc
+        got = self._trusted_or_409(request, live, ids)
+        if isinstance(got, Response):
+            return got
+        try:
+            page = comparisons.diff_runs(*got[1])
+        except (comparisons.Withheld, ClearanceError) as exc:
+            return self.render(
+                request, "error.html.j2", live, 409, title="Comparison withheld", message=str(exc)
+            )
+        return self.render(request, "diff.html.j2", live, p=page)
+
+    async def compare_page(self, request: Request) -> Response:
+        live = self.live(request)
+        if live is None:
+            return self.login_redirect(request)
+        try:
+            ids = comparisons.parse_ids(
+                request.query_params.getlist("run"), least=comparisons.MIN_RUNS, most=comparisons.MAX_RUNS
+            )
+        except ValueError as exc:
+            raise HTTPException(400, f"compare: {exc} (/compare?run=RUN&run=RUN, 2 to 8 runs)") from exc
+        got = self._trusted_or_409(request, live, ids)
+        if isinstance(got, Response):
+            return got
+        views, evs = got
+        try:
+            page = comparisons.compare_runs_page(evs, {v.run.id: v.status.status for v in views})
+        except (comparisons.Withheld, ClearanceError) as exc:
+            return self.render(
+                request, "error.html.j2", live, 409, title="Comparison withheld", message=str(exc)
+            )
+        return self.render(request, "compare.html.j2", live, p=page)
 
     # ---- signing -----------------------------------------------------------------------------------
     async def signoff_page(self, request: Request) -> Response:
@@ -731,6 +786,8 @@ def create_app(
         Route("/runs/{run_id:int}/signoff", web.signoff, methods=["POST"]),
         Route("/runs/{run_id:int}/waive", web.waive_page, methods=["GET"]),
         Route("/runs/{run_id:int}/waive", web.waive, methods=["POST"]),
+        Route("/diff", web.diff_page),
+        Route("/compare", web.compare_page),
         Route("/audit", web.audit_page),
         Route("/verify", web.verify_page),
         Route("/me", web.me_page),
