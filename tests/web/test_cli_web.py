@@ -7,7 +7,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from web_fixtures import PASSWORD, new_registry
+from web_fixtures import PASSWORD, encrypted_pem, new_registry
 
 from clearance.cli import main
 from clearance.registry import Registry
@@ -142,14 +142,24 @@ def _key_file(path, *, passphrase: str | None = None, mode: int = 0o600) -> str:
     from clearance.signing import key_fingerprint
 
     key = ec.generate_private_key(ec.SECP256R1())
-    enc = (
-        serialization.BestAvailableEncryption(passphrase.encode())
+    plain = serialization.NoEncryption()
+    path.write_bytes(
+        encrypted_pem(key, passphrase)
         if passphrase
-        else serialization.NoEncryption()
+        else key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, plain)
     )
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc))
     path.chmod(mode)
     return key_fingerprint(key)
+
+
+def _weak_key_file(path) -> None:
+    """A key encrypted the way cryptography (and openssl pkcs8 -v2) do by default: PBKDF2, 2048 rounds."""
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    enc = ser.BestAvailableEncryption(PASSWORD.encode())
+    key = ed25519.Ed25519PrivateKey.generate()
+    path.write_bytes(key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, enc))
 
 
 def test_add_and_reset_with_a_key_file_and_list_says_where_each_key_is(tmp_path, _run, monkeypatch):
@@ -198,6 +208,7 @@ def test_add_and_reset_with_a_key_file_and_list_says_where_each_key_is(tmp_path,
         (lambda p: _key_file(p, mode=0o640), "not encrypted and group or others may access it (mode 0640)"),
         (lambda p: _key_file(p, passphrase="some other passphrase"), "did not open with the password"),
         (lambda p: p.write_text("not a key\n"), "holds no PEM private key"),
+        (lambda p: _weak_key_file(p), "PBKDF2-HMAC-SHA-256 with 2048 iterations, too weak"),
     ],
 )
 def test_a_bad_key_file_is_one_line_and_exit_2(tmp_path, _run, monkeypatch, make, message):

@@ -3,14 +3,18 @@ web app's forms, and every way the file can go wrong (replaced, removed, too ope
 
 from __future__ import annotations
 
+import base64
 import os
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from sqlalchemy.orm import Session
-from web_fixtures import PASSWORD, field, login
+from web_fixtures import PASSWORD, encrypted_pem, field, login
 
 from clearance.errors import ClearanceError, InputError
 from clearance.registry import verify_registry
@@ -18,20 +22,23 @@ from clearance.signing import key_fingerprint
 from clearance.web.enrol import add_person, reset_person
 from clearance.web.keys import KeyFileError, load_key_file
 from clearance.web.people import MAX_FAILURES, UserRow
+from clearance.web.pkcs8 import weak_encryption
 
 
 def write_key(
     path: Path, kind: str = "ed25519", *, passphrase: str | None = None, mode: int = 0o600
 ) -> tuple[str, bytes]:
-    """A PEM private key file (PKCS#8, encrypted when ``passphrase`` is given); its fingerprint and DER."""
+    """A PEM private key file (PKCS#8; encrypted with scrypt when ``passphrase`` is given); its
+    fingerprint and DER."""
     curves = {"ecdsa-p256": ec.SECP256R1(), "ecdsa-p384": ec.SECP384R1()}
     key = ed25519.Ed25519PrivateKey.generate() if kind == "ed25519" else ec.generate_private_key(curves[kind])
-    enc = (
-        serialization.BestAvailableEncryption(passphrase.encode())
+    path.write_bytes(
+        encrypted_pem(key, passphrase)
         if passphrase
-        else serialization.NoEncryption()
+        else key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc))
     path.chmod(mode)
     der = key.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -173,13 +180,7 @@ def test_an_encrypted_key_file_must_open_with_the_persons_password(site, tmp_pat
     _add(site, "ken", ["ml"], path)
     fp = site.people.get("ken").key_fingerprint
     key = load_key_file(path, PASSWORD)  # the same key, re-encrypted under another passphrase
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(b"another passphrase"),
-        )
-    )
+    path.write_bytes(encrypted_pem(key, "another passphrase"))
     r = _post(site, "ken", "signoff", role="ml", decision="approve")
     assert r.status_code == 401 and "did not open with the password" in r.text
     assert site.reg.signoffs(site.run_id) == [] and site.people.get("ken").key_fingerprint == fp
@@ -241,13 +242,7 @@ def test_reset_moves_a_person_to_a_key_file_and_back(site, tmp_path):
 
     # The same key again (re-encrypted for the new password): it was enrolled once already, so
     # nothing changes.
-    path.write_bytes(
-        serialization.load_der_private_key(der, None).private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(b"a third password!"),
-        )
-    )
+    path.write_bytes(encrypted_pem(serialization.load_der_private_key(der, None), "a third password!"))
     with pytest.raises(InputError, match="is enrolled in the registry already"):
         reset_person(site.reg, site.people, "alice", "a third password!", None, site.keys.admin_key, path)
     assert site.people.get("alice").key_fingerprint == fp
@@ -264,3 +259,80 @@ def test_key_file_paths_are_kept_absolute(site, tmp_path, monkeypatch):
     monkeypatch.chdir(os.path.dirname(tmp_path))
     assert site.people.get("kate").key_file == str(tmp_path / "kate.key")
     assert _post(site, "kate", "signoff", role="security", decision="approve").status_code == 303
+
+
+def _reencrypt(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+    path.chmod(0o600)
+
+
+def test_an_encrypted_key_file_needs_a_strong_key_derivation(site, tmp_path):
+    key = ed25519.Ed25519PrivateKey.generate()
+    path = tmp_path / "ken.key"
+    pkcs8, legacy = serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL
+    weak = {  # what cryptography and openssl write by default, and other weak or legacy schemes
+        key.private_bytes(
+            serialization.Encoding.PEM, pkcs8, serialization.BestAvailableEncryption(PASSWORD.encode())
+        ): "PBKDF2-HMAC-SHA-256 with 2048 iterations, too weak for a key at rest",
+        encrypted_pem(key, PASSWORD, kdf="pbkdf2", cost=599_999): "with 599999 iterations, too weak",
+        encrypted_pem(key, PASSWORD, cost=2**13): "scrypt N=8192 r=8 p=1, too weak",
+    }
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    weak[
+        ec_key.private_bytes(
+            serialization.Encoding.PEM, legacy, serialization.BestAvailableEncryption(PASSWORD.encode())
+        )
+    ] = "legacy PEM encryption (one MD5 round)"
+    for data, message in weak.items():
+        _reencrypt(path, data)
+        with pytest.raises(KeyFileError, match=re.escape(message)):
+            _add(site, "ken", ["ml"], path)
+        assert site.people.get("ken") is None
+
+    _reencrypt(path, encrypted_pem(key, PASSWORD, kdf="pbkdf2", cost=600_000))  # strong enough
+    _add(site, "ken", ["ml"], path)
+    assert site.people.get("ken").key_fingerprint == key_fingerprint(key)
+    _reencrypt(path, next(iter(weak)))  # the same key, later re-encrypted weakly: no signature
+    r = _post(site, "ken", "signoff", role="ml", decision="approve")
+    assert r.status_code == 401 and "2048 iterations, too weak" in r.text
+    assert site.reg.signoffs(site.run_id) == []
+
+
+def test_a_malformed_encryption_header_is_an_answer_not_a_crash(tmp_path):
+    pem = encrypted_pem(ed25519.Ed25519PrivateKey.generate(), PASSWORD)
+    lines = pem.decode().splitlines()
+    der = base64.b64decode("".join(lines[1:-1]))
+    for cut in range(0, len(der), 7):  # every truncation and a flipped byte at each place
+        for broken in (der[:cut], der[:cut] + bytes([der[cut] ^ 0xFF]) + der[cut + 1 :]):
+            text = base64.b64encode(broken).decode()
+            reason = weak_encryption(f"{lines[0]}\n{text}\n{lines[-1]}\n".encode())
+            assert reason is None or isinstance(reason, str)
+    path = tmp_path / "bad.key"
+    _reencrypt(path, f"{lines[0]}\nAAAA\n{lines[-1]}\n".encode())
+    with pytest.raises(KeyFileError, match=r"bad\.key holds no readable PEM private key"):
+        load_key_file(path, PASSWORD)
+    assert weak_encryption(path.read_bytes()) == "a malformed PKCS#8 encryption header"
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_openssl_made_key_files(site, tmp_path):
+    """What the administrator will actually run: openssl pkcs8 -scrypt passes, its defaults do not."""
+    plain = tmp_path / "plain.key"
+    write_key(plain)
+
+    def pkcs8(out: Path, *flags: str) -> Path:
+        subprocess.run(
+            ["openssl", "pkcs8", "-topk8", *flags, "-in", str(plain), "-out", str(out), "-passout", "stdin"],
+            input=PASSWORD.encode(),
+            check=True,
+            capture_output=True,
+        )
+        return out
+
+    with pytest.raises(KeyFileError, match="2048 iterations, too weak"):
+        load_key_file(pkcs8(tmp_path / "default.p8", "-v2", "aes-256-cbc"), PASSWORD)
+    with pytest.raises(KeyFileError, match="PBES1"):
+        load_key_file(pkcs8(tmp_path / "pbes1.p8", "-v1", "PBE-SHA1-3DES"), PASSWORD)
+    strong = pkcs8(tmp_path / "scrypt.p8", "-scrypt")
+    _add(site, "ken", ["ml"], strong)
+    assert _post(site, "ken", "signoff", role="ml", decision="approve").status_code == 303

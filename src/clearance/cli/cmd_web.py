@@ -53,7 +53,8 @@ KeyFileOpt = Annotated[
         help=(
             "Sign with the key in this PEM file (Ed25519 or ECDSA, as clearance keygen makes) instead of a "
             "new key sealed in the database; the database keeps only its path and fingerprint. Encrypted: "
-            "its passphrase must be the person's password. Not encrypted: it must be chmod 600."
+            "with the person's password as passphrase and a strong key derivation (openssl pkcs8 -topk8 "
+            "-scrypt). Not encrypted: it must be chmod 600."
         ),
     ),
 ]

@@ -7,8 +7,9 @@ onto another person's row does not open.
 
 Key file: the database holds only the file's path and its key's fingerprint (a ``clearance.key-file/v1``
 reference in place of the sealed blob), never the key. The file is a PEM private key (Ed25519 or
-ECDSA); if it is encrypted, its passphrase is the reviewer's web password; if it is not, only its
-owner may read it (no group or other permission bits). It is read for each signature and must still
+ECDSA); if it is encrypted, its passphrase is the reviewer's web password and its key derivation is
+strong (``clearance.web.pkcs8``); if it is not, only its owner may read it (no group or other
+permission bits). It is read for each signature and must still
 hold the enrolled key.
 """
 
@@ -28,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from clearance.errors import InputError
 from clearance.signing import PrivateKey, key_fingerprint
+from clearance.web.pkcs8 import MIN_PBKDF2_ITERATIONS, STRONG, weak_encryption
 
 # scrypt cost: 2**15 x 8 x 1 takes ~32 MiB and ~0.1 s, once per signature (RFC 7914 interactive level).
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
@@ -152,6 +154,12 @@ def load_key_file(path: str | Path, password: str) -> PrivateKey:
     except (ValueError, UnsupportedAlgorithm) as exc:
         raise KeyFileError(f"key file {p} holds no readable PEM private key") from exc
     if encrypted:
+        weak = weak_encryption(data)
+        if weak is not None:
+            raise KeyFileError(
+                f"key file {p} is encrypted with {weak}, too weak for a key at rest; re-encrypt it with "
+                f"scrypt ({STRONG}) or PBKDF2 of at least {MIN_PBKDF2_ITERATIONS} iterations"
+            )
         try:
             loaded = serialization.load_pem_private_key(data, password.encode("utf-8"))
         except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
