@@ -173,7 +173,11 @@ def main() -> None:
 
         # Compile the templates and load the fact catalog once, on another run: a process's first request
         # pays that (about 0.1-0.2 s), not the first view of each run, which is what "cold" measures below.
-        for path in ("/runs/2", "/runs/2/samples?q=topic", "/runs/2/sample?suite=capability-basic&id=s000001"):
+        for path in (
+            "/runs/2",
+            "/runs/2/samples?q=topic",
+            "/runs/2/sample?suite=capability-basic&id=s000001",
+        ):
             assert client.get(path).status_code == 200, path
 
         rows = {

@@ -9,7 +9,6 @@ import sqlite3
 from typing import Any
 
 import pytest
-
 from web_fixtures import PASSWORD, make_dossier
 
 from clearance.registry import Registry
