@@ -7,11 +7,9 @@ from typing import Annotated
 
 import typer
 
-from clearance.bom import build_bom, validate_bom, write_bom
 from clearance.cli.app import app
 from clearance.cli.output import console, emit_json
 from clearance.errors import InputError
-from clearance.model import intake
 
 
 @app.command("bom")
@@ -24,6 +22,9 @@ def bom_cmd(
 
     Example: [bold]clearance bom ./Qwen3-0.6B --out qwen3.cdx.json[/]
     """
+    from clearance.bom import build_bom, validate_bom, write_bom
+    from clearance.model import intake
+
     art = intake(model, progress=not json_out)
     bom = build_bom(art)
     errs = validate_bom(bom)

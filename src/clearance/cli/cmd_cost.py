@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -12,7 +12,9 @@ from rich.table import Table
 from clearance.cli.app import app
 from clearance.cli.output import console, emit_json, err_console
 from clearance.errors import InputError
-from clearance.tco import Capacity, CostOptions, CostReport, Workload, estimate_cost, from_plan, load_prices
+
+if TYPE_CHECKING:
+    from clearance.tco import CostReport
 
 _EPILOG = (
     "Example: clearance cost Qwen3.5-27B --gpu H100-SXM --users 5000 --requests-per-user 10 "
@@ -119,6 +121,8 @@ def cost(
     support, staff, depreciation, residual value, cost of capital) against renting the same GPUs and
     paying a hosted API per token. Shows $/M tokens at the real utilisation, break-even month and
     volume, sensitivity, and every assumption with its source and date (stale ones flagged)."""
+    from clearance.tco import Capacity, CostOptions, Workload, estimate_cost, from_plan, load_prices
+
     wf = None
     if workload_file is not None:
         from clearance.workload import load_workload

@@ -11,7 +11,6 @@ from rich.table import Table
 
 from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json
-from clearance.evals.catalog import default_dirs, find_datasets
 
 
 @app.command()
@@ -32,6 +31,8 @@ def datasets(
 
     Example: [bold]clearance datasets --dir ../shared/datasets[/]
     """
+    from clearance.evals.catalog import default_dirs, find_datasets
+
     entries = find_datasets(list(dirs) if dirs else default_dirs())
     if json_out:
         emit_json({"datasets": entries})

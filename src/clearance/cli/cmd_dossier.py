@@ -11,8 +11,6 @@ from rich.table import Table
 
 from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json, err_console
-from clearance.dossier import TrustList, load_trust_list, verify_dossier
-from clearance.dossier.report import fmt_value
 from clearance.errors import InputError
 from clearance.inert import inert, inert_text
 
@@ -58,6 +56,8 @@ def verify(
 
     Example: [bold]clearance dossier verify clearance-runs/smollm2-20261129T101500Z --trusted-keys keys/runners/[/]
     """
+    from clearance.dossier import TrustList, load_trust_list, verify_dossier
+
     trust = load_trust_list(trusted_keys) if trusted_keys is not None else None
     if registry is not None:
         from clearance.registry import Registry
@@ -104,6 +104,8 @@ def show(
 
     Example: [bold]clearance dossier show clearance-runs/smollm2-20261129T101500Z[/]
     """
+    from clearance.dossier.report import fmt_value
+
     path = directory / "dossier.json"
     if not path.is_file():
         raise InputError(f"not a dossier: {directory} has no dossier.json")

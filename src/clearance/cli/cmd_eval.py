@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -14,13 +13,13 @@ from rich.table import Table
 from clearance.checks import at_least, positive_finite
 from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json, err_console
-from clearance.endpoint import OpenAIClient, Timeouts
-from clearance.endpoint.pool import ReplicaPool, ReplicaStats, parse_endpoints
 from clearance.errors import EndpointError, InputError
-from clearance.evals import Judge, SuiteResult, list_suites, load_suite, run_suite
-from clearance.evals.suite import parse_kwargs, with_generation
 from clearance.inert import inert, inert_text
 from clearance.outlock import check_out_path
+
+if TYPE_CHECKING:
+    from clearance.endpoint.pool import ReplicaStats
+    from clearance.evals import SuiteResult
 
 EVAL_HELP = """Run an evaluation suite against an OpenAI-compatible endpoint.
 
@@ -73,6 +72,8 @@ def _table(res: SuiteResult) -> Table:
 
 
 def _suites_table() -> Table:
+    from clearance.evals import list_suites
+
     t = Table(title="built-in suites", title_justify="left")
     t.add_column("suite")
     t.add_column("data")
@@ -183,6 +184,13 @@ def eval_cmd(
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar on stderr.")] = False,
 ) -> None:
     """Run an evaluation suite (see the help text above)."""
+    import asyncio
+
+    from clearance.endpoint import OpenAIClient, Timeouts
+    from clearance.endpoint.pool import ReplicaPool, parse_endpoints
+    from clearance.evals import Judge, list_suites, load_suite, run_suite
+    from clearance.evals.suite import parse_kwargs, with_generation
+
     if list_:
         if json_out:
             emit_json({"suites": list_suites()})

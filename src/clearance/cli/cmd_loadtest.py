@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -16,29 +15,13 @@ from clearance.checks import at_least, positive_finite
 from clearance.cli.app import app
 from clearance.cli.cmd_eval import replicas_table
 from clearance.cli.output import JsonOption, console, emit_json, err_console
-from clearance.endpoint import Timeouts
-from clearance.endpoint.pool import ReplicaPool, parse_endpoints
-from clearance.endpoint.server import EmbeddedServer
 from clearance.errors import InputError
-from clearance.evidence import EndpointRef
 from clearance.inert import inert
-from clearance.jsonio import to_jsonable
-from clearance.load import (
-    DeterminismResult,
-    LoadConfig,
-    LoadResult,
-    SLOSearchResult,
-    probe_determinism,
-    run_loadtest,
-    slo_search,
-)
-from clearance.load.longctx import LongContextResult, probe_long_context
-from clearance.load.soak import SoakResult
-from clearance.load.soak import soak as run_soak
-from clearance.load.stats import Distribution
-from clearance.load.sweep import SweepResult
-from clearance.load.sweep import sweep as run_sweep
 from clearance.outlock import check_out_path, make_dir
+
+if TYPE_CHECKING:
+    from clearance.evidence import EndpointRef
+    from clearance.load import LoadConfig, LoadResult
 
 
 def _ms(x: float | None) -> str:
@@ -51,6 +34,8 @@ def _where(ep: EndpointRef) -> str:
 
 
 def _table(res: LoadResult) -> Table:
+    from clearance.load.stats import Distribution
+
     cfg = res.config
     shape = (
         f"concurrency {cfg.concurrency}" if cfg.concurrency else f"{cfg.arrival} arrivals at {cfg.rate} req/s"
@@ -234,6 +219,13 @@ def loadtest(
     Exit status: 0 when at least one request completed; 1 when every request failed;
     2 when the endpoint cannot be reached before the run (or on bad options).
     """
+    import asyncio
+
+    from clearance.endpoint.pool import parse_endpoints
+    from clearance.endpoint.server import EmbeddedServer
+    from clearance.jsonio import to_jsonable
+    from clearance.load import DeterminismResult, LoadConfig, LoadResult, SLOSearchResult
+
     slo = slo_ttft_p95 is not None or slo_itl_p95 is not None
     kinds = [
         k
@@ -380,6 +372,11 @@ def _sweep_args(spec: str) -> dict[str, Any]:
 
 
 def _print_extras(payload: dict[str, Any]) -> None:
+    from clearance.load import LoadResult
+    from clearance.load.longctx import LongContextResult
+    from clearance.load.soak import SoakResult
+    from clearance.load.sweep import SweepResult
+
     main = payload.get("loadtest")
     if isinstance(main, LoadResult):
         if main.goodput is not None:
@@ -454,6 +451,13 @@ async def _run(
     determinism: int,
     job: _Job,
 ) -> dict[str, Any]:
+    from clearance.endpoint import Timeouts
+    from clearance.endpoint.pool import ReplicaPool
+    from clearance.load import probe_determinism, run_loadtest, slo_search
+    from clearance.load.longctx import probe_long_context
+    from clearance.load.soak import soak as run_soak
+    from clearance.load.sweep import sweep as run_sweep
+
     if job.workers > 1:
         from clearance.load.workers import run_loadtest_workers
 

@@ -12,7 +12,6 @@ from rich.table import Table
 from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json, err_console
 from clearance.inert import inert, inert_text
-from clearance.model.manifest import build_manifest, compare, load_reference, write_manifest
 
 
 @app.command("manifest")
@@ -42,6 +41,8 @@ def manifest_cmd(
 
     Example: [bold]clearance manifest ./Qwen3-0.6B --out qwen3.manifest.json[/]
     """
+    from clearance.model.manifest import build_manifest, compare, load_reference, write_manifest
+
     t0 = time.perf_counter()
     m = build_manifest(model, workers=workers, progress=not json_out)
     elapsed = time.perf_counter() - t0

@@ -11,9 +11,6 @@ from rich.table import Table
 
 from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json
-from clearance.evals.facts import suites_facts
-from clearance.facts import declared_facts
-from clearance.policy import load_policy
 
 policy_app = typer.Typer(
     name="policy",
@@ -41,6 +38,9 @@ def facts_cmd(suite: SuiteOption = None, as_json: JsonOption = False) -> None:
 
     Example: [bold]clearance policy facts --json[/]
     """
+    from clearance.evals.facts import suites_facts
+    from clearance.facts import declared_facts
+
     catalog = declared_facts(suites_facts(suite or []))
     if as_json:
         emit_json(
@@ -86,6 +86,8 @@ def check_cmd(
 
     Example: [bold]clearance policy check my-policy.yaml[/]
     """
+    from clearance.policy import load_policy
+
     pol = load_policy(policy, suites=suite or [])
     if as_json:
         emit_json({"ok": True, "policy": pol.name, "gates": len(pol.gates), "sha256": pol.sha256})

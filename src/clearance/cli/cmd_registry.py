@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -14,21 +14,10 @@ from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json, err_console
 from clearance.errors import InputError
 from clearance.inert import inert, inert_text
-from clearance.registry import (
-    DEFAULT_APPROVAL_DAYS,
-    KEY_ENV_VAR,
-    KEY_ROLES,
-    ROLES,
-    LedgerVerifyResult,
-    Registry,
-    RunStatus,
-    SignOffInfo,
-    WaiverInfo,
-    export_run,
-    verify_export,
-    verify_registry,
-)
-from clearance.registry.db import ENV_VAR
+from clearance.registry.records import DEFAULT_APPROVAL_DAYS, ENV_VAR, KEY_ENV_VAR, KEY_ROLES, ROLES
+
+if TYPE_CHECKING:
+    from clearance.registry import LedgerVerifyResult, RunStatus
 
 registry_app = typer.Typer(
     name="registry",
@@ -123,6 +112,8 @@ def init(
 
     Example: [bold]clearance registry init --admin erin --admin-key keys/erin.key[/]
     """
+    from clearance.registry import Registry
+
     kwargs = {"required_roles": _roles(require)} if require else {}
     with Registry.init(
         registry,
@@ -174,6 +165,8 @@ def enrol(
 
     Example: [bold]clearance registry enrol keys/alice.pub --person alice --role security --admin-key keys/erin.key[/]
     """
+    from clearance.registry import Registry
+
     roles = [r.strip() for v in role for r in v.split(",") if r.strip()]
     with Registry(registry, key=registry_key) as reg:
         e = reg.enrol(public_key, person=person, roles=roles, by=admin_key)
@@ -200,6 +193,8 @@ def revoke(
 
     Example: [bold]clearance registry revoke sha256:4b2cd544… --reason "laptop lost" --admin-key keys/erin.key[/]
     """
+    from clearance.registry import Registry
+
     ref: str | Path = Path(key) if Path(key).is_file() else key
     with Registry(registry, key=registry_key) as reg:
         e = reg.revoke(ref, by=admin_key, reason=reason)
@@ -215,6 +210,8 @@ def keys_cmd(registry: RegistryOpt = None, as_json: JsonOption = False) -> None:
 
     Example: [bold]clearance registry keys[/]
     """
+    from clearance.registry import Registry
+
     with Registry(registry) as reg:
         rows = reg.enrolments()
     if as_json:
@@ -272,6 +269,8 @@ def add(
 
     Example: [bold]clearance registry add clearance-runs/smollm2-20261129T101500Z[/]
     """
+    from clearance.registry import Registry
+
     with Registry(registry, key=registry_key) as reg:
         run = reg.add(
             dossier_dir,
@@ -305,6 +304,8 @@ def list_runs(registry: RegistryOpt = None, as_json: JsonOption = False) -> None
 
     Example: [bold]clearance registry list --registry /srv/clearance/registry.db[/]
     """
+    from clearance.registry import Registry
+
     with Registry(registry) as reg:
         rows = reg.statuses()
     if as_json:
@@ -331,6 +332,8 @@ def show(run: RunArg, registry: RegistryOpt = None, as_json: JsonOption = False)
 
     Example: [bold]clearance registry show 1[/]
     """
+    from clearance.registry import Registry, SignOffInfo, WaiverInfo
+
     with Registry(registry) as reg:
         info = reg.run(run)
         signoffs, waivers = reg.signoffs(info.id), reg.waivers(info.id)
@@ -422,6 +425,8 @@ def status(
 
     Example: [bold]clearance registry status 1 --as-of 2027-06-01[/]
     """
+    from clearance.registry import Registry
+
     with Registry(registry) as reg:
         st = reg.status(run, as_of=_as_of(as_of))
     if as_json:
@@ -479,6 +484,8 @@ def verify(
 
     Example: [bold]clearance registry verify --expect-head 12:3f1c…[/]   or   [bold]clearance registry verify --export run-1.json[/]
     """
+    from clearance.registry import Registry, verify_export, verify_registry
+
     if export is not None:
         fp = registry_fingerprint.lower().removeprefix("sha256:") if registry_fingerprint else None
         res = verify_export(export, expect_head=expect_head, registry_fingerprint=fp)
@@ -507,6 +514,8 @@ def export(
 
     Example: [bold]clearance registry export 1 --out run-1-approval.json[/]
     """
+    from clearance.registry import Registry, export_run
+
     with Registry(registry) as reg:
         data = export_run(reg, run)
     if out.exists():
@@ -567,6 +576,8 @@ def config(
 
     Example: [bold]clearance registry config --require security,ml,legal --approval-days 180 --admin-key keys/erin.key[/]
     """
+    from clearance.registry import Registry
+
     roles = _roles(require)
     changing = roles is not None or approval_days is not None or separation is not None
     with Registry(registry, key=registry_key) as reg:
@@ -615,6 +626,8 @@ def signoff(
 
     Example: [bold]clearance signoff 1 --role security --key ~/.keys/alice.key --comment "scan clean"[/]
     """
+    from clearance.registry import Registry
+
     with Registry(registry, key=registry_key) as reg:
         s = reg.sign_off(
             run, role=role, key=key, decision="reject" if reject else "approve", comment=comment, signer=by
@@ -660,6 +673,8 @@ def waive(
 
     Example: [bold]clearance waive 1 --gate fits-hardware --reason "runs on the H200 pool" --expires 2027-03-01 --key bob.key[/]
     """
+    from clearance.registry import Registry
+
     with Registry(registry, key=registry_key) as reg:
         w = reg.waive(run, gate=gate, reason=reason, expires=expires, key=key, role=role, approver=by)
         st = reg.status(w.run_id)
@@ -692,6 +707,8 @@ def withdraw(
 
     Example: [bold]clearance withdraw 3 --key keys/dave.key --comment "budget approved"[/]
     """
+    from clearance.registry import Registry
+
     with Registry(registry, key=registry_key) as reg:
         wd = reg.withdraw(signoff_id, key=key, comment=comment)
         st = reg.status(wd.run_id)

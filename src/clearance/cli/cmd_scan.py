@@ -15,7 +15,6 @@ from clearance.cli.output import console, emit_json, err_console, error_line
 from clearance.errors import ClearanceError
 from clearance.findings import Finding, Severity
 from clearance.inert import inert, inert_text
-from clearance.scan import scan_path
 
 _SEVERITIES = [s.value for s in Severity]
 _STYLE = {
@@ -60,6 +59,8 @@ def scan(
 
     Example: [bold]clearance scan ./models/SmolLM2 --fail-on medium --json[/]
     """
+    from clearance.scan import scan_path
+
     if fail_on.lower() not in _SEVERITIES:
         error_line(f"--fail-on must be one of {', '.join(_SEVERITIES)}, not {fail_on!r}")
         raise typer.Exit(2)

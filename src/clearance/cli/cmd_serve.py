@@ -12,7 +12,6 @@ import typer
 
 from clearance.cli.app import app
 from clearance.cli.output import console, emit_json, err_console
-from clearance.endpoint.server import EmbeddedServer
 from clearance.inert import inert
 
 
@@ -43,6 +42,8 @@ def serve(
 
     Example:  clearance serve --port 8000   then   clearance loadtest --endpoint http://127.0.0.1:8000 -c 4
     """
+    from clearance.endpoint.server import EmbeddedServer
+
     signal.signal(signal.SIGTERM, _sigterm_to_exit)
     # Ctrl-C must stop the server even when started from a shell that ignores SIGINT (background jobs)
     signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -10,8 +10,6 @@ import typer
 from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json
 from clearance.inert import inert
-from clearance.signing.keys import generate_keypair, key_fingerprint, load_public_key
-from clearance.signing.oms import sign_model, verify_model
 
 
 @app.command("keygen")
@@ -29,6 +27,8 @@ def keygen_cmd(
 
     Example: [bold]clearance keygen ./keys[/]
     """
+    from clearance.signing.keys import generate_keypair, key_fingerprint, load_public_key
+
     priv, pub = generate_keypair(directory, kind=kind, name=name)  # type: ignore[arg-type]
     fp = key_fingerprint(load_public_key(pub))
     if json_out:
@@ -62,6 +62,8 @@ def sign_cmd(
 
     Example: [bold]clearance sign ./Qwen3-0.6B --key keys/clearance.key --out qwen3.sig[/]
     """
+    from clearance.signing.oms import sign_model
+
     sig = sign_model(
         model,
         key,
@@ -100,6 +102,8 @@ def verify_signature_cmd(
 
     Example: [bold]clearance verify-signature ./Qwen3-0.6B --sig qwen3.sig --key keys/clearance.pub[/]
     """
+    from clearance.signing.oms import verify_model
+
     res = verify_model(
         model,
         sig,

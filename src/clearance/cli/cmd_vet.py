@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,12 +16,12 @@ from clearance.cli.output import (
     err_console,
     report_interrupt,
 )
-from clearance.dossier import StageRecord
-from clearance.dossier.report import fmt_value
-from clearance.evals.suite import parse_kwargs
 from clearance.inert import inert
-from clearance.policy import GateResult
-from clearance.vet import VetOptions, VetResult, default_out_dir, run_vet
+
+if TYPE_CHECKING:
+    from clearance.dossier import StageRecord
+    from clearance.policy import GateResult
+    from clearance.vet import VetOptions, VetResult
 
 _STATUS_STYLE = {
     "approved": "bold white on green",
@@ -64,6 +64,8 @@ def _print_stage(rec: StageRecord) -> None:
 
 def _observed(g: GateResult) -> str:
     """``fact = value (required op threshold)`` for one gate, short enough for one terminal line."""
+    from clearance.dossier.report import fmt_value
+
     if g.outcome in ("missing", "skipped"):
         if g.outcome == "missing" and g.observed is not None:  # measured on a sample too small to judge
             return f"{g.fact} = {fmt_value(g.observed)} on too small a sample (see reasons)"
@@ -74,6 +76,8 @@ def _observed(g: GateResult) -> str:
 
 def _run(opts: VetOptions) -> VetResult:
     """Run vet with stage lines on stderr; Ctrl-C ends with one line naming the kept partial results."""
+    from clearance.vet import default_out_dir, run_vet
+
     if opts.out is None:
         opts = opts.model_copy(update={"out": str(default_out_dir(opts.model))})
     try:
@@ -272,6 +276,8 @@ def vet(
     Example: [bold]clearance vet ./Qwen3-8B --endpoint http://gpu-box:8000/v1 --gpu H100-SXM --out runs/qwen3-8b[/]
     """
     from clearance.endpoint.pool import parse_endpoints
+    from clearance.evals.suite import parse_kwargs
+    from clearance.vet import VetOptions
 
     urls = parse_endpoints(endpoint, endpoints_file)
     opts = VetOptions(
@@ -328,6 +334,7 @@ def demo(
     Example: [bold]clearance demo --out runs/demo[/]
     """
     from clearance.endpoint.server import find_embedded_gguf
+    from clearance.vet import VetOptions
 
     gguf = find_embedded_gguf()
     opts = VetOptions(

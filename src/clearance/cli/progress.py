@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from clearance.cli.output import err_console
 from clearance.progress import Unit
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 class _RichTask:
@@ -49,6 +42,18 @@ class RichProgress:
         fields: Mapping[str, object] | None = None,
         transient: bool = True,
     ) -> _RichTask:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            Progress,
+            ProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         values = dict(fields or {})
         columns: list[str | ProgressColumn] = [TextColumn("[bold]{task.description}"), BarColumn()]
         if unit == "bytes":

@@ -10,38 +10,87 @@ opens one, with ``enrol``, ``revoke``, ``enrolments``, ``enrolment``, ``run_sign
 memory or a PEM file path. ``verify_registry(reg, expect_head=None)``, ``export_run(reg, ref)``,
 ``verify_export(file_or_dict)``; ``compute_status`` (the status rules in one pure function). Store: a SQLite
 file (default ``./clearance-registry.db`` or ``$CLEARANCE_REGISTRY``) or ``postgresql+psycopg://``.
+Names are imported on first use, so a caller that needs only ``records`` (the CLI's option defaults) does not
+load the store.
 """
 
 from __future__ import annotations
 
-from clearance.registry.audit import export_run, verify_export, verify_registry
-from clearance.registry.checkpoint import KEY_ENV_VAR
-from clearance.registry.db import DEFAULT_REGISTRY, ENV_VAR, resolve_location
-from clearance.registry.records import (
-    ADMIN_ROLE,
-    DEFAULT_APPROVAL_DAYS,
-    DEFAULT_REQUIRED_ROLES,
-    KEY_ROLES,
-    MAX_APPROVAL_DAYS,
-    ROLES,
-    RUN_SIGNER_ROLE,
-    Checkpoint,
-    Enrolment,
-    GateState,
-    LedgerEntry,
-    LedgerProblem,
-    LedgerVerifyResult,
-    RoleState,
-    RunExport,
-    RunInfo,
-    RunStatus,
-    Settings,
-    SignOffInfo,
-    WaiverInfo,
-    Withdrawal,
-)
-from clearance.registry.status import compute_status
-from clearance.registry.store import Registry, load_private_key_pem
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_WHERE = {
+    "ADMIN_ROLE": "records",
+    "DEFAULT_APPROVAL_DAYS": "records",
+    "DEFAULT_REGISTRY": "db",
+    "DEFAULT_REQUIRED_ROLES": "records",
+    "ENV_VAR": "records",
+    "KEY_ENV_VAR": "records",
+    "KEY_ROLES": "records",
+    "MAX_APPROVAL_DAYS": "records",
+    "ROLES": "records",
+    "RUN_SIGNER_ROLE": "records",
+    "Checkpoint": "records",
+    "Enrolment": "records",
+    "GateState": "records",
+    "LedgerEntry": "records",
+    "LedgerProblem": "records",
+    "LedgerVerifyResult": "records",
+    "Registry": "store",
+    "RoleState": "records",
+    "RunExport": "records",
+    "RunInfo": "records",
+    "RunStatus": "records",
+    "Settings": "records",
+    "SignOffInfo": "records",
+    "WaiverInfo": "records",
+    "Withdrawal": "records",
+    "compute_status": "status",
+    "export_run": "audit",
+    "load_private_key_pem": "store",
+    "resolve_location": "db",
+    "verify_export": "audit",
+    "verify_registry": "audit",
+}
+
+if TYPE_CHECKING:
+    from clearance.registry.audit import export_run, verify_export, verify_registry
+    from clearance.registry.db import DEFAULT_REGISTRY, resolve_location
+    from clearance.registry.records import (
+        ADMIN_ROLE,
+        DEFAULT_APPROVAL_DAYS,
+        DEFAULT_REQUIRED_ROLES,
+        ENV_VAR,
+        KEY_ENV_VAR,
+        KEY_ROLES,
+        MAX_APPROVAL_DAYS,
+        ROLES,
+        RUN_SIGNER_ROLE,
+        Checkpoint,
+        Enrolment,
+        GateState,
+        LedgerEntry,
+        LedgerProblem,
+        LedgerVerifyResult,
+        RoleState,
+        RunExport,
+        RunInfo,
+        RunStatus,
+        Settings,
+        SignOffInfo,
+        WaiverInfo,
+        Withdrawal,
+    )
+    from clearance.registry.status import compute_status
+    from clearance.registry.store import Registry, load_private_key_pem
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'clearance.registry' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"clearance.registry.{module}"), name)
+
 
 __all__ = [
     "ADMIN_ROLE",

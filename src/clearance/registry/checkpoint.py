@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from clearance.errors import ClearanceError, InputError, RegistryError
 from clearance.registry.ledger import canonical
-from clearance.registry.records import Checkpoint, LedgerEntry, LedgerProblem
+from clearance.registry.records import KEY_ENV_VAR, Checkpoint, LedgerEntry, LedgerProblem
 from clearance.registry.signatures import (
     CHECKPOINT_TYPE,
     checkpoint_statement,
@@ -33,7 +33,6 @@ from clearance.registry.signatures import (
 )
 from clearance.signing import PrivateKey, key_fingerprint, load_private_key, verify_envelope
 
-KEY_ENV_VAR = "CLEARANCE_REGISTRY_KEY"
 KeyLike = PrivateKey | str | Path
 
 

@@ -22,9 +22,9 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from clearance.errors import RegistryError
+from clearance.registry.records import ENV_VAR
 
 DEFAULT_REGISTRY = "clearance-registry.db"
-ENV_VAR = "CLEARANCE_REGISTRY"
 
 
 class Base(DeclarativeBase):

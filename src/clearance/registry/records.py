@@ -19,6 +19,10 @@ FinalStatus = Literal["approved", "rejected", "needs_review", "pending_signoff",
 DEFAULT_REQUIRED_ROLES: tuple[str, ...] = ("security", "ml")
 DEFAULT_APPROVAL_DAYS = 365
 MAX_APPROVAL_DAYS = 3660  # ten years: an approval is re-reviewed at least once a decade
+# The environment variables that name the registry and its own private key (read by ``db`` and
+# ``checkpoint``; here so that the CLI can declare its options without loading either).
+ENV_VAR = "CLEARANCE_REGISTRY"
+KEY_ENV_VAR = "CLEARANCE_REGISTRY_KEY"
 
 
 class Settings(BaseModel):
