@@ -111,7 +111,7 @@ horizon_years: 3
 def _write(report: object, out: Path, html: str) -> list[str]:
     import json
 
-    from clearance.cli.output import to_jsonable
+    from clearance.jsonio import to_jsonable
 
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json, err_console
 from clearance.errors import InputError
 from clearance.inert import inert, inert_text
-from clearance.registry.records import DEFAULT_APPROVAL_DAYS, ENV_VAR, KEY_ENV_VAR, KEY_ROLES, ROLES
+from clearance.registry.names import DEFAULT_APPROVAL_DAYS, ENV_VAR, KEY_ENV_VAR, KEY_ROLES, ROLES
 
 if TYPE_CHECKING:
     from clearance.registry import LedgerVerifyResult, RunStatus

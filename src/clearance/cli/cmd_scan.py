@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -13,8 +13,11 @@ from rich.text import Text
 from clearance.cli.app import app
 from clearance.cli.output import console, emit_json, err_console, error_line
 from clearance.errors import ClearanceError
-from clearance.findings import Finding, Severity
 from clearance.inert import inert, inert_text
+from clearance.severity import Severity
+
+if TYPE_CHECKING:
+    from clearance.findings import Finding
 
 _SEVERITIES = [s.value for s in Severity]
 _STYLE = {

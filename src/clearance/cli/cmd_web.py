@@ -13,7 +13,7 @@ import typer
 from clearance.cli.app import app
 from clearance.cli.output import JsonOption, console, emit_json, err_console
 from clearance.errors import InputError
-from clearance.registry.records import ENV_VAR
+from clearance.registry.names import ENV_VAR
 
 web_app = typer.Typer(
     name="web",

@@ -2,6 +2,8 @@
 
 To add a command: create ``clearance/cli/<name>.py`` that decorates functions with ``@app.command()``
 and add it to the import list below.
+Every module here loads for ``clearance --help``, so each imports its library modules inside the command
+functions (only what option declarations need stays at the top; see ``tests/core/test_cli_startup.py``).
 """
 
 from __future__ import annotations

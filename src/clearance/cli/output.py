@@ -13,7 +13,6 @@ from rich.segment import Segment
 
 from clearance.errors import ClearanceError
 from clearance.inert import inert, visible
-from clearance.jsonio import to_jsonable
 
 # The ``--json`` flag shared by every command (one JSON object on stdout, nothing else).
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
@@ -40,6 +39,8 @@ err_console = InertConsole(stderr=True, highlight=False)
 
 def emit_json(obj: Any) -> None:
     """Print one JSON document on stdout (nothing else goes to stdout under ``--json``)."""
+    from clearance.jsonio import to_jsonable
+
     sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, sort_keys=False) + "\n")
     sys.stdout.flush()
 

@@ -10,8 +10,8 @@ opens one, with ``enrol``, ``revoke``, ``enrolments``, ``enrolment``, ``run_sign
 memory or a PEM file path. ``verify_registry(reg, expect_head=None)``, ``export_run(reg, ref)``,
 ``verify_export(file_or_dict)``; ``compute_status`` (the status rules in one pure function). Store: a SQLite
 file (default ``./clearance-registry.db`` or ``$CLEARANCE_REGISTRY``) or ``postgresql+psycopg://``.
-Names are imported on first use, so a caller that needs only ``records`` (the CLI's option defaults) does not
-load the store.
+Names are imported on first use, so a caller that needs only ``names`` (the CLI's option defaults) loads
+neither the store nor pydantic.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _WHERE = {
-    "ADMIN_ROLE": "records",
-    "DEFAULT_APPROVAL_DAYS": "records",
+    "ADMIN_ROLE": "names",
+    "DEFAULT_APPROVAL_DAYS": "names",
     "DEFAULT_REGISTRY": "db",
-    "DEFAULT_REQUIRED_ROLES": "records",
-    "ENV_VAR": "records",
-    "KEY_ENV_VAR": "records",
-    "KEY_ROLES": "records",
-    "MAX_APPROVAL_DAYS": "records",
-    "ROLES": "records",
-    "RUN_SIGNER_ROLE": "records",
+    "DEFAULT_REQUIRED_ROLES": "names",
+    "ENV_VAR": "names",
+    "KEY_ENV_VAR": "names",
+    "KEY_ROLES": "names",
+    "MAX_APPROVAL_DAYS": "names",
+    "ROLES": "names",
+    "RUN_SIGNER_ROLE": "names",
     "Checkpoint": "records",
     "Enrolment": "records",
     "GateState": "records",
@@ -56,7 +56,7 @@ _WHERE = {
 if TYPE_CHECKING:
     from clearance.registry.audit import export_run, verify_export, verify_registry
     from clearance.registry.db import DEFAULT_REGISTRY, resolve_location
-    from clearance.registry.records import (
+    from clearance.registry.names import (
         ADMIN_ROLE,
         DEFAULT_APPROVAL_DAYS,
         DEFAULT_REQUIRED_ROLES,
@@ -66,6 +66,8 @@ if TYPE_CHECKING:
         MAX_APPROVAL_DAYS,
         ROLES,
         RUN_SIGNER_ROLE,
+    )
+    from clearance.registry.records import (
         Checkpoint,
         Enrolment,
         GateState,

@@ -24,7 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from clearance.errors import ClearanceError, InputError, RegistryError
 from clearance.registry.ledger import canonical
-from clearance.registry.records import KEY_ENV_VAR, Checkpoint, LedgerEntry, LedgerProblem
+from clearance.registry.names import KEY_ENV_VAR
+from clearance.registry.records import Checkpoint, LedgerEntry, LedgerProblem
 from clearance.registry.signatures import (
     CHECKPOINT_TYPE,
     checkpoint_statement,

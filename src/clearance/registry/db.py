@@ -22,7 +22,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from clearance.errors import RegistryError
-from clearance.registry.records import ENV_VAR
+from clearance.registry.names import ENV_VAR
 
 DEFAULT_REGISTRY = "clearance-registry.db"
 

@@ -6,23 +6,31 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from clearance.registry.names import (  # re-exported: the registry's modules import them from here
+    ADMIN_ROLE as ADMIN_ROLE,
+)
+from clearance.registry.names import (
+    DEFAULT_APPROVAL_DAYS as DEFAULT_APPROVAL_DAYS,
+)
+from clearance.registry.names import (
+    DEFAULT_REQUIRED_ROLES as DEFAULT_REQUIRED_ROLES,
+)
+from clearance.registry.names import (
+    KEY_ROLES as KEY_ROLES,
+)
+from clearance.registry.names import (
+    MAX_APPROVAL_DAYS as MAX_APPROVAL_DAYS,
+)
+from clearance.registry.names import (
+    ROLES as ROLES,
+)
+from clearance.registry.names import (
+    RUN_SIGNER_ROLE as RUN_SIGNER_ROLE,
+)
+
 Role = Literal["security", "ml", "legal", "business"]
-ROLES: tuple[str, ...] = ("security", "ml", "legal", "business")
-# Roles a key can be enrolled for: the review roles, ``admin`` (enrols keys, changes settings) and
-# ``run-signer`` (a key whose dossiers the registry trusts).
-ADMIN_ROLE = "admin"
-RUN_SIGNER_ROLE = "run-signer"
-KEY_ROLES: tuple[str, ...] = (*ROLES, ADMIN_ROLE, RUN_SIGNER_ROLE)
 SignDecision = Literal["approve", "reject"]
 FinalStatus = Literal["approved", "rejected", "needs_review", "pending_signoff", "expired"]
-
-DEFAULT_REQUIRED_ROLES: tuple[str, ...] = ("security", "ml")
-DEFAULT_APPROVAL_DAYS = 365
-MAX_APPROVAL_DAYS = 3660  # ten years: an approval is re-reviewed at least once a decade
-# The environment variables that name the registry and its own private key (read by ``db`` and
-# ``checkpoint``; here so that the CLI can declare its options without loading either).
-ENV_VAR = "CLEARANCE_REGISTRY"
-KEY_ENV_VAR = "CLEARANCE_REGISTRY_KEY"
 
 
 class Settings(BaseModel):
