@@ -31,6 +31,7 @@ MAX_RUNS = 8
 MAX_FLIPS = 200  # flipped samples listed per direction (all are counted)
 SNIPPET = 300  # characters of a prompt or answer shown beside a flipped sample
 CACHE_SIZE = 64
+EVIDENCE_CACHE_SIZE = 16
 
 
 class Withheld(Exception):
@@ -57,19 +58,6 @@ def trusted(run: RunInfo) -> Evidence:
     return Evidence(run=run, view=view)
 
 
-def _read(ev: Evidence) -> RunEvidence:
-    """The dossier for the comparison code; its verification was done (and cached) by ``trusted``. A
-    sealed dossier whose content the comparison cannot read (a field of the wrong type) is withheld."""
-    try:
-        r = read_dossier(ev.view.path, verify=False)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise Withheld(
-            f"run #{ev.run.id}: its dossier cannot be compared ({type(exc).__name__}: {exc})"
-        ) from exc
-    r.verified = True
-    return r
-
-
 class _LRU:
     def __init__(self, size: int) -> None:
         self.size = size
@@ -91,6 +79,26 @@ class _LRU:
 
 
 _cache = _LRU(CACHE_SIZE)
+_evidence = _LRU(EVIDENCE_CACHE_SIZE)  # parsed dossiers, shared by every comparison a run takes part in
+
+
+def _read(ev: Evidence) -> RunEvidence:
+    """The dossier for the comparison code; its verification was done (and cached) by ``trusted``. A
+    sealed dossier whose content the comparison cannot read (a field of the wrong type) is withheld."""
+    key = (ev.run.id, ev.run.dossier_digest)
+    hit = _evidence.get(key)
+    if hit is not None:
+        return hit
+    try:
+        r = read_dossier(ev.view.path, verify=False)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise Withheld(
+            f"run #{ev.run.id}: its dossier cannot be compared ({type(exc).__name__}: {exc})"
+        ) from exc
+    r.verified = True
+    trusted(ev.run)  # the files did not change while they were read (else this re-verifies and fails)
+    _evidence.put(key, r)
+    return r
 
 
 def _key(kind: str, evs: list[Evidence]) -> tuple[Any, ...]:
