@@ -89,8 +89,11 @@ def _read(ev: Evidence) -> RunEvidence:
     hit = _evidence.get(key)
     if hit is not None:
         return hit
+    records: dict[str, list[dict[str, Any]]] = {}
+    for e in dossiers.load_samples(ev.view):  # parsed (and kept) for the pages anyway: not parsed twice
+        records.setdefault(e.suite, []).append(e.rec)
     try:
-        r = read_dossier(ev.view.path, verify=False)
+        r = read_dossier(ev.view.path, verify=False, records=records)
     except (ValueError, TypeError, KeyError) as exc:
         raise Withheld(
             f"run #{ev.run.id}: its dossier cannot be compared ({type(exc).__name__}: {exc})"
@@ -163,8 +166,9 @@ def diff_runs(baseline: Evidence, candidate: Evidence) -> DiffPage:
         )
     worse = [f for f in comp.flips if f.direction == "pass→fail"]
     better = [f for f in comp.flips if f.direction == "fail→pass"]
-    rows_a = _by_id(dossiers.load_samples(baseline.view))
-    rows_b = _by_id(dossiers.load_samples(candidate.view))
+    shown = {(f.suite, f.sample_id) for f in worse[:MAX_FLIPS] + better[:MAX_FLIPS]}
+    rows_a = _pick(dossiers.load_samples(baseline.view), shown)
+    rows_b = _pick(dossiers.load_samples(candidate.view), shown)
 
     def row(f: Any) -> FlipRow:
         ea, eb = rows_a.get((f.suite, f.sample_id)), rows_b.get((f.suite, f.sample_id))
@@ -194,8 +198,9 @@ def diff_runs(baseline: Evidence, candidate: Evidence) -> DiffPage:
     return page
 
 
-def _by_id(samples: list[SampleEntry]) -> dict[tuple[str, str], SampleEntry]:
-    return {(e.suite, e.id): e for e in samples}
+def _pick(samples: list[SampleEntry], keys: set[tuple[str, str]]) -> dict[tuple[str, str], SampleEntry]:
+    ids = {sid for _suite, sid in keys}
+    return {(e.suite, e.id): e for e in samples if e.id in ids and (e.suite, e.id) in keys}
 
 
 def _snip(text: str) -> str:
