@@ -3,9 +3,12 @@ registered in a real registry, and accounts with cheap argon2 parameters (the ha
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import json
+import os
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,11 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
+from cryptography.hazmat.primitives import padding, serialization
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from clearance.dossier import DossierInput, ModelRef, Provenance, write_dossier
 from clearance.policy import decide, parse_policy
 from clearance.registry import Registry
-from clearance.signing import generate_keypair
+from clearance.signing import PrivateKey, generate_keypair
+from clearance.web.pkcs8 import PBES2, PBKDF2, SCRYPT, oid
 
 POLICY = parse_policy(
     """
@@ -172,3 +181,45 @@ def login(client: Any, name: str, password: str = PASSWORD) -> None:
 def field(html: str, name: str) -> str:
     """The value of a hidden input in a page."""
     return html.split(f'name="{name}" value="', 1)[1].split('"', 1)[0]
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    size = (
+        bytes([n])
+        if n < 0x80
+        else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + n.to_bytes((n.bit_length() + 7) // 8, "big")
+    )
+    return bytes([tag]) + size + body
+
+
+def _der_int(v: int) -> bytes:
+    return _der(0x02, v.to_bytes(v.bit_length() // 8 + 1, "big"))
+
+
+def encrypted_pem(key: PrivateKey, passphrase: str, *, kdf: str = "scrypt", cost: int = 2**14) -> bytes:
+    """An ``ENCRYPTED PRIVATE KEY`` PEM (PKCS#8, PBES2, AES-256-CBC) with the key derivation asked for:
+    ``scrypt`` (N=cost, r=8, p=1, what ``openssl pkcs8 -topk8 -scrypt`` makes) or ``pbkdf2``
+    (HMAC-SHA-256, cost iterations). cryptography writes only PBKDF2 with 2048 iterations itself;
+    OpenSSL must be able to open what this writes, so a wrong encoding fails the tests that load it."""
+    plain = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    salt, iv = os.urandom(16), os.urandom(16)
+    if kdf == "scrypt":
+        secret = Scrypt(salt=salt, length=32, n=cost, r=8, p=1).derive(passphrase.encode())
+        params = _der(0x04, salt) + _der_int(cost) + _der_int(8) + _der_int(1) + _der_int(32)
+        kdf_id = _der(0x30, _der(0x06, SCRYPT) + _der(0x30, params))
+    else:
+        secret = PBKDF2HMAC(algorithm=SHA256(), length=32, salt=salt, iterations=cost).derive(
+            passphrase.encode()
+        )
+        prf = _der(0x30, _der(0x06, oid("1.2.840.113549.2.9")) + _der(0x05, b""))
+        kdf_id = _der(0x30, _der(0x06, PBKDF2) + _der(0x30, _der(0x04, salt) + _der_int(cost) + prf))
+    padder = padding.PKCS7(128).padder()
+    enc = Cipher(algorithms.AES(secret), modes.CBC(iv)).encryptor()
+    body = enc.update(padder.update(plain) + padder.finalize()) + enc.finalize()
+    cipher_id = _der(0x30, _der(0x06, oid("2.16.840.1.101.3.4.1.42")) + _der(0x04, iv))
+    der = _der(0x30, _der(0x30, _der(0x06, PBES2) + _der(0x30, kdf_id + cipher_id)) + _der(0x04, body))
+    b64 = "\n".join(textwrap.wrap(base64.b64encode(der).decode(), 64))
+    return f"-----BEGIN ENCRYPTED PRIVATE KEY-----\n{b64}\n-----END ENCRYPTED PRIVATE KEY-----\n".encode()

@@ -46,6 +46,18 @@ AdminKeyOpt = Annotated[
         show_envvar=True,
     ),
 ]
+KeyFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        help=(
+            "Sign with the key in this PEM file (Ed25519 or ECDSA, as clearance keygen makes) instead of a "
+            "new key sealed in the database; the database keeps only its path and fingerprint. Encrypted: "
+            "with the person's password as passphrase and a strong key derivation (openssl pkcs8 -topk8 "
+            "-scrypt). Not encrypted: it must be chmod 600."
+        ),
+    ),
+]
 RegistryOpt = Annotated[
     str | None,
     typer.Option(
@@ -130,6 +142,16 @@ def web(
     )
 
 
+def _person_json(person: Any) -> dict[str, Any]:
+    return {
+        "name": person.name,
+        "roles": list(person.roles),
+        "key_fingerprint": person.key_fingerprint,
+        "key_kind": person.key_kind,
+        "key_file": person.key_file,
+    }
+
+
 def _registry(ctx: typer.Context, registry: str | None) -> str | None:
     return registry or (ctx.obj or {}).get("registry")
 
@@ -154,12 +176,13 @@ def user_add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from stdin.")
     ] = False,
+    key_file: KeyFileOpt = None,
     registry: RegistryOpt = None,
     admin_key: AdminKeyOpt = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create an account with a fresh signing key, sealed under the password (at least 12 characters),
-    and enrol the key in the registry for the account's review roles.
+    or with the key in --key-file, and enrol the key in the registry for the account's review roles.
 
     Example: [bold]printf '%s' "$ALICE_PW" | clearance web user add alice --role security --password-stdin --admin-key admin.key[/]
     """
@@ -168,19 +191,13 @@ def user_add(
 
     password = _password_from_stdin(password_stdin)
     with _accounts(ctx, registry) as (reg, people):
-        person, enrolled = add_person(reg, people, name, role, password, admin_key)
+        person, enrolled = add_person(reg, people, name, role, password, admin_key, key_file)
     if as_json:
-        emit_json(
-            {
-                "name": person.name,
-                "roles": list(person.roles),
-                "key_fingerprint": person.key_fingerprint,
-                "enrolled_roles": enrolled,
-            }
-        )
+        emit_json(_person_json(person) | {"enrolled_roles": enrolled})
         return
     console.print(
         f"added {person.name} ({', '.join(person.roles)}); signing key {person.key_fingerprint[:16]}…"
+        + (f" in key file {person.key_file}" if person.key_file else "")
         + (f" enrolled in the registry for {', '.join(enrolled)}" if enrolled else ""),
         soft_wrap=True,
     )
@@ -196,11 +213,13 @@ def user_reset(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from stdin.")
     ] = False,
+    key_file: KeyFileOpt = None,
     registry: RegistryOpt = None,
     admin_key: AdminKeyOpt = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Set a new password and a new signing key (enrolled; the old key is revoked); ends the person's sessions.
+    """Set a new password and a new signing key, sealed or the one in --key-file (enrolled; the old key is
+    revoked); ends the person's sessions.
 
     Example: [bold]printf '%s' "$NEW_PW" | clearance web user reset alice --password-stdin --admin-key admin.key[/]
     """
@@ -209,20 +228,14 @@ def user_reset(
 
     password = _password_from_stdin(password_stdin)
     with _accounts(ctx, registry) as (reg, people):
-        person, enrolled = reset_person(reg, people, name, password, role or None, admin_key)
+        person, enrolled = reset_person(reg, people, name, password, role or None, admin_key, key_file)
     if as_json:
-        emit_json(
-            {
-                "name": person.name,
-                "roles": list(person.roles),
-                "key_fingerprint": person.key_fingerprint,
-                "enrolled_roles": enrolled,
-            }
-        )
+        emit_json(_person_json(person) | {"enrolled_roles": enrolled})
         return
     console.print(
-        f"reset {person.name} ({', '.join(person.roles)}); new signing key {person.key_fingerprint[:16]}…; "
-        "sessions ended",
+        f"reset {person.name} ({', '.join(person.roles)}); new signing key {person.key_fingerprint[:16]}…"
+        + (f" in key file {person.key_file}" if person.key_file else "")
+        + "; sessions ended",
         soft_wrap=True,
     )
 
@@ -252,7 +265,8 @@ def user_disable(
 
 @user_app.command("list")
 def user_list(ctx: typer.Context, registry: RegistryOpt = None, as_json: JsonOption = False) -> None:
-    """List the accounts with their roles and key fingerprints.
+    """List the accounts with their roles, where each key is kept (sealed in the database, or a key
+    file) and its fingerprint.
 
     Example: [bold]clearance web user list --json[/]
     """
@@ -260,20 +274,12 @@ def user_list(ctx: typer.Context, registry: RegistryOpt = None, as_json: JsonOpt
     with _accounts(ctx, registry) as (_reg, people_store):
         people = people_store.people()
     if as_json:
-        emit_json(
-            {
-                "users": [
-                    {
-                        "name": p.name,
-                        "roles": list(p.roles),
-                        "disabled": p.disabled,
-                        "key_fingerprint": p.key_fingerprint,
-                    }
-                    for p in people
-                ]
-            }
-        )
+        emit_json({"users": [_person_json(p) | {"disabled": p.disabled} for p in people]})
         return
     for p in people:
         state = "disabled" if p.disabled else "active"
-        console.print(f"{p.name:<20} {','.join(p.roles):<24} {state:<9} {p.key_fingerprint[:16]}…")
+        where = "sealed" if p.key_file is None else f"file {p.key_file}"
+        console.print(
+            f"{p.name:<20} {','.join(p.roles):<24} {state:<9} {p.key_fingerprint[:16]}… {where}",
+            soft_wrap=True,
+        )

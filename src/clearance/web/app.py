@@ -599,7 +599,11 @@ class WebApp:
             )
         try:
             key = self.people.signing_key(
-                live.person, str(form.get("password") or "")[:1024], _client(request), action="signoff"
+                live.person,
+                str(form.get("password") or "")[:1024],
+                _client(request),
+                action="signoff",
+                target=target,
             )
         except (LoginRefused, KeyLocked) as exc:
             return self._signoff_form(request, live, run, str(exc), role, 401)
@@ -696,7 +700,11 @@ class WebApp:
             return self._waive_form(request, live, run, "expiry must be a date (YYYY-MM-DD)", values, 400)
         try:
             key = self.people.signing_key(
-                live.person, str(form.get("password") or "")[:1024], _client(request), action="waive"
+                live.person,
+                str(form.get("password") or "")[:1024],
+                _client(request),
+                action="waive",
+                target=target,
             )
         except (LoginRefused, KeyLocked) as exc:
             return self._waive_form(request, live, run, str(exc), values, 401)

@@ -4,6 +4,9 @@ enrolments together: a person's key is bound in the registry to exactly the revi
 The registry needs an enrolled admin key to sign each enrolment and revocation (``--admin-key``); it
 then refuses any sign-off or waiver whose key is not enrolled for that role, whatever the web app
 decided, and applies separation of duties.
+
+A person's key is a fresh one sealed in the database, or the key in a PEM file the administrator
+names (``key_file``): its public key is enrolled, the database keeps only its path and fingerprint.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from typing import Any
 
 from clearance.errors import InputError
 from clearance.registry import ROLES, Registry
-from clearance.signing import PrivateKey
-from clearance.web.people import People, Person
+from clearance.signing import PrivateKey, key_fingerprint
+from clearance.web.keys import load_key_file
+from clearance.web.people import People, Person, check_password
 
 AdminKey = str | Path | PrivateKey | None
 
@@ -47,13 +51,35 @@ def retire_in_registry(reg: Registry, fingerprint: str, admin_key: AdminKey, rea
     return True
 
 
+def _check_key_file(reg: Registry, key_file: str | Path | None, password: str) -> None:
+    """Refuse, before any change, a key file that does not open or whose key the registry already knows."""
+    if key_file is None:
+        return
+    fp = key_fingerprint(load_key_file(key_file, check_password(password)))
+    known = reg.enrolment(fp)
+    if known is not None:
+        state = "was enrolled" if known.revoked_at else "is enrolled"
+        raise InputError(
+            f"the key in {key_file} {state} in the registry already (to {known.person}); a key is enrolled "
+            "once: make a new one with clearance keygen"
+        )
+
+
 def add_person(
-    reg: Registry, people: People, name: str, roles: Sequence[str], password: str, admin_key: AdminKey
+    reg: Registry,
+    people: People,
+    name: str,
+    roles: Sequence[str],
+    password: str,
+    admin_key: AdminKey,
+    key_file: str | Path | None = None,
 ) -> tuple[Person, list[str]]:
-    """Create an account and enrol its new key for its review roles (the account is removed if that fails)."""
+    """Create an account and enrol its key (new and sealed, or ``key_file``'s) for its review roles
+    (the account is removed if that fails)."""
     if any(r.strip() in ROLES for r in ",".join(roles).split(",")):
         _admin(admin_key)
-    person = people.add(name, roles, password)
+    _check_key_file(reg, key_file, password)
+    person = people.add(name, roles, password, key_file)
     try:
         return person, enrol_in_registry(reg, person, admin_key)
     except BaseException:
@@ -62,14 +88,22 @@ def add_person(
 
 
 def reset_person(
-    reg: Registry, people: People, name: str, password: str, roles: Sequence[str] | None, admin_key: AdminKey
+    reg: Registry,
+    people: People,
+    name: str,
+    password: str,
+    roles: Sequence[str] | None,
+    admin_key: AdminKey,
+    key_file: str | Path | None = None,
 ) -> tuple[Person, list[str]]:
-    """New password and key; the new key is enrolled and the old one revoked."""
+    """New password and key (new and sealed, or ``key_file``'s); the new key is enrolled and the old
+    one revoked."""
     before = people.get(name)
     if before is None:
         raise InputError(f"no user {name!r} (see clearance web user list)")
     _admin(admin_key)
-    person = people.reset(name, password, roles)
+    _check_key_file(reg, key_file, password)
+    person = people.reset(name, password, roles, key_file)
     enrolled = enrol_in_registry(reg, person, admin_key)
     retire_in_registry(reg, before.key_fingerprint, admin_key, f"password reset of {name}")
     return person, enrolled

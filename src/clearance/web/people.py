@@ -1,4 +1,5 @@
-"""People of the web app: accounts with roles, argon2 password hashes, sealed signing keys, sessions,
+"""People of the web app: accounts with roles, argon2 password hashes, signing keys (sealed, or a
+key file the administrator named), sessions,
 login throttling, one-time form nonces and the log of what each person did or was refused.
 
 These tables live in the registry's own database (SQLite file or PostgreSQL), beside the ledger, so
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -26,7 +28,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from clearance.errors import InputError
 from clearance.registry import ROLES
 from clearance.signing import PrivateKey, key_fingerprint, public_pem
-from clearance.web.keys import new_key, open_key, seal_key
+from clearance.web.keys import (
+    KeyFileChanged,
+    KeyFileError,
+    key_file_path,
+    key_file_ref,
+    load_key_file,
+    new_key,
+    open_key,
+    open_key_file,
+    seal_key,
+)
 
 VIEWER = "viewer"  # may read every page, may sign nothing
 WEB_ROLES: tuple[str, ...] = (*ROLES, VIEWER)
@@ -50,7 +62,8 @@ class WebBase(DeclarativeBase):
 
 
 class UserRow(WebBase):
-    """A person: roles, argon2 hash, and a signing key sealed under their password."""
+    """A person: roles, argon2 hash, and a signing key sealed under their password (``sealed_key``), or
+    a reference to a key file (path and fingerprint, no key) in that same column."""
 
     __tablename__ = "web_users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -123,6 +136,12 @@ class Person:
     disabled: bool
     key_fingerprint: str
     public_key: str
+    key_file: str | None = None  # the key file's path; None for a key sealed in the database
+
+    @property
+    def key_kind(self) -> str:
+        """``sealed`` (in the database, under the password) or ``file`` (a key file on the server)."""
+        return "sealed" if self.key_file is None else "file"
 
     def may_sign(self, role: str) -> bool:
         """Whether this person holds ``role`` (and so may sign for it)."""
@@ -216,6 +235,7 @@ class People:
             disabled=bool(row.disabled),
             key_fingerprint=row.key_fingerprint,
             public_key=row.public_key,
+            key_file=key_file_path(row.sealed_key),
         )
 
     def get(self, name: str) -> Person | None:
@@ -229,12 +249,28 @@ class People:
         with Session(self.engine) as s:
             return [self._person(r) for r in s.scalars(select(UserRow).order_by(UserRow.name))]
 
-    def add(self, name: str, roles: Sequence[str], password: str) -> Person:
-        """Create an account with a fresh Ed25519 signing key sealed under ``password``."""
+    @staticmethod
+    def _credentials(name: str, password: str, key_file: str | Path | None) -> tuple[str, str, str]:
+        """(fingerprint, public key PEM, what the ``sealed_key`` column keeps) for a new key: a fresh
+        Ed25519 key sealed under ``password``, or the key in ``key_file`` (referenced, never copied)."""
+        key: PrivateKey
+        if key_file is None:
+            key = new_key()
+            stored = seal_key(key, password, name)
+        else:
+            key = load_key_file(key_file, password)
+            stored = key_file_ref(key_file, key_fingerprint(key))
+        return key_fingerprint(key), public_pem(key.public_key()).decode("ascii"), stored
+
+    def add(
+        self, name: str, roles: Sequence[str], password: str, key_file: str | Path | None = None
+    ) -> Person:
+        """Create an account with a fresh Ed25519 signing key sealed under ``password``, or with the
+        key in ``key_file`` (encrypted with ``password``, or readable by its owner only)."""
         name, roles, password = check_name(name), check_roles(roles), check_password(password)
         if self.get(name) is not None:
             raise InputError(f"user {name!r} already exists (use: clearance web user reset {name})")
-        key = new_key()
+        fingerprint, public, stored = self._credentials(name, password, key_file)
         now = _iso(self.clock())
         with self._tx() as s:
             row = UserRow(
@@ -242,9 +278,9 @@ class People:
                 roles=json.dumps(list(roles)),
                 password_hash=self.hasher.hash(password),
                 disabled=0,
-                key_fingerprint=key_fingerprint(key),
-                public_key=public_pem(key.public_key()).decode("ascii"),
-                sealed_key=seal_key(key, password, name),
+                key_fingerprint=fingerprint,
+                public_key=public,
+                sealed_key=stored,
                 credential_version=1,
                 created_at=now,
                 updated_at=now,
@@ -252,23 +288,35 @@ class People:
             s.add(row)
             s.flush()
             person = self._person(row)
-        self.log(name, "", "user.add", name, "ok", f"roles {', '.join(roles)}; key {person.key_fingerprint}")
+        where = f" in key file {person.key_file}" if person.key_file else ""
+        self.log(
+            name, "", "user.add", name, "ok", f"roles {', '.join(roles)}; key {person.key_fingerprint}{where}"
+        )
         return person
 
-    def reset(self, name: str, password: str, roles: Sequence[str] | None = None) -> Person:
-        """New password and a new signing key (the old key cannot be opened without the old password);
-        ends every session of the person; enables a disabled account."""
+    def reset(
+        self,
+        name: str,
+        password: str,
+        roles: Sequence[str] | None = None,
+        key_file: str | Path | None = None,
+    ) -> Person:
+        """New password and a new signing key (the old key cannot be opened without the old password),
+        fresh and sealed, or the key in ``key_file``; ends every session of the person; enables a
+        disabled account."""
         password = check_password(password)
         new_roles = check_roles(roles) if roles else None
-        key = new_key()
+        if self.get(name) is None:
+            raise InputError(f"no user {name!r} (see clearance web user list)")
+        fingerprint, public, stored = self._credentials(name, password, key_file)
         with self._tx() as s:
             row = s.scalars(select(UserRow).where(UserRow.name == name)).first()
             if row is None:
                 raise InputError(f"no user {name!r} (see clearance web user list)")
             row.password_hash = self.hasher.hash(password)
-            row.key_fingerprint = key_fingerprint(key)
-            row.public_key = public_pem(key.public_key()).decode("ascii")
-            row.sealed_key = seal_key(key, password, name)
+            row.key_fingerprint = fingerprint
+            row.public_key = public
+            row.sealed_key = stored
             row.credential_version += 1
             row.disabled = 0
             if new_roles:
@@ -276,7 +324,8 @@ class People:
             row.updated_at = _iso(self.clock())
             s.execute(delete(SessionRow).where(SessionRow.user_id == row.id))
             person = self._person(row)
-        self.log(name, "", "user.reset", name, "ok", f"new key {person.key_fingerprint}")
+        where = f" in key file {person.key_file}" if person.key_file else ""
+        self.log(name, "", "user.reset", name, "ok", f"new key {person.key_fingerprint}{where}")
         return person
 
     def remove(self, name: str) -> None:
@@ -355,15 +404,26 @@ class People:
             raise LoginRefused("this account is disabled")
         return person
 
-    def signing_key(self, person: Person, password: str, client: str, *, action: str) -> PrivateKey:
-        """Re-check the password (throttled like a login) and open the person's sealed signing key."""
+    def signing_key(
+        self, person: Person, password: str, client: str, *, action: str, target: str = ""
+    ) -> PrivateKey:
+        """Re-check the password (throttled like a login) and open the person's signing key: the sealed
+        one, or the key file's, which must still hold the enrolled key (a refusal is logged)."""
         self.check(person.name, password, client, action=action)
         with Session(self.engine) as s:
             row = s.get(UserRow, person.id)
             if row is None or row.key_fingerprint != person.key_fingerprint:
                 raise LoginRefused("your signing key changed; sign in again")
-            sealed = row.sealed_key
-        return open_key(sealed, password, person.name)
+            stored, fingerprint = row.sealed_key, row.key_fingerprint
+        path = key_file_path(stored)
+        if path is None:
+            return open_key(stored, password, person.name)
+        try:
+            return open_key_file(stored, password, fingerprint)
+        except KeyFileError as exc:
+            outcome = "denied" if isinstance(exc, KeyFileChanged) else "failed"
+            self.log(person.name, client, action, target or f"key file {path}", outcome, str(exc))
+            raise
 
     # ---- sessions ---------------------------------------------------------------------------------
     def start_session(self, person: Person) -> tuple[str, str]:
