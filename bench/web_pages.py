@@ -178,6 +178,8 @@ def main() -> None:
             "/runs/3",
             "/runs/3/samples?q=topic",
             "/runs/3/sample?suite=capability-basic&id=s000001",
+            "/diff?baseline=3&candidate=4",  # and the comparison code, its templates and built-in suites
+            "/compare?run=3&run=4",
         ):
             assert client.get(path).status_code == 200, path
 
