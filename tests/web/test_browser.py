@@ -256,3 +256,39 @@ def test_role_escalation_is_refused_in_a_real_browser(server, browser):
     d.get(f"{base}/audit")
     denied = d.find_elements(By.CSS_SELECTOR, "#events tr.event-denied")
     assert any("lena" in row.text and "signoff" in row.text for row in denied)
+
+
+def test_signing_with_a_key_file_in_a_real_browser(server, browser, tmp_path):
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from selenium.webdriver.common.by import By
+    from web_fixtures import encrypted_pem
+
+    base, db = server
+    d = browser
+    key_file = tmp_path / "kate.p8"
+    key_file.write_bytes(encrypted_pem(ed25519.Ed25519PrivateKey.generate(), PASSWORD))
+    r = _clearance(
+        "web", "user", "add", "kate", "--role", "security", "--password-stdin", "--key-file", str(key_file),
+        "--registry", str(db), "--admin-key", str(tmp_path / "keys" / "admin.key"), stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    enrolled = key_file.read_bytes()
+    _login(d, base, "kate")
+    d.get(f"{base}/me")
+    assert str(key_file) in d.find_element(By.ID, "key-kept").text
+
+    # Another key put in the file's place: the form says so, and nothing is signed.
+    key_file.write_bytes(encrypted_pem(ed25519.Ed25519PrivateKey.generate(), PASSWORD))
+    d.get(f"{base}/runs/1/signoff")
+    d.find_element(By.ID, "sign-password").send_keys(PASSWORD)
+    d.find_element(By.ID, "sign").click()
+    assert "no longer holds the enrolled key" in d.find_element(By.ID, "error").text
+
+    key_file.write_bytes(enrolled)
+    d.find_element(By.ID, "sign-password").send_keys(PASSWORD)  # the form came back with a fresh nonce
+    d.find_element(By.ID, "sign").click()
+    assert "Sign-off recorded" in d.find_element(By.ID, "flash").text
+    r = _clearance("registry", "verify", "--registry", str(db))
+    assert r.returncode == 0 and "OK" in r.stdout, r.stdout + r.stderr
+    st = _clearance("registry", "status", "1", "--registry", str(db))
+    assert "approved by kate" in st.stdout, st.stdout

@@ -1,6 +1,6 @@
-"""People of the web app: accounts with roles, argon2 password hashes, signing keys (sealed, or a
-key file the administrator named), sessions,
-login throttling, one-time form nonces and the log of what each person did or was refused.
+"""People of the web app: accounts with roles, argon2 password hashes, signing keys (sealed, or in a
+key file the administrator named), sessions, login throttling, one-time form nonces and the log of
+what each person did or was refused.
 
 These tables live in the registry's own database (SQLite file or PostgreSQL), beside the ledger, so
 the CLI and the web app share one store. Nothing here writes approvals: sign-offs and waivers go
