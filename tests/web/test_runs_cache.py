@@ -15,7 +15,8 @@ from clearance.registry import Registry
 from clearance.registry.ledger import canonical
 from clearance.web import runs as runs_mod
 from clearance.web.runs import current_run_lines, run_lines
-from conftest import Site
+
+Site = Any  # the ``site`` fixture of this folder's conftest
 
 
 def _key(site: Site, name: str) -> Any:
