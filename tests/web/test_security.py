@@ -357,3 +357,55 @@ def test_bidi_and_invisible_characters_in_model_output_are_shown_not_obeyed(site
     page = site.client.get(f"/runs/{site.run_id}/sample?suite=capability-basic&id=cap-09999")
     assert "\u202e" not in page.text
     assert "\\u202e" in page.text
+
+
+def test_the_same_signoff_form_posted_at_once_from_many_connections_signs_once(site):
+    """A replay raced against the original (threads here; app processes on one database in production):
+    the nonce is consumed by one conditional update, so exactly one submission signs."""
+    import threading
+
+    login(site.client, "alice")
+    csrf, nonce = _signoff_form(site.client, site.run_id)
+    form = {"csrf": csrf, "nonce": nonce, "role": "security", "decision": "approve", "password": PASSWORD}
+    clients = []
+    for _ in range(6):
+        c = TestClient(site.client.app, base_url="http://testserver")
+        c.cookies.update(site.client.cookies)
+        clients.append(c)
+    start = threading.Barrier(len(clients))
+    codes: list[int] = []
+
+    def post(c: TestClient) -> None:
+        start.wait()
+        codes.append(c.post(f"/runs/{site.run_id}/signoff", data=form, follow_redirects=False).status_code)
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [303] + [409] * 5, codes
+    assert len(site.reg.signoffs(site.run_id)) == 1
+
+
+def test_a_nonce_is_consumed_once_under_racing_threads(site):
+    import threading
+
+    login(site.client, "alice")
+    live = site.people.session(site.client.cookies.get("clearance_session"))
+    assert live is not None
+    for _ in range(5):
+        nonce = site.people.issue_nonce(live, "signoff:1")
+        start = threading.Barrier(8)
+        won: list[bool] = []
+
+        def use(n: str = nonce, start: threading.Barrier = start, won: list[bool] = won) -> None:
+            start.wait()
+            won.append(site.people.use_nonce(live, "signoff:1", n))
+
+        threads = [threading.Thread(target=use) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert won.count(True) == 1, won

@@ -11,8 +11,6 @@ of the dossier, and trust is checked again on every request before a cached resu
 from __future__ import annotations
 
 import shlex
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,7 +21,7 @@ from clearance.compare.evidence import RunEvidence, read_dossier
 from clearance.compare.recommend import RULE, PairDifference, pairwise_differences
 from clearance.registry import Registry, RunInfo
 from clearance.web import dossiers
-from clearance.web.dossiers import DossierView, SampleEntry
+from clearance.web.dossiers import LRU, DossierView, SampleEntry
 from clearance.web.runs import current_run_lines
 
 MIN_RUNS = 2
@@ -58,28 +56,8 @@ def trusted(run: RunInfo) -> Evidence:
     return Evidence(run=run, view=view)
 
 
-class _LRU:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.data: OrderedDict[Any, Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        with self.lock:
-            if key in self.data:
-                self.data.move_to_end(key)
-                return self.data[key]
-        return None
-
-    def put(self, key: Any, value: Any) -> None:
-        with self.lock:
-            self.data[key] = value
-            while len(self.data) > self.size:
-                self.data.popitem(last=False)
-
-
-_cache = _LRU(CACHE_SIZE)
-_evidence = _LRU(EVIDENCE_CACHE_SIZE)  # parsed dossiers, shared by every comparison a run takes part in
+_cache = LRU(CACHE_SIZE)
+_evidence = LRU(EVIDENCE_CACHE_SIZE)  # parsed dossiers, shared by every comparison a run takes part in
 
 
 def _read(ev: Evidence) -> RunEvidence:
