@@ -386,26 +386,3 @@ def test_the_same_signoff_form_posted_at_once_from_many_connections_signs_once(s
         t.join()
     assert sorted(codes) == [303] + [409] * 5, codes
     assert len(site.reg.signoffs(site.run_id)) == 1
-
-
-def test_a_nonce_is_consumed_once_under_racing_threads(site):
-    import threading
-
-    login(site.client, "alice")
-    live = site.people.session(site.client.cookies.get("clearance_session"))
-    assert live is not None
-    for _ in range(5):
-        nonce = site.people.issue_nonce(live, "signoff:1")
-        start = threading.Barrier(8)
-        won: list[bool] = []
-
-        def use(n: str = nonce, start: threading.Barrier = start, won: list[bool] = won) -> None:
-            start.wait()
-            won.append(site.people.use_nonce(live, "signoff:1", n))
-
-        threads = [threading.Thread(target=use) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert won.count(True) == 1, won
