@@ -171,12 +171,15 @@ def main() -> None:
         token = page.text.split('name="login_token" value="', 1)[1].split('"', 1)[0]
         client.post("/login", data={"username": "viewer1", "password": PASSWORD, "login_token": token})
 
-        # Compile the templates and load the fact catalog once, on a small run: a process's first request
-        # pays that (about 0.1-0.2 s), not the first view of each run, which is what "cold" measures below.
+        # Compile the templates and load the fact catalog once, on a small run (run 2 is as large as run 1):
+        # a process's first request pays that (about 0.1-0.2 s), not the first view of each run, which is
+        # what "cold" measures below.
         for path in (
             "/runs/3",
             "/runs/3/samples?q=topic",
             "/runs/3/sample?suite=capability-basic&id=s000001",
+            "/diff?baseline=3&candidate=4",  # and the comparison code, its templates and built-in suites
+            "/compare?run=3&run=4",
         ):
             assert client.get(path).status_code == 200, path
 

@@ -97,3 +97,17 @@ def test_hostile_names_stay_inert_in_terminal_and_report(dossiers: dict[str, Pat
     # a tampered dossier is shown but never recommended
     rec = json.loads((tmp_path / "o" / "compare.json").read_text())["recommendation"]
     assert rec["candidate"] == "equal-model"
+
+
+def test_records_given_by_the_caller_score_like_the_file(dossiers: dict[str, Path]) -> None:
+    """The web app passes the records it already parsed; the scores must be the file's own."""
+    root = dossiers["regressed"]
+    from_file = read_dossier(root, verify=False)
+    records = {
+        name: [json.loads(line) for line in (root / "evals" / name / "samples.jsonl").open() if line.strip()]
+        for name in from_file.suites
+    }
+    given = read_dossier(root, verify=False, records=records)
+    for name, suite in from_file.suites.items():
+        assert suite.scores and given.suites[name].scores == suite.scores
+        assert given.suites[name].metric_defs.keys() == suite.metric_defs.keys()

@@ -5,8 +5,6 @@ edit of an old row made behind its back is still caught on the next read."""
 from __future__ import annotations
 
 import dataclasses
-import json
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,8 +12,8 @@ import pytest
 from registry_fixtures import APPROVE_FACTS, REVIEW_FACTS, FixedClock, new_registry
 
 from clearance.registry import Registry, ledger, state, store
-from clearance.registry.ledger import canonical
 from clearance.registry.state import LedgerState, fold
+from fakes.tamper import edit_ledger_entry
 
 
 def _comparable(s: LedgerState) -> dict[str, object]:
@@ -113,15 +111,7 @@ def test_incremental_state_equals_a_fold_from_genesis_after_every_write(
 def test_an_old_row_edited_behind_a_long_lived_reader_is_caught(busy: Path, keys: dict[str, Path]) -> None:
     reg = Registry(busy, clock=FixedClock())
     assert reg.statuses() and not reg.status(1).flags
-    con = sqlite3.connect(busy)
-    seq, text = con.execute(
-        "SELECT seq, data FROM ledger WHERE kind = 'signoff' ORDER BY seq LIMIT 1"
-    ).fetchone()
-    data = json.loads(text)
-    data["comment"] = "edited later"
-    with con:
-        con.execute("UPDATE ledger SET data = ? WHERE seq = ?", (canonical(data), seq))
-    con.close()
+    seq = edit_ledger_entry(busy, "signoff", comment="edited later")
     status = reg.status(1)
     assert any(f"entry {seq}" in p and "edited" in p for p in status.flags), status.flags
     assert status.status != "approved"

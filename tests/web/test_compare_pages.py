@@ -10,10 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from web_fixtures import HOSTILE, PASSWORD, POLICY, login, sample_record
-
-from clearance.dossier import DossierInput, ModelRef, Provenance, write_dossier
-from clearance.policy import decide
+from web_fixtures import HOSTILE, PASSWORD, login, make_dossier
 
 DATASET_SHA = hashlib.sha256(b"web-compare-capability-dataset").hexdigest()
 CONFIG_DIGEST = hashlib.sha256(b"web-compare-capability-config").hexdigest()
@@ -33,17 +30,6 @@ def seal(
 ) -> Path:
     """A sealed dossier with a 60-sample capability suite, the given samples failing, facts that
     follow from the samples (accuracy with an interval), judged under the web test policy."""
-    out = root / f"dossier-{label}"
-    suite_dir = out / "evals" / "capability-basic"
-    suite_dir.mkdir(parents=True)
-    failing = []
-    with open(suite_dir / "samples.jsonl", "w", encoding="utf-8") as f:
-        for i in range(N):
-            bad = i in failing_ids
-            rec = sample_record(i, failing=bad, output=hostile_output if bad and hostile_output else None)
-            if bad:
-                failing.append(rec["id"])
-            f.write(json.dumps(rec) + "\n")
     acc = 1 - len(failing_ids) / N
     facts: dict[str, object] = {
         "scan.max_severity": "none",
@@ -55,41 +41,31 @@ def seal(
         "evals.safety-refusal.refusal_rate.ci_low": 0.95,
         "evals.safety-refusal.refusal_rate.ci_high": 1.0,
     }
-    data = DossierInput(
-        title=f"{model} {label}",
-        decision=decide(POLICY, facts),
-        facts=facts,
-        results={
-            "evals": {
-                "capability-basic": {
-                    "failing_samples": failing,
-                    "samples_path": "evals/capability-basic/samples.jsonl",
-                    "dataset": {"name": "capability-web", "sha256": DATASET_SHA},
-                    "config_digest": CONFIG_DIGEST if max_tokens == 256 else CONFIG_DIGEST[::-1],
-                    "generation": {"temperature": 0.0, "max_tokens": max_tokens},
-                    "metrics": {
-                        "accuracy": {
-                            "value": acc,
-                            "ci_low": facts["evals.capability-basic.accuracy.ci_low"],
-                            "ci_high": facts["evals.capability-basic.accuracy.ci_high"],
-                            "n": N,
-                        }
-                    },
-                }
+    suite = {
+        "dataset": {"name": "capability-web", "sha256": DATASET_SHA},
+        "config_digest": CONFIG_DIGEST if max_tokens == 256 else CONFIG_DIGEST[::-1],
+        "generation": {"temperature": 0.0, "max_tokens": max_tokens},
+        "metrics": {
+            "accuracy": {
+                "value": acc,
+                "ci_low": facts["evals.capability-basic.accuracy.ci_low"],
+                "ci_high": facts["evals.capability-basic.accuracy.ci_high"],
+                "n": N,
             }
         },
-        provenance=Provenance(
-            model=ModelRef(
-                name=model,
-                source=f"/models/{label}.gguf",
-                kind="gguf",
-                digest=hashlib.sha256(label.encode()).hexdigest(),
-            )
-        ),
+    }
+    return make_dossier(
+        root,
+        facts,
+        name=model,
+        label=label,
+        title=f"{model} {label}",
+        n_samples=N,
+        failing_ids=failing_ids,
+        failing_output=hostile_output,
+        suite_fields={**suite, **(odd or {})},
+        key=key,
     )
-    data.results["evals"]["capability-basic"].update(odd or {})
-    write_dossier(out, data, key=key)
-    return out
 
 
 BASE_FAIL = {0, 1, 2}  # 57/60 correct: 0.95, passes the capability floor of 0.5

@@ -4,17 +4,15 @@ with integrity problems recomputes everything."""
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from typing import Any
 
 import pytest
 from web_fixtures import PASSWORD, make_dossier
 
 from clearance.registry import Registry
-from clearance.registry.ledger import canonical
 from clearance.web import runs as runs_mod
 from clearance.web.runs import current_run_lines, run_lines
+from fakes.tamper import edit_ledger_entry
 
 Site = Any  # the ``site`` fixture of this folder's conftest
 
@@ -87,15 +85,7 @@ def test_an_old_entry_edited_after_the_lines_were_kept_flags_every_run(
 ) -> None:
     current_run_lines(site.reg)
     site.reg.sign_off(2, role="security", key=_key(site, "alice"))  # moves the head
-    con = sqlite3.connect(site.keys.location)
-    seq, text = con.execute(
-        "SELECT seq, data FROM ledger WHERE kind = 'run.add' ORDER BY seq LIMIT 1"
-    ).fetchone()
-    data = json.loads(text)
-    data["title"] = "edited"
-    with con:
-        con.execute("UPDATE ledger SET data = ? WHERE seq = ?", (canonical(data), seq))
-    con.close()
+    edit_ledger_entry(site.keys.location, "run.add", title="edited")
     after = current_run_lines(site.reg)
     assert spied[-1] is None
     assert all(any("ledger does not verify" in f for f in ln.status.flags) for ln in after)

@@ -357,3 +357,32 @@ def test_bidi_and_invisible_characters_in_model_output_are_shown_not_obeyed(site
     page = site.client.get(f"/runs/{site.run_id}/sample?suite=capability-basic&id=cap-09999")
     assert "\u202e" not in page.text
     assert "\\u202e" in page.text
+
+
+def test_the_same_signoff_form_posted_at_once_from_many_connections_signs_once(site):
+    """A replay raced against the original (threads here; app processes on one database in production):
+    the nonce is consumed by one conditional update, so exactly one submission signs."""
+    import threading
+
+    login(site.client, "alice")
+    csrf, nonce = _signoff_form(site.client, site.run_id)
+    form = {"csrf": csrf, "nonce": nonce, "role": "security", "decision": "approve", "password": PASSWORD}
+    clients = []
+    for _ in range(6):
+        c = TestClient(site.client.app, base_url="http://testserver")
+        c.cookies.update(site.client.cookies)
+        clients.append(c)
+    start = threading.Barrier(len(clients))
+    codes: list[int] = []
+
+    def post(c: TestClient) -> None:
+        start.wait()
+        codes.append(c.post(f"/runs/{site.run_id}/signoff", data=form, follow_redirects=False).status_code)
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [303] + [409] * 5, codes
+    assert len(site.reg.signoffs(site.run_id)) == 1

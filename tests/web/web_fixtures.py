@@ -96,18 +96,27 @@ def make_dossier(
     name: str = "smollm2",
     n_samples: int = 20,
     failing_every: int = 3,
+    failing_ids: set[int] | None = None,
+    failing_output: str | None = None,
     extra_records: Iterable[dict[str, Any]] = (),
+    suite_fields: dict[str, Any] | None = None,
+    label: str | None = None,
+    title: str | None = None,
     key: Path | None = None,
 ) -> Path:
-    """Seal a real dossier with a capability suite of ``n_samples`` samples (every ``failing_every``-th failing)."""
-    out = root / f"dossier-{name}-{next(_counter)}"
+    """Seal a real dossier with a capability suite of ``n_samples`` samples: those in ``failing_ids``
+    failing (default every ``failing_every``-th), answering ``failing_output`` when given. ``label``
+    names the artifact (its digest and source; default ``name``); ``suite_fields`` are added to the
+    suite's results (dataset, settings, metrics)."""
+    label = label or name
+    out = root / f"dossier-{label}-{next(_counter)}"
     suite_dir = out / "evals" / "capability-basic"
     suite_dir.mkdir(parents=True)
     failing: list[str] = []
     with open(suite_dir / "samples.jsonl", "w", encoding="utf-8") as f:
         for i in range(n_samples):
-            bad = i % failing_every == 0
-            rec = sample_record(i, failing=bad)
+            bad = i in failing_ids if failing_ids is not None else i % failing_every == 0
+            rec = sample_record(i, failing=bad, output=failing_output if bad and failing_output else None)
             if bad:
                 failing.append(rec["id"])
             f.write(json.dumps(rec) + "\n")
@@ -115,25 +124,25 @@ def make_dossier(
             failing.append(rec["id"])
             f.write(json.dumps(rec) + "\n")
     facts = dict(facts or REVIEW_FACTS)
-    decision = decide(POLICY, facts)
     data = DossierInput(
-        title=f"{name} (web test)",
-        decision=decision,
+        title=title or f"{name} (web test)",
+        decision=decide(POLICY, facts),
         facts=facts,
         results={
             "evals": {
                 "capability-basic": {
                     "failing_samples": failing,
                     "samples_path": "evals/capability-basic/samples.jsonl",
+                    **(suite_fields or {}),
                 }
             }
         },
         provenance=Provenance(
             model=ModelRef(
                 name=name,
-                source=f"/models/{name}.gguf",
+                source=f"/models/{label}.gguf",
                 kind="gguf",
-                digest=hashlib.sha256(name.encode()).hexdigest(),
+                digest=hashlib.sha256(label.encode()).hexdigest(),
             )
         ),
     )

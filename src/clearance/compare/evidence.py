@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,8 +95,17 @@ def is_dossier(path: str | Path) -> bool:
     return p.is_dir() and (p / "dossier.json").is_file()
 
 
-def read_dossier(path: str | Path, *, verify: bool = True, with_samples: bool = True) -> RunEvidence:
-    """Load a dossier; ``InputError`` when ``path`` is not a sealed dossier or its JSON is malformed."""
+def read_dossier(
+    path: str | Path,
+    *,
+    verify: bool = True,
+    with_samples: bool = True,
+    records: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
+) -> RunEvidence:
+    """Load a dossier; ``InputError`` when ``path`` is not a sealed dossier or its JSON is malformed.
+
+    ``records`` gives a suite's per-sample records already parsed from its ``samples.jsonl`` in this
+    dossier (by a caller that read them anyway); other suites' records are read from the file."""
     from clearance.dossier import verify_dossier
 
     root = Path(path)
@@ -125,7 +135,8 @@ def read_dossier(path: str | Path, *, verify: bool = True, with_samples: bool = 
     suites: dict[str, SuiteEvidence] = {}
     for name, res in _dict(results.get("evals")).items():
         if isinstance(res, dict):
-            suites[str(name)] = _suite(root, str(name), res, with_samples)
+            given = (records or {}).get(str(name))
+            suites[str(name)] = _suite(root, str(name), res, with_samples, given)
     facts = _dict(doc.get("facts"))
     return RunEvidence(
         path=root,
@@ -151,14 +162,22 @@ def suites_from_results(root: str | Path, evals: dict[str, Any]) -> dict[str, Su
     return {str(k): _suite(Path(root), str(k), v, True) for k, v in evals.items() if isinstance(v, dict)}
 
 
-def _suite(root: Path, name: str, res: dict[str, Any], with_samples: bool) -> SuiteEvidence:
+def _suite(
+    root: Path,
+    name: str,
+    res: dict[str, Any],
+    with_samples: bool,
+    records: Iterable[Mapping[str, Any]] | None = None,
+) -> SuiteEvidence:
     ds = _dict(res.get("dataset"))
     failing = {str(x) for x in res.get("failing_samples") or []}
     scores: dict[str, dict[str, float]] = {}
     note = None
     if with_samples:
         path = root / "evals" / name / "samples.jsonl"
-        if path.is_file():
+        if records is not None:
+            scores = scores_from_records(records)
+        elif path.is_file():
             scores = _read_scores(path)
         else:
             note = "per-sample records missing from the dossier: no paired test possible"
@@ -180,30 +199,41 @@ def _suite(root: Path, name: str, res: dict[str, Any], with_samples: bool) -> Su
 
 
 def _read_scores(path: Path) -> dict[str, dict[str, float]]:
-    """Last record per id wins (as the runner resumes); records with an error, an incomplete answer (no
-    final answer: metrics do not judge it either) or no scores are unscored."""
+    """The scores of a ``samples.jsonl`` file (see ``scores_from_records``); unparsable lines are skipped."""
+
+    def lines() -> Iterator[Mapping[str, Any]]:
+        with path.open("rb") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(rec, dict):
+                    yield rec
+
+    return scores_from_records(lines())
+
+
+def scores_from_records(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    """Sample id -> scorer -> value. Last record per id wins (as the runner resumes); records with an
+    error, an incomplete answer (no final answer: metrics do not judge it either) or no scores are unscored."""
     out: dict[str, dict[str, float]] = {}
-    with path.open("rb") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            if not isinstance(rec, dict) or "id" not in rec:
-                continue
-            sid = str(rec["id"])
-            sc = rec.get("scores")
-            if rec.get("error") or rec.get("incomplete") or not isinstance(sc, dict) or not sc:
-                out.pop(sid, None)
-                continue
-            vals: dict[str, float] = {}
-            for k, v in sc.items():
-                if isinstance(v, dict) and isinstance(v.get("value"), int | float):
-                    vals[str(k)] = float(v["value"])
-            if vals:
-                out[sid] = vals
+    for rec in records:
+        if "id" not in rec:
+            continue
+        sid = str(rec["id"])
+        sc = rec.get("scores")
+        if rec.get("error") or rec.get("incomplete") or not isinstance(sc, dict) or not sc:
+            out.pop(sid, None)
+            continue
+        vals: dict[str, float] = {}
+        for k, v in sc.items():
+            if isinstance(v, dict) and isinstance(v.get("value"), int | float):
+                vals[str(k)] = float(v["value"])
+        if vals:
+            out[sid] = vals
     return out
 
 

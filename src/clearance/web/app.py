@@ -4,6 +4,11 @@ Every page needs a session; every POST needs the session's CSRF token (and a sam
 every signing form also carries a one-time nonce and the reviewer's password, which opens their sealed
 key for that one signature. Authorization is decided here, on the server, for every action, and the
 registry enforces its own rules again when the signature is recorded. Refusals are logged.
+
+Pages are plain functions, which Starlette runs in worker threads, and the sign-in and signing bodies
+are handed to a worker too: password hashing, key opening, dossier reading and registry writes never
+stall the event loop (the caches they share are locked; a form nonce is consumed by one conditional
+update, so a raced replay signs once).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -199,7 +205,7 @@ class WebApp:
         return self.view_or_404(run_id).run
 
     # ---- sign in / out -----------------------------------------------------------------------------
-    async def login_page(self, request: Request) -> Response:
+    def login_page(self, request: Request) -> Response:
         if self.live(request) is not None:
             return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
         return self._login_form(request, "", request.query_params.get("next", ""), 200)
@@ -228,6 +234,9 @@ class WebApp:
 
     async def login(self, request: Request) -> Response:
         form = await self.form(request)
+        return await run_in_threadpool(self._login, request, form)  # argon2 off the event loop
+
+    def _login(self, request: Request, form: FormData) -> Response:
         nxt = str(form.get("next") or "")
         expected = request.cookies.get(LOGIN_COOKIE, "")
         given = str(form.get("login_token") or "")
@@ -269,10 +278,10 @@ class WebApp:
         return resp
 
     # ---- pages -------------------------------------------------------------------------------------
-    async def home(self, request: Request) -> Response:
+    def home(self, request: Request) -> Response:
         return RedirectResponse("/runs", status_code=303)
 
-    async def runs_page(self, request: Request) -> Response:
+    def runs_page(self, request: Request) -> Response:
         live = self.live(request)
         if live is None:
             return self.login_redirect(request)
@@ -300,7 +309,7 @@ class WebApp:
             statuses=_STATUSES,
         )
 
-    async def run_page(self, request: Request) -> Response:
+    def run_page(self, request: Request) -> Response:
         live = self.live(request)
         if live is None:
             return self.login_redirect(request)
@@ -359,7 +368,7 @@ class WebApp:
             last_approved=comparisons.last_approved(self.reg, run),
         )
 
-    async def samples_page(self, request: Request) -> Response:
+    def samples_page(self, request: Request) -> Response:
         live = self.live(request)
         if live is None:
             return self.login_redirect(request)
@@ -394,7 +403,7 @@ class WebApp:
             pages=max(1, math.ceil(total / PAGE)),
         )
 
-    async def sample_page(self, request: Request) -> Response:
+    def sample_page(self, request: Request) -> Response:
         live = self.live(request)
         if live is None:
             return self.login_redirect(request)
@@ -408,7 +417,7 @@ class WebApp:
             raise HTTPException(404, "no such sample")
         return self.render(request, "sample.html.j2", live, run=run, e=e)
 
-    async def report_page(self, request: Request) -> Response:
+    def report_page(self, request: Request) -> Response:
         live = self.live(request)
         if live is None:
             return self.login_redirect(request)
@@ -421,7 +430,7 @@ class WebApp:
         html = (view.path / "report.html").read_bytes()
         return Response(html, media_type="text/html", headers={"Content-Security-Policy": REPORT_CSP})
 
-    async def verify_run_page(self, request: Request) -> Response:
+    def verify_run_page(self, request: Request) -> Response:
         live = self.live(request)
         if live is None:
             return self.login_redirect(request)
@@ -434,14 +443,14 @@ class WebApp:
         view = dossiers.open_dossier(run.dossier_path, run.dossier_digest)
         return self.render(request, "verify_run.html.j2", live, run=run, res=res, error=error, view=view)
 
-    async def verify_page(self, request: Request) -> Response:
+    def verify_page(self, request: Request) -> Response:
         live = self.live(request)
         if live is None:
             return self.login_redirect(request)
         res = verify_registry(self.reg)
         return self.render(request, "verify.html.j2", live, res=res, where=self.reg.where)
 
-    async def audit_page(self, request: Request) -> Response:
+    def audit_page(self, request: Request) -> Response:
         live = self.live(request)
         if live is None:
             return self.login_redirect(request)
@@ -475,7 +484,7 @@ class WebApp:
             events=events,
         )
 
-    async def me_page(self, request: Request) -> Response:
+    def me_page(self, request: Request) -> Response:
         live = self.live(request)
         if live is None:
             return self.login_redirect(request)
@@ -493,7 +502,7 @@ class WebApp:
             msg = f"{exc}; no numbers are shown for runs whose evidence is withheld."
             return self.render(request, "error.html.j2", live, 409, title="Comparison withheld", message=msg)
 
-    async def diff_page(self, request: Request) -> Response:
+    def diff_page(self, request: Request) -> Response:
         live = self.live(request)
         if live is None:
             return self.login_redirect(request)
@@ -505,15 +514,9 @@ class WebApp:
         got = self._trusted_or_409(request, live, ids)
         if isinstance(got, Response):
             return got
-        try:
-            page = comparisons.diff_runs(*got[1])
-        except (comparisons.Withheld, ClearanceError) as exc:
-            return self.render(
-                request, "error.html.j2", live, 409, title="Comparison withheld", message=str(exc)
-            )
-        return self.render(request, "diff.html.j2", live, p=page)
+        return self._comparison(request, live, "diff.html.j2", lambda: comparisons.diff_runs(*got[1]))
 
-    async def compare_page(self, request: Request) -> Response:
+    def compare_page(self, request: Request) -> Response:
         live = self.live(request)
         if live is None:
             return self.login_redirect(request)
@@ -527,16 +530,25 @@ class WebApp:
         if isinstance(got, Response):
             return got
         views, evs = got
+        statuses: dict[int, str] = {v.run.id: v.status.status for v in views}
+        return self._comparison(
+            request, live, "compare.html.j2", lambda: comparisons.compare_runs_page(evs, statuses)
+        )
+
+    def _comparison(
+        self, request: Request, live: LiveSession, template: str, build: Callable[[], Any]
+    ) -> Response:
+        """The page of a comparison, or 409 with the one line that says which run was withheld and why."""
         try:
-            page = comparisons.compare_runs_page(evs, {v.run.id: v.status.status for v in views})
+            page = build()
         except (comparisons.Withheld, ClearanceError) as exc:
             return self.render(
                 request, "error.html.j2", live, 409, title="Comparison withheld", message=str(exc)
             )
-        return self.render(request, "compare.html.j2", live, p=page)
+        return self.render(request, template, live, p=page)
 
     # ---- signing -----------------------------------------------------------------------------------
-    async def signoff_page(self, request: Request) -> Response:
+    def signoff_page(self, request: Request) -> Response:
         live = self.live(request)
         if live is None:
             return self.login_redirect(request)
@@ -573,6 +585,9 @@ class WebApp:
         if refused is not None:
             return refused
         assert live is not None
+        return await run_in_threadpool(self._signoff, request, live, form)  # argon2, scrypt, the write
+
+    def _signoff(self, request: Request, live: LiveSession, form: FormData) -> Response:
         run = self.run_or_404(request.path_params["run_id"])
         role = str(form.get("role") or "")
         target = f"run {run.id} as {role}"
@@ -619,7 +634,7 @@ class WebApp:
         )
         return RedirectResponse(f"/runs/{run.id}?done=signoff", status_code=303)
 
-    async def waive_page(self, request: Request) -> Response:
+    def waive_page(self, request: Request) -> Response:
         live = self.live(request)
         if live is None:
             return self.login_redirect(request)
@@ -666,6 +681,9 @@ class WebApp:
         if refused is not None:
             return refused
         assert live is not None
+        return await run_in_threadpool(self._waive, request, live, form)
+
+    def _waive(self, request: Request, live: LiveSession, form: FormData) -> Response:
         run = self.run_or_404(request.path_params["run_id"])
         gate = str(form.get("gate") or "")[:200]
         target = f"run {run.id} gate {gate}"

@@ -11,8 +11,6 @@ of the dossier, and trust is checked again on every request before a cached resu
 from __future__ import annotations
 
 import shlex
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,7 +21,7 @@ from clearance.compare.evidence import RunEvidence, read_dossier
 from clearance.compare.recommend import RULE, PairDifference, pairwise_differences
 from clearance.registry import Registry, RunInfo
 from clearance.web import dossiers
-from clearance.web.dossiers import DossierView, SampleEntry
+from clearance.web.dossiers import LRU, DossierView, SampleEntry
 from clearance.web.runs import current_run_lines
 
 MIN_RUNS = 2
@@ -31,6 +29,7 @@ MAX_RUNS = 8
 MAX_FLIPS = 200  # flipped samples listed per direction (all are counted)
 SNIPPET = 300  # characters of a prompt or answer shown beside a flipped sample
 CACHE_SIZE = 64
+EVIDENCE_CACHE_SIZE = 16
 
 
 class Withheld(Exception):
@@ -57,40 +56,30 @@ def trusted(run: RunInfo) -> Evidence:
     return Evidence(run=run, view=view)
 
 
+_cache = LRU(CACHE_SIZE)
+_evidence = LRU(EVIDENCE_CACHE_SIZE)  # parsed dossiers, shared by every comparison a run takes part in
+
+
 def _read(ev: Evidence) -> RunEvidence:
     """The dossier for the comparison code; its verification was done (and cached) by ``trusted``. A
     sealed dossier whose content the comparison cannot read (a field of the wrong type) is withheld."""
+    key = (ev.run.id, ev.run.dossier_digest)
+    hit = _evidence.get(key)
+    if hit is not None:
+        return hit
+    records: dict[str, list[dict[str, Any]]] = {}
+    for e in dossiers.load_samples(ev.view):  # parsed (and kept) for the pages anyway: not parsed twice
+        records.setdefault(e.suite, []).append(e.rec)
     try:
-        r = read_dossier(ev.view.path, verify=False)
+        r = read_dossier(ev.view.path, verify=False, records=records)
     except (ValueError, TypeError, KeyError) as exc:
         raise Withheld(
             f"run #{ev.run.id}: its dossier cannot be compared ({type(exc).__name__}: {exc})"
         ) from exc
     r.verified = True
+    trusted(ev.run)  # the files did not change while they were read (else this re-verifies and fails)
+    _evidence.put(key, r)
     return r
-
-
-class _LRU:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.data: OrderedDict[Any, Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        with self.lock:
-            if key in self.data:
-                self.data.move_to_end(key)
-                return self.data[key]
-        return None
-
-    def put(self, key: Any, value: Any) -> None:
-        with self.lock:
-            self.data[key] = value
-            while len(self.data) > self.size:
-                self.data.popitem(last=False)
-
-
-_cache = _LRU(CACHE_SIZE)
 
 
 def _key(kind: str, evs: list[Evidence]) -> tuple[Any, ...]:
@@ -155,8 +144,9 @@ def diff_runs(baseline: Evidence, candidate: Evidence) -> DiffPage:
         )
     worse = [f for f in comp.flips if f.direction == "pass→fail"]
     better = [f for f in comp.flips if f.direction == "fail→pass"]
-    rows_a = _by_id(dossiers.load_samples(baseline.view))
-    rows_b = _by_id(dossiers.load_samples(candidate.view))
+    shown = {(f.suite, f.sample_id) for f in worse[:MAX_FLIPS] + better[:MAX_FLIPS]}
+    rows_a = _pick(dossiers.load_samples(baseline.view), shown)
+    rows_b = _pick(dossiers.load_samples(candidate.view), shown)
 
     def row(f: Any) -> FlipRow:
         ea, eb = rows_a.get((f.suite, f.sample_id)), rows_b.get((f.suite, f.sample_id))
@@ -186,8 +176,9 @@ def diff_runs(baseline: Evidence, candidate: Evidence) -> DiffPage:
     return page
 
 
-def _by_id(samples: list[SampleEntry]) -> dict[tuple[str, str], SampleEntry]:
-    return {(e.suite, e.id): e for e in samples}
+def _pick(samples: list[SampleEntry], keys: set[tuple[str, str]]) -> dict[tuple[str, str], SampleEntry]:
+    ids = {sid for _suite, sid in keys}
+    return {(e.suite, e.id): e for e in samples if e.id in ids and (e.suite, e.id) in keys}
 
 
 def _snip(text: str) -> str:

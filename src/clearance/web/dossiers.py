@@ -102,7 +102,9 @@ class DossierView:
         return self.problem is None
 
 
-class _LRU:
+class LRU:
+    """A bounded, thread-safe cache that forgets the least recently used entry first."""
+
     def __init__(self, size: int) -> None:
         self.size = size
         self.data: OrderedDict[Any, Any] = OrderedDict()
@@ -123,9 +125,9 @@ class _LRU:
                 self.data.popitem(last=False)
 
 
-_verify_cache = _LRU(256)
-_samples_cache = _LRU(16)
-_doc_cache = _LRU(64)
+_verify_cache = LRU(256)
+_samples_cache = LRU(16)
+_doc_cache = LRU(64)
 
 
 def _tree_state(root: Path) -> tuple[tuple[str, int, int, int], ...]:

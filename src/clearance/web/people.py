@@ -10,7 +10,6 @@ through ``clearance.registry.Registry`` and its ledger.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import secrets
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Engine, ForeignKey, Integer, String, Text, delete, func, select
+from sqlalchemy import Engine, ForeignKey, Integer, String, Text, delete, func, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from clearance.errors import InputError
@@ -506,21 +505,25 @@ class People:
         return nonce
 
     def use_nonce(self, live: LiveSession, purpose: str, nonce: str) -> bool:
-        """Consume a form nonce; False when unknown, used, expired, or issued to another session/purpose."""
+        """Consume a form nonce; False when unknown, used, expired, or issued to another session/purpose.
+
+        One conditional UPDATE, so of two requests racing with the same nonce (threads or app processes
+        on one database) exactly one wins."""
         if not nonce or len(nonce) > 200:
             return False
         with self._tx() as s:
-            row = s.get(NonceRow, _sha(nonce))
-            if (
-                row is None
-                or row.used
-                or row.expires_at < self.clock()
-                or not hmac.compare_digest(row.token_hash, live.token_hash)
-                or row.purpose != purpose
-            ):
-                return False
-            row.used = 1
-            return True
+            done = s.execute(
+                update(NonceRow)
+                .where(
+                    NonceRow.nonce_hash == _sha(nonce),
+                    NonceRow.used == 0,
+                    NonceRow.expires_at >= self.clock(),
+                    NonceRow.token_hash == live.token_hash,
+                    NonceRow.purpose == purpose,
+                )
+                .values(used=1)
+            )
+            return bool(done.rowcount == 1)  # type: ignore[attr-defined]  # a CursorResult
 
     # ---- the web log ------------------------------------------------------------------------------
     def log(self, user: str, client: str, action: str, target: str, outcome: str, detail: str) -> None:
