@@ -96,3 +96,10 @@ def test_every_public_name_of_the_registry_package_resolves() -> None:
         assert getattr(clearance.registry, name) is not None, name
     with pytest.raises(AttributeError):
         _ = clearance.registry.no_such_name  # type: ignore[attr-defined]
+
+
+def test_the_registry_verifies_dossiers_without_loading_the_report_templates() -> None:
+    """Registry commands verify dossiers; only writing one renders its report (jinja2, templates)."""
+    mods = _modules("import clearance.registry.store, clearance.dossier; clearance.dossier.verify_dossier")
+    assert "clearance.dossier.writer" in mods
+    assert not {"jinja2", "clearance.dossier.report"} & mods

@@ -8,21 +8,54 @@ data, key=None) -> WrittenDossier``, ``verify_dossier(dir, public_key=None, trus
 
 from __future__ import annotations
 
-from clearance.dossier.records import (
-    DossierInput,
-    ModelRef,
-    Provenance,
-    SampleView,
-    SigningInfo,
-    StageRecord,
-    VerifyFailure,
-    VerifyResult,
-    WrittenDossier,
-)
-from clearance.dossier.report import render_report
-from clearance.dossier.rundir import RunDir, write_atomic
-from clearance.dossier.trust import TrustList, load_trust_list
-from clearance.dossier.writer import verify_dossier, write_dossier
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Names are imported on first use, so verifying a dossier (the registry, the CLI) does not load the
+# report's templates.
+_WHERE = {
+    "DossierInput": "records",
+    "ModelRef": "records",
+    "Provenance": "records",
+    "SampleView": "records",
+    "SigningInfo": "records",
+    "StageRecord": "records",
+    "VerifyFailure": "records",
+    "VerifyResult": "records",
+    "WrittenDossier": "records",
+    "render_report": "report",
+    "RunDir": "rundir",
+    "write_atomic": "rundir",
+    "TrustList": "trust",
+    "load_trust_list": "trust",
+    "verify_dossier": "writer",
+    "write_dossier": "writer",
+}
+
+if TYPE_CHECKING:
+    from clearance.dossier.records import (
+        DossierInput,
+        ModelRef,
+        Provenance,
+        SampleView,
+        SigningInfo,
+        StageRecord,
+        VerifyFailure,
+        VerifyResult,
+        WrittenDossier,
+    )
+    from clearance.dossier.report import render_report
+    from clearance.dossier.rundir import RunDir, write_atomic
+    from clearance.dossier.trust import TrustList, load_trust_list
+    from clearance.dossier.writer import verify_dossier, write_dossier
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'clearance.dossier' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"clearance.dossier.{module}"), name)
+
 
 __all__ = [
     "DossierInput",

@@ -16,7 +16,6 @@ from clearance.dossier.records import (
     VerifyResult,
     WrittenDossier,
 )
-from clearance.dossier.report import render_report
 from clearance.dossier.rundir import write_atomic
 from clearance.dossier.seal import (
     DOSSIER_JSON,
@@ -77,6 +76,8 @@ def write_dossier(
         data = data.model_copy(
             update={"provenance": data.provenance.model_copy(update={"finished_at": utc_now()})}
         )
+    from clearance.dossier.report import render_report  # jinja2 and the templates: only when writing
+
     write_atomic(root / REPORT, render_report(data, signing).encode("utf-8"))
     doc: dict[str, Any] = {
         "schema": SCHEMA,
