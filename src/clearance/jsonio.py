@@ -58,22 +58,36 @@ def _number(x: float) -> str:
     return f"{mantissa}e{sign}{digits}"
 
 
+# json.dumps(s, ensure_ascii=False) without the encoder set-up per call (the ledger has many strings)
+_string = json.encoder.encode_basestring
+
+
+def _utf16_key(kv: tuple[str, Any]) -> bytes:
+    return kv[0].encode("utf-16-be")
+
+
+def _first(kv: tuple[str, Any]) -> str:
+    return kv[0]
+
+
 def _canon(obj: Any, out: list[str]) -> None:
     if obj is None or obj is True or obj is False:
         out.append("null" if obj is None else ("true" if obj else "false"))
+    elif isinstance(obj, str):
+        out.append(_string(obj))
     elif isinstance(obj, int):
         out.append(str(obj))
     elif isinstance(obj, float):
         out.append(_number(obj))
-    elif isinstance(obj, str):
-        out.append(json.dumps(obj, ensure_ascii=False))
     elif isinstance(obj, dict):
-        items = sorted(((str(k), v) for k, v in obj.items()), key=lambda kv: kv[0].encode("utf-16-be"))
+        items = [(str(k), v) for k, v in obj.items()]
+        # keys sort by UTF-16 code units; for ASCII keys that is the order of the strings themselves
+        items.sort(key=_first if all(k.isascii() for k, _ in items) else _utf16_key)
         out.append("{")
         for i, (k, v) in enumerate(items):
             if i:
                 out.append(",")
-            out.append(json.dumps(k, ensure_ascii=False))
+            out.append(_string(k))
             out.append(":")
             _canon(v, out)
         out.append("}")

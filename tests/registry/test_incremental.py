@@ -5,12 +5,14 @@ edit of an old row made behind its back is still caught on the next read."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from registry_fixtures import APPROVE_FACTS, REVIEW_FACTS, FixedClock, new_registry
 
+from clearance.jsonio import canonical_json
 from clearance.registry import Registry, ledger, state, store
 from clearance.registry.state import LedgerState, fold
 from fakes.tamper import edit_ledger_entry
@@ -118,3 +120,24 @@ def test_an_old_row_edited_behind_a_long_lived_reader_is_caught(busy: Path, keys
     with pytest.raises(Exception, match="does not verify"):
         reg.sign_off(1, role="ml", key=keys["carol"])
     reg.close()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"b": 1, "a": [1.5, None, True], "é": "ü", "\U0001f600": {"z": "x", "€": 1e21}},
+        {"nested": {"data": None, "seq": 3}, "text": 'quote " backslash \\ newline \n'},
+    ],
+)
+def test_an_entry_hash_from_its_data_text_equals_the_hash_of_the_whole_body(data: dict[str, object]) -> None:
+    body = {
+        "seq": 7,
+        "prev_hash": "ab" * 32,
+        "kind": "signoff",
+        "run_id": None,
+        "recorded_at": "t",
+        "data": data,
+    }
+    whole = hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+    assert ledger.entry_hash(7, "ab" * 32, "signoff", None, "t", data) == whole

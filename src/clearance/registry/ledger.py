@@ -32,15 +32,27 @@ def entry_hash(
     seq: int, prev_hash: str, kind: str, run_id: int | None, recorded_at: str, data: Mapping[str, Any]
 ) -> str:
     """The sha256 (hex) of one entry's canonical JSON, which includes the previous entry's hash."""
-    body = {
-        "seq": seq,
-        "prev_hash": prev_hash,
-        "kind": kind,
-        "run_id": run_id,
-        "recorded_at": recorded_at,
-        "data": data,
-    }
-    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+    return _hash_with(seq, prev_hash, kind, run_id, recorded_at, canonical(data))
+
+
+def _hash_with(
+    seq: int, prev_hash: str, kind: str, run_id: int | None, recorded_at: str, data_text: str
+) -> str:
+    """``entry_hash`` given the canonical text of the data: "data" sorts first among the body's keys, so
+    the body's canonical text is that of the body with null data, the data's text spliced in."""
+    rest = canonical(
+        {
+            "seq": seq,
+            "prev_hash": prev_hash,
+            "kind": kind,
+            "run_id": run_id,
+            "recorded_at": recorded_at,
+            "data": None,
+        }
+    )
+    assert rest.startswith('{"data":null,')
+    body = '{"data":' + data_text + rest[len('{"data":null') :]
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def ensure_head(session: Session) -> None:
@@ -151,11 +163,12 @@ def verify_chain(
             recomputed = e.entry_hash
         else:
             before = len(problems)
-            if text is not None and text != canonical(e.data):
+            data_text = canonical(e.data)  # once: for the stored-form check and the hash
+            if text is not None and text != data_text:
                 problems.append(
                     LedgerProblem(seq=e.seq, problem="stored data is not in canonical form (edited)")
                 )
-            recomputed = entry_hash(e.seq, e.prev_hash, e.kind, e.run_id, e.recorded_at, e.data)
+            recomputed = _hash_with(e.seq, e.prev_hash, e.kind, e.run_id, e.recorded_at, data_text)
             if (
                 hashed is not None
                 and text is not None
