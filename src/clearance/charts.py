@@ -265,3 +265,61 @@ def tornado_chart(
     out.append(f'<text x="{label_w}" y="{axis_y + 30}">{escape(x_label)}</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+@dataclass
+class Estimate:
+    """One difference with its interval (a row of a forest plot); ``tone`` colours it."""
+
+    label: str
+    value: float
+    ci_low: float
+    ci_high: float
+    tone: str = "neutral"  # "bad" (red), "good" (green) or "neutral" (grey)
+
+
+_TONES = {"bad": "#c53030", "good": "#2f855a", "neutral": "#4a5568"}
+
+
+def forest_chart(rows: list[Estimate], *, x_label: str = "", title: str = "") -> str:
+    """Differences as points with interval whiskers around a zero line (a forest plot), one row each."""
+    if not rows:
+        return ""
+    label_w, plot_w, row_h, top = 300, 400, 24, 28 if title else 8
+    lo = min([0.0] + [r.ci_low for r in rows] + [r.value for r in rows])
+    hi = max([0.0] + [r.ci_high for r in rows] + [r.value for r in rows])
+    pad = (hi - lo) * 0.05 or 0.05
+    lo, hi = lo - pad, hi + pad
+    sx = plot_w / (hi - lo)
+
+    def x(v: float) -> float:
+        return label_w + (v - lo) * sx
+
+    height = top + row_h * len(rows) + 40
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 80}" height="{height}" '
+        f'role="img" aria-label="{escape(title or "differences with intervals")}" font-family="sans-serif" '
+        'font-size="12">'
+    ]
+    if title:
+        out.append(f'<text x="0" y="16" font-weight="bold">{escape(title)}</text>')
+    axis_y = top + row_h * len(rows) + 4
+    out.append(f'<line x1="{x(0.0):.1f}" y1="{top}" x2="{x(0.0):.1f}" y2="{axis_y}" stroke="#a0aec0"/>')
+    for i, r in enumerate(rows):
+        y = top + i * row_h + 12
+        color = _TONES.get(r.tone, _TONES["neutral"])
+        out.append(f'<text x="{label_w - 8}" y="{y + 4}" text-anchor="end">{escape(r.label[:46])}</text>')
+        out.append(
+            f'<line x1="{x(r.ci_low):.1f}" y1="{y}" x2="{x(r.ci_high):.1f}" y2="{y}" stroke="{color}" '
+            'stroke-width="2"/>'
+        )
+        out.append(f'<circle cx="{x(r.value):.1f}" cy="{y}" r="4" fill="{color}"/>')
+        out.append(f'<text x="{label_w + plot_w + 6}" y="{y + 4}">{r.value:+.3g}</text>')
+    for frac in (0.0, 0.5, 1.0):
+        out.append(
+            f'<text x="{label_w + plot_w * frac:.1f}" y="{axis_y + 14}" text-anchor="middle" fill="#4a5568" '
+            f'font-size="10">{lo + (hi - lo) * frac:+.3g}</text>'
+        )
+    out.append(f'<text x="{label_w}" y="{axis_y + 30}">{escape(x_label)}</text>')
+    out.append("</svg>")
+    return "".join(out)

@@ -251,3 +251,19 @@ def test_a_sealed_dossier_with_fields_of_the_wrong_type_is_withheld_not_a_500(si
         r = site.client.get(path)
         assert r.status_code == 409, r.text[-400:]
         assert f"run #{o}: its dossier cannot be compared" in r.text
+
+
+def test_the_diff_and_compare_pages_draw_their_numbers_as_inline_svg(site, tmp_path):
+    """The diff page's forest plot has one row per tested metric, red for a regression; the compare page
+    draws one bar chart per gated metric (hostile labels: see the test above)."""
+    base, worse = _runs(site, tmp_path)
+    login(site.client, "vic")
+    html = site.client.get(f"/diff?baseline={base}&candidate={worse}").text
+    chart = html.split('id="difference-chart">', 1)[1].split("</figure>", 1)[0]
+    assert chart.startswith("<svg") and "evals.capability-basic.accuracy" in chart
+    assert 'fill="#c53030"' in chart  # the regression's point is red
+    assert "<script" not in chart
+    html = site.client.get(f"/compare?run={base}&run={worse}").text
+    charts = html.split('class="chart gated-chart">')[1:]
+    assert len(charts) == 2  # the capability accuracy and the safety refusal rate gates
+    assert charts[0].startswith("<svg") and "evals.capability-basic.accuracy" in charts[0]

@@ -14,6 +14,9 @@ import shlex
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from markupsafe import Markup
+
+from clearance.charts import Bar, Estimate, bar_chart, forest_chart
 from clearance.compare.candidates import Candidate, dossier_candidate
 from clearance.compare.diff import DiffReport, changes
 from clearance.compare.differences import MetricDifference, compare_runs
@@ -118,6 +121,7 @@ class DiffPage:
     n_worse: int
     n_better: int
     nothing_compared: str | None = None
+    chart: Markup | None = None  # every tested difference with its interval (clearance.charts, escaped)
 
 
 def diff_runs(baseline: Evidence, candidate: Evidence) -> DiffPage:
@@ -170,10 +174,26 @@ def diff_runs(baseline: Evidence, candidate: Evidence) -> DiffPage:
         n_worse=len(worse),
         n_better=len(better),
         nothing_compared=nothing,
+        chart=_difference_chart(comp.differences),
     )
     _still_trusted([baseline, candidate])
     _cache.put(key, page)
     return page
+
+
+_TONE = {"regression": "bad", "improvement": "good"}
+
+
+def _difference_chart(diffs: list[MetricDifference]) -> Markup | None:
+    rows = [
+        Estimate(d.fact, d.difference, d.ci_low, d.ci_high, _TONE.get(d.verdict, "neutral"))
+        for d in diffs
+        if d.difference is not None and d.ci_low is not None and d.ci_high is not None
+    ]
+    svg = forest_chart(
+        rows, x_label="Δ = candidate − baseline, 95% interval (red: regression, green: improvement)"
+    )
+    return Markup(svg) if svg else None
 
 
 def _pick(samples: list[SampleEntry], keys: set[tuple[str, str]]) -> dict[tuple[str, str], SampleEntry]:
@@ -217,6 +237,7 @@ class ComparePage:
     trade_offs: list[str]
     command: str
     gated: dict[tuple[str, str], Any] = field(default_factory=dict)  # (candidate name, fact) -> metric
+    charts: list[Markup] = field(default_factory=list)  # one per gated metric: each run's value and interval
 
 
 def compare_runs_page(evs: list[Evidence], statuses: dict[int, str]) -> ComparePage:
@@ -283,10 +304,28 @@ def compare_runs_page(evs: list[Evidence], statuses: dict[int, str]) -> CompareP
         trade_offs=trade,
         command=command + " --workload workload.yaml",
         gated=gated,
+        charts=_gated_charts(facts, cands, gated),
     )
     _still_trusted(evs)
     _cache.put(key, page)
     return page
+
+
+def _gated_charts(
+    facts: list[str], cands: list[Candidate], gated: dict[tuple[str, str], Any]
+) -> list[Markup]:
+    out = []
+    for fact in facts:
+        bars = [
+            Bar(c.name, m.value, m.ci_low, m.ci_high, bad=m.gate_outcome == "failed")
+            for c in cands
+            if (m := gated.get((c.name, fact))) is not None and m.value is not None
+        ]
+        rate = all(0.0 <= b.value <= 1.0 and (b.ci_high or 0.0) <= 1.0 for b in bars)
+        svg = bar_chart(bars, vmax=1.0 if rate else None, title=fact)
+        if svg:
+            out.append(Markup(svg))
+    return out
 
 
 def parse_ids(values: list[str], *, least: int, most: int) -> list[int]:
