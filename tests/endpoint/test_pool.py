@@ -264,3 +264,56 @@ def test_vet_takes_replicas_and_binds_them_in_the_evidence(tmp_path: Path) -> No
         assert a.served > 0 and b.served > 0
     dossier = json.loads((Path(res.out_dir) / "dossier.json").read_text())
     assert dossier["provenance"]["endpoint"]["replicas"] == [f"{a.url}/v1", f"{b.url}/v1"]
+
+
+async def _probes_done(pool: ReplicaPool) -> None:
+    """Wait for the pool's background probes in flight (the pool's own task set)."""
+    await asyncio.gather(*list(pool._probes), return_exceptions=True)
+
+
+def test_a_replica_taken_out_comes_back_after_a_background_probe_when_restarted() -> None:
+    """A pod restart: the replica drops connections, is taken out, then listens again. A background
+    probe (GET /v1/models, not a counted request) brings it back, and it takes traffic again."""
+
+    async def go() -> None:
+        async with FakeReplica(delay=0.01) as a, FakeReplica(delay=0.01, die_after=2) as b:  # noqa: SIM117
+            async with ReplicaPool([a.url, b.url], max_retries=2, reprobe_s=0.05) as pool:
+                for i in range(8):
+                    await pool.chat(req(i))
+                down = {s.url: s for s in pool.stats()}[pool.urls[1]]
+                assert down.state == "down" and b.served == 2
+                await asyncio.sleep(0.2)
+                for i in range(4):  # still dead: probes fail and back off, requests all go to a
+                    await pool.chat(req(i))
+                assert {s.url: s for s in pool.stats()}[pool.urls[1]].state == "down"
+                await b.restart()
+                await asyncio.sleep(0.5)  # past the next probe's time (interval doubled at most twice here)
+                await pool.chat(req(0))  # a pick starts the due probe in the background
+                await _probes_done(pool)
+                for i in range(12):
+                    await pool.chat(req(i))
+                back = {s.url: s for s in pool.stats()}[pool.urls[1]]
+                assert back.state == "up" and back.returned == 1
+                assert b.served > 2  # it takes requests again
+                assert sum(s.errors for s in pool.stats()) == down.errors  # probes are not counted
+
+    asyncio.run(go())
+
+
+def test_a_restarted_replica_serving_another_model_stays_out() -> None:
+    async def go() -> None:
+        async with FakeReplica(delay=0.01) as a, FakeReplica(delay=0.01, die_after=1) as b:  # noqa: SIM117
+            async with ReplicaPool([a.url, b.url], max_retries=2, reprobe_s=0.05) as pool:
+                for i in range(4):
+                    await pool.chat(req(i))
+                b.model = "another-model"
+                await b.restart()
+                await asyncio.sleep(0.3)
+                await pool.chat(req(0))
+                await _probes_done(pool)
+                for i in range(6):
+                    await pool.chat(req(i))
+                stats = {s.url: s for s in pool.stats()}[pool.urls[1]]
+                assert stats.state == "down" and stats.returned == 0 and b.served == 1
+
+    asyncio.run(go())

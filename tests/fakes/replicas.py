@@ -142,6 +142,11 @@ class FakeReplica(FakeServer):
             if self.slots is not None:
                 self.slots.release()
 
+    async def restart(self) -> None:
+        """Listen again on the same port and answer (the replica's process was restarted)."""
+        self.dead, self.die_after = False, None
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port, backlog=1024)
+
     async def stop_listening(self) -> None:
         """Refuse new connections and cut the open ones (the replica's process died)."""
         if self._server is not None:

@@ -10,9 +10,12 @@ model works unchanged against one URL or many.
   different models are refused with one line — results would mix.
 - **Routing**: each request goes to the replica with the fewest requests outstanding (ties in turn);
   a replica that asked to wait (``Retry-After`` on 429/503) is skipped until then.
-- **Health**: a replica that refuses or drops connections before answering is taken out for the rest of
-  the run and its request is sent to another (within the retry budget); with no replica left the call
-  fails with ``EndpointConnectError``. Errors, throttling and latency are counted per replica.
+- **Health**: a replica that refuses or drops connections before answering is taken out and its request
+  is sent to another (within the retry budget); with no replica left the call fails with
+  ``EndpointConnectError``. A replica taken out is probed in the background (``GET /v1/models``, never a
+  counted request) after ``reprobe_s``, then at doubling intervals up to ``REPROBE_MAX_S``; it comes back
+  when it answers and still serves the pool's model (a restarted pod). Errors, throttling, latency and
+  returns are counted per replica.
 - **Pressure**: listeners (the adaptive concurrency limit) hear of every 429, 503 and timeout.
 """
 
@@ -43,6 +46,8 @@ T = TypeVar("T")
 PressureListener = Callable[[EndpointError], None]
 _PRESSURE_STATUS = frozenset({429, 503})
 _CONSECUTIVE_FAILURES_DOWN = 3
+REPROBE_S = 5.0  # first background probe of a replica taken out, then doubling
+REPROBE_MAX_S = 60.0
 
 
 def parse_endpoints(values: Iterable[str] | None, file: str | Path | None = None) -> list[str]:
@@ -94,6 +99,7 @@ class ReplicaStats(BaseModel):
     latency_p95_s: float | None = None
     latency_mean_s: float | None = None
     peak_outstanding: int = 0
+    returned: int = 0  # times it was taken out and came back after a probe
 
 
 class _Replica:
@@ -111,6 +117,10 @@ class _Replica:
         self.throttled = 0
         self.errors: dict[str, int] = {}
         self.latencies: list[float] = []
+        self.probe_at = 0.0  # when a replica taken out is probed next
+        self.probe_every = 0.0
+        self.probing = False
+        self.returned = 0
 
     @property
     def up(self) -> bool:
@@ -136,6 +146,7 @@ class ReplicaPool:
         max_connections: int = 256,
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 8.0,
+        reprobe_s: float = REPROBE_S,
     ) -> None:
         if not urls:
             raise InputError("give at least one endpoint URL")
@@ -156,6 +167,8 @@ class ReplicaPool:
         self._turn = 0
         self._listeners: list[PressureListener] = []
         self._identity_lock: asyncio.Lock | None = None
+        self.reprobe_s = reprobe_s
+        self._probes: set[asyncio.Task[None]] = set()
 
     @property
     def urls(self) -> list[str]:
@@ -176,7 +189,10 @@ class ReplicaPool:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close every replica's connections."""
+        """Stop the probes and close every replica's connections."""
+        for t in list(self._probes):
+            t.cancel()
+        await asyncio.gather(*self._probes, return_exceptions=True)
         await asyncio.gather(*(r.client.aclose() for r in self.replicas), return_exceptions=True)
 
     # -- identity --------------------------------------------------------------------------------
@@ -274,8 +290,42 @@ class ReplicaPool:
         if fn in self._listeners:
             self._listeners.remove(fn)
 
+    def _probe_due(self) -> None:
+        now = time.monotonic()
+        for r in self.replicas:
+            if not r.up and not r.probing and r.probe_at <= now:
+                r.probing = True
+                task = asyncio.get_running_loop().create_task(self._probe(r))
+                self._probes.add(task)
+                task.add_done_callback(self._probes.discard)
+
+    async def _probe(self, rep: _Replica) -> None:
+        """Bring a replica taken out back when it answers ``/v1/models`` with the pool's model."""
+        try:
+            entries = await rep.client.model_entries()
+            entry = entries[0] if entries else {}
+            same = (
+                bool(entry.get("id"))
+                and entry.get("id") == (self._served or entry.get("id"))
+                and all(
+                    entry.get(k) is None or self._entry.get(k) is None or entry.get(k) == self._entry.get(k)
+                    for k in ("root", "max_model_len")
+                )
+            )
+        except EndpointError:
+            same = False
+        finally:
+            rep.probing = False
+        if same:
+            rep.down_reason, rep.consecutive_failures, rep.cool_until = None, 0, 0.0
+            rep.returned += 1
+        else:
+            rep.probe_every = min(REPROBE_MAX_S, rep.probe_every * 2)
+            rep.probe_at = time.monotonic() + rep.probe_every
+
     async def _pick(self) -> _Replica:
         while True:
+            self._probe_due()
             up = [r for r in self.replicas if r.up]
             if not up:
                 reasons = "; ".join(f"{r.url}: {r.down_reason}" for r in self.replicas)
@@ -349,6 +399,8 @@ class ReplicaPool:
         others_up = any(r.up and r is not rep for r in self.replicas)
         if dead and rep.up and others_up:  # the last replica standing is retried with backoff instead
             rep.down_reason = str(exc)
+            rep.probe_every = self.reprobe_s
+            rep.probe_at = time.monotonic() + self.reprobe_s
             return 0.0  # another replica takes the request at once
         if exc.retry_after_s is not None:
             rep.cool_until = max(rep.cool_until, time.monotonic() + exc.retry_after_s)
@@ -394,6 +446,7 @@ class ReplicaPool:
                     latency_p95_s=percentile(lat, 95) if lat else None,
                     latency_mean_s=sum(lat) / len(lat) if lat else None,
                     peak_outstanding=r.peak,
+                    returned=r.returned,
                 )
             )
         return out
