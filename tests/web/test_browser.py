@@ -139,6 +139,18 @@ def browser() -> Iterator[object]:
         driver.quit()
 
 
+def _navigate(d, element) -> None:
+    """Click a link or a submit button and wait until the browser has left the page (a click returns as
+    soon as the event is dispatched, before the next page has loaded)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = d.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(d, 15).until(ec.staleness_of(page))
+
+
 def _login(d, base: str, name: str) -> None:
     from selenium.webdriver.common.by import By
 
@@ -146,7 +158,7 @@ def _login(d, base: str, name: str) -> None:
     d.get(f"{base}/login")
     d.find_element(By.ID, "username").send_keys(name)
     d.find_element(By.ID, "password").send_keys(PASSWORD)
-    d.find_element(By.ID, "signin").click()
+    _navigate(d, d.find_element(By.ID, "signin"))
     assert d.find_element(By.ID, "me").text == name
 
 
@@ -154,7 +166,7 @@ def _logout(d) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    d.find_element(By.ID, "logout").click()
+    _navigate(d, d.find_element(By.ID, "logout"))
     WebDriverWait(d, 15).until(lambda drv: "/login" in drv.current_url)
 
 
@@ -168,21 +180,21 @@ def test_full_approval_in_a_real_browser(server, browser):
     # Compare the two runs through the runs page's plain GET form (checkboxes, no script).
     d.find_element(By.ID, "pick-1").click()
     d.find_element(By.ID, "pick-2").click()
-    d.find_element(By.ID, "compare-selected").click()
+    _navigate(d, d.find_element(By.ID, "compare-selected"))
     assert "/compare?run=2&run=1" in d.current_url
     assert "cheapest candidate that passes the policy" in d.find_element(By.ID, "rule").text
     assert len(d.find_elements(By.CSS_SELECTOR, "#candidates tr")) == 3
     d.get(f"{base}/runs")
-    d.find_element(By.CSS_SELECTOR, "#runs a[href='/runs/1']").click()
+    _navigate(d, d.find_element(By.CSS_SELECTOR, "#runs a[href='/runs/1']"))
     assert d.find_element(By.ID, "status").text == "NEEDS REVIEW"
     assert "capability-floor" in d.find_element(By.ID, "decision").text
 
     # Search the samples and open the hostile one: its markup is shown as text and never runs.
     d.find_element(By.ID, "sample-q").send_keys("pwned")
     Select(d.find_element(By.NAME, "outcome")).select_by_value("all")
-    d.find_element(By.ID, "sample-search").click()
+    _navigate(d, d.find_element(By.ID, "sample-search"))
     assert "1 sample(s) match" in d.find_element(By.ID, "sample-count").text
-    d.find_element(By.CSS_SELECTOR, "a.sample-link").click()
+    _navigate(d, d.find_element(By.CSS_SELECTOR, "a.sample-link"))
     assert d.find_element(By.ID, "sample-id").text == "cap-09999"
     assert d.find_element(By.ID, "answer").text == HOSTILE
     assert HOSTILE in d.find_element(By.ID, "reasoning").text
@@ -193,12 +205,12 @@ def test_full_approval_in_a_real_browser(server, browser):
     # A second ML reviewer waives the open review gate, signed with her key after re-entering her password.
     _login(d, base, "mia")
     d.get(f"{base}/runs/1")
-    d.find_element(By.ID, "waive-link").click()
+    _navigate(d, d.find_element(By.ID, "waive-link"))
     Select(d.find_element(By.ID, "gate")).select_by_value("capability-floor")
     d.find_element(By.ID, "reason").send_keys("pilot on the internal FAQ only; re-test before wider use")
     d.find_element(By.ID, "expires").send_keys("2099-01-01")
     d.find_element(By.ID, "waive-password").send_keys(PASSWORD)
-    d.find_element(By.ID, "waive").click()
+    _navigate(d, d.find_element(By.ID, "waive"))
     assert "Waiver recorded" in d.find_element(By.ID, "flash").text
     assert d.find_element(By.ID, "status").text == "PENDING SIGNOFF"
 
@@ -207,10 +219,10 @@ def test_full_approval_in_a_real_browser(server, browser):
     # Security signs off.
     _login(d, base, "alice")
     d.get(f"{base}/runs/1")
-    d.find_element(By.ID, "signoff-link").click()
+    _navigate(d, d.find_element(By.ID, "signoff-link"))
     d.find_element(By.ID, "comment").send_keys("no findings; weights are GGUF")
     d.find_element(By.ID, "sign-password").send_keys(PASSWORD)
-    d.find_element(By.ID, "sign").click()
+    _navigate(d, d.find_element(By.ID, "sign"))
     assert "Sign-off recorded" in d.find_element(By.ID, "flash").text
     _logout(d)
     # The session cookie is gone and the server no longer knows it.
@@ -221,7 +233,7 @@ def test_full_approval_in_a_real_browser(server, browser):
     _login(d, base, "bob")
     d.get(f"{base}/runs/1/signoff")
     d.find_element(By.ID, "sign-password").send_keys(PASSWORD)
-    d.find_element(By.ID, "sign").click()
+    _navigate(d, d.find_element(By.ID, "sign"))
     assert "Sign-off recorded" in d.find_element(By.ID, "flash").text
     assert d.find_element(By.ID, "status").text == "APPROVED"
 
@@ -248,7 +260,7 @@ def test_role_escalation_is_refused_in_a_real_browser(server, browser):
         "o.value = 'security'; o.text = 'security'; s.appendChild(o); s.value = 'security';"
     )
     d.find_element(By.ID, "sign-password").send_keys(PASSWORD)
-    d.find_element(By.ID, "sign").click()
+    _navigate(d, d.find_element(By.ID, "sign"))
     assert "does not hold the role 'security'" in d.find_element(By.ID, "error").text
     d.get(f"{base}/runs/1")
     assert d.find_element(By.ID, "status").text == "NEEDS REVIEW"
@@ -281,12 +293,12 @@ def test_signing_with_a_key_file_in_a_real_browser(server, browser, tmp_path):
     key_file.write_bytes(encrypted_pem(ed25519.Ed25519PrivateKey.generate(), PASSWORD))
     d.get(f"{base}/runs/1/signoff")
     d.find_element(By.ID, "sign-password").send_keys(PASSWORD)
-    d.find_element(By.ID, "sign").click()
+    _navigate(d, d.find_element(By.ID, "sign"))
     assert "no longer holds the enrolled key" in d.find_element(By.ID, "error").text
 
     key_file.write_bytes(enrolled)
     d.find_element(By.ID, "sign-password").send_keys(PASSWORD)  # the form came back with a fresh nonce
-    d.find_element(By.ID, "sign").click()
+    _navigate(d, d.find_element(By.ID, "sign"))
     assert "Sign-off recorded" in d.find_element(By.ID, "flash").text
     r = _clearance("registry", "verify", "--registry", str(db))
     assert r.returncode == 0 and "OK" in r.stdout, r.stdout + r.stderr
