@@ -11,7 +11,7 @@ What does not hold becomes a ``LedgerProblem`` and is ignored.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -263,25 +263,43 @@ def _enrolled_for_role(
     return enr, problem
 
 
-def _fold_signoff(state: LedgerState, e: LedgerEntry) -> None:
+def _signed_for_run(
+    state: LedgerState, e: LedgerEntry, what: str, payload_type: str, statement: Callable[[RunInfo], Any]
+) -> tuple[RunInfo, bool, Enrolment | None, str | None] | None:
+    """The run a signed record (sign-off, waiver) is for, whether its signature over ``statement(run)``
+    holds, its key's enrolment then and the first problem; None (and a problem) when the run is unknown."""
     d = e.data
     run = state.runs.get(int(d.get("run_id") or 0))
     if run is None:
-        state.problems.append(LedgerProblem(seq=e.seq, problem="sign-off of a run that is not registered"))
-        return
+        state.problems.append(LedgerProblem(seq=e.seq, problem=f"{what} of a run that is not registered"))
+        return None
     state.signatures_checked += 1
     problem = _check(
         state,
-        SIGNOFF_TYPE,
+        payload_type,
         str(d.get("envelope")),
         str(d.get("public_key")),
         str(d.get("fingerprint")),
-        signoff_statement(
+        statement(run),
+    )
+    enr, first = _enrolled_for_role(state, d, problem)
+    return run, problem is None, enr, first
+
+
+def _fold_signoff(state: LedgerState, e: LedgerEntry) -> None:
+    d = e.data
+    signed = _signed_for_run(
+        state,
+        e,
+        "sign-off",
+        SIGNOFF_TYPE,
+        lambda run: signoff_statement(
             {**d, "dossier_digest": run.dossier_digest, "model_digest": run.model_digest, "run_id": run.id}
         ),
     )
-    sig_ok = problem is None
-    enr, problem = _enrolled_for_role(state, d, problem)
+    if signed is None:
+        return
+    run, sig_ok, enr, problem = signed
     person = enr.person if enr else None
     if problem is None and enr is not None and d.get("signer") != enr.person:
         problem = f"names signer {d.get('signer')!r} but its key is enrolled to {enr.person!r}"
@@ -306,21 +324,16 @@ def _fold_signoff(state: LedgerState, e: LedgerEntry) -> None:
 
 def _fold_waiver(state: LedgerState, e: LedgerEntry) -> None:
     d = e.data
-    run = state.runs.get(int(d.get("run_id") or 0))
-    if run is None:
-        state.problems.append(LedgerProblem(seq=e.seq, problem="waiver of a run that is not registered"))
-        return
-    state.signatures_checked += 1
-    problem = _check(
+    signed = _signed_for_run(
         state,
+        e,
+        "waiver",
         WAIVER_TYPE,
-        str(d.get("envelope")),
-        str(d.get("public_key")),
-        str(d.get("fingerprint")),
-        waiver_statement({**d, "dossier_digest": run.dossier_digest, "run_id": run.id}),
+        lambda run: waiver_statement({**d, "dossier_digest": run.dossier_digest, "run_id": run.id}),
     )
-    sig_ok = problem is None
-    enr, problem = _enrolled_for_role(state, d, problem)
+    if signed is None:
+        return
+    run, sig_ok, enr, problem = signed
     person = enr.person if enr else None
     if problem is None and d.get("gate") not in run.review_gates:
         problem = f"gate {d.get('gate')} is not waivable in run {run.id}"
