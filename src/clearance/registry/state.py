@@ -106,19 +106,27 @@ class LedgerState:
     waivers: dict[int, list[RecordedWaiver]] = field(default_factory=dict)
     withdrawals: dict[int, Withdrawal] = field(default_factory=dict)
     problems: list[LedgerProblem] = field(default_factory=list)
-    entries: int = 0
     signatures_checked: int = 0
     last_recorded_at: str | None = None
     # signature results by entry hash (which commits to the entry and everything before it), so a
     # long-lived reader (the web app) verifies each signature once
     verified: dict[str, str | None] = field(default_factory=dict)
-    current: str = ""
-    # what each entry changed, so a reader holding statuses from an earlier head recomputes only the runs
-    # written since: the hash of every folded entry (hashes[seq - 1]), the latest entry seq per run, and
-    # the latest entry that concerns every run (an enrolment, revocation or settings change)
+    # the hash of every folded entry (hashes[seq - 1]); and what each entry changed, so a reader holding
+    # statuses from an earlier head recomputes only the runs written since: the latest entry seq per run,
+    # and the latest entry that concerns every run (an enrolment, revocation or settings change)
     hashes: list[str] = field(default_factory=list)
     touched: dict[int, int] = field(default_factory=dict)
     global_seq: int = 0
+
+    @property
+    def entries(self) -> int:
+        """How many entries were folded."""
+        return len(self.hashes)
+
+    @property
+    def current(self) -> str:
+        """The hash of the last folded entry ("" before any): it commits to the whole prefix."""
+        return self.hashes[-1] if self.hashes else ""
 
     def copy(self) -> LedgerState:
         """A copy that more entries can be folded into without changing this state (the records inside
@@ -424,10 +432,8 @@ def fold_entry(state: LedgerState, e: LedgerEntry) -> None:
     """Apply one more entry to ``state`` (the next in the chain)."""
     # the entry hash commits to this entry and its whole prefix (readers fold only after the chain
     # check, and never approve or write on a ledger whose chain does not verify)
-    state.current = e.entry_hash
-    state.entries += 1
-    state.last_recorded_at = e.recorded_at
     state.hashes.append(e.entry_hash)
+    state.last_recorded_at = e.recorded_at
     run_ids = {r for r in (e.run_id, e.data.get("run_id")) if isinstance(r, int) and not isinstance(r, bool)}
     if e.kind in ("run.add", "signoff", "waiver", "withdraw") and run_ids:
         for r in run_ids:
