@@ -34,6 +34,7 @@ ALLOWED_CLEARANCE = {
     "clearance.checks",
     "clearance.errors",
     "clearance.inert",
+    "clearance.lazy",
     "clearance.outlock",
     "clearance.progress",
     "clearance.registry",

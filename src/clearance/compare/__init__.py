@@ -9,8 +9,9 @@ Names are imported on first use, so a stage that needs only ``compare.baseline``
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from clearance.lazy import lazy_names
 
 _WHERE = {
     "RULE": "recommend",
@@ -40,11 +41,7 @@ if TYPE_CHECKING:
     from clearance.compare.sizing import Sizing
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'clearance.compare' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"clearance.compare.{module}"), name)
+__getattr__ = lazy_names(__name__, _WHERE)
 
 
 __all__ = [

@@ -8,8 +8,9 @@ data, key=None) -> WrittenDossier``, ``verify_dossier(dir, public_key=None, trus
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from clearance.lazy import lazy_names
 
 # Names are imported on first use, so verifying a dossier (the registry, the CLI) does not load the
 # report's templates.
@@ -50,11 +51,7 @@ if TYPE_CHECKING:
     from clearance.dossier.writer import verify_dossier, write_dossier
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'clearance.dossier' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"clearance.dossier.{module}"), name)
+__getattr__ = lazy_names(__name__, _WHERE)
 
 
 __all__ = [

@@ -16,8 +16,9 @@ neither the store nor pydantic.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from clearance.lazy import lazy_names
 
 _WHERE = {
     "ADMIN_ROLE": "names",
@@ -87,11 +88,7 @@ if TYPE_CHECKING:
     from clearance.registry.store import Registry, load_private_key_pem
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'clearance.registry' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"clearance.registry.{module}"), name)
+__getattr__ = lazy_names(__name__, _WHERE)
 
 
 __all__ = [
